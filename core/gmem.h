@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest-memory seam: the only way the ring layer and device models reach
+ * guest memory.
+ *
+ * An implementation translates a guest address range into a host pointer.
+ * It may map less than asked for (a range that crosses a region boundary,
+ * or a grant page boundary): the caller then asks again for the rest, so one
+ * descriptor can become several iov segments.
+ *
+ * Back-ends that map lazily (Xen grants) also implement map_batch and
+ * unmap_batch: the ring layer hands them every range a batch of descriptor
+ * chains needs before it translates any of them, and every range of an
+ * element when that element is completed. Ring areas are translated once
+ * per queue start with GMEM_PERSIST and stay valid until the queue stops.
+ *
+ * Implementations: core/gmem_mmap.c (fd-backed regions from vhost-user
+ * SET_MEM_TABLE / ADD_MEM_REG), test/support/fake_gmem.c (unit tests),
+ * and the Xen grant / foreign back-ends in xen/.
+ *
+ * Threading: one gmem is used by one thread at a time; the owner of the
+ * device serialises region changes against the data path.
+ */
+#ifndef VIRTIOBOX_CORE_GMEM_H
+#define VIRTIOBOX_CORE_GMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Access flags for gmem_translate() and struct gmem_range. */
+#define GMEM_READ 0x1u	  /* the device reads (driver-written buffer) */
+#define GMEM_WRITE 0x2u	  /* the device writes (device-writable buffer) */
+#define GMEM_PERSIST 0x4u /* ring area: keep mapped until the queue stops */
+
+/* One guest range, as handed to map_batch/unmap_batch. */
+struct gmem_range {
+	uint64_t gaddr;
+	uint32_t len;
+	uint32_t access; /* GMEM_READ and/or GMEM_WRITE */
+};
+
+struct gmem;
+
+struct gmem_ops {
+	/*
+	 * Translate [gaddr, gaddr + len) for access.
+	 * Returns 0 and sets *hva and *maplen (1 <= *maplen <= len) when at
+	 * least the first byte is mapped; -EFAULT when gaddr lies outside
+	 * guest memory or the access is not allowed; -EOVERFLOW when
+	 * gaddr + len wraps. len 0 is -EINVAL.
+	 */
+	int (*translate)(struct gmem *m, uint64_t gaddr, uint64_t len,
+			 uint32_t access, void **hva, uint64_t *maplen);
+	/*
+	 * Optional. Map every range before any of them is translated.
+	 * Returns 0 or -errno; on failure nothing stays mapped.
+	 */
+	int (*map_batch)(struct gmem *m, const struct gmem_range *r, unsigned n);
+	/* Optional. Undo map_batch for these ranges (same ranges, any order). */
+	void (*unmap_batch)(struct gmem *m, const struct gmem_range *r,
+			    unsigned n);
+};
+
+/* Embedded in each implementation's own struct; reached with container_of. */
+struct gmem {
+	const struct gmem_ops *ops;
+};
+
+static inline int gmem_translate(struct gmem *m, uint64_t gaddr, uint64_t len,
+				 uint32_t access, void **hva, uint64_t *maplen)
+{
+	return m->ops->translate(m, gaddr, len, access, hva, maplen);
+}
+
+static inline int gmem_map_batch(struct gmem *m, const struct gmem_range *r,
+				 unsigned n)
+{
+	return m->ops->map_batch ? m->ops->map_batch(m, r, n) : 0;
+}
+
+static inline void gmem_unmap_batch(struct gmem *m, const struct gmem_range *r,
+				    unsigned n)
+{
+	if (m->ops->unmap_batch)
+		m->ops->unmap_batch(m, r, n);
+}
+
+/*
+ * Translate a range that must be contiguous in host memory (ring areas,
+ * small headers). Returns 0, or -EFAULT when the range is not mapped in one
+ * piece, or the translate error.
+ */
+int gmem_translate_contig(struct gmem *m, uint64_t gaddr, uint64_t len,
+			  uint32_t access, void **hva);
+
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ring-format-independent virtqueue layer.
+ *
+ * Split and packed rings each implement one const format-ops table
+ * (core/vq_split.c, core/vq_packed.c), chosen once by vq_start() from the
+ * negotiated VIRTIO_F_RING_PACKED bit. Device code sees only struct vq_elem.
+ *
+ * Data path, following the "ring format independence" idea:
+ *   1. fetch: a tight loop reads up to VQ_BATCH available chains and walks
+ *      them (indirect tables included) into struct vq_desc, the one
+ *      ring-independent descriptor format;
+ *   2. map: gmem_map_batch() over every range of the batch (lazy back-ends);
+ *   3. convert: each chain's descriptors become readable and writable iovs
+ *      through gmem_translate(), which may split one descriptor in several;
+ *   4. used entries are collected by vq_push() and written together by
+ *      vq_flush(), which decides once whether the driver must be notified.
+ *
+ * Walker rules (each violation marks the queue broken and is returned from
+ * vq_pop as the listed -errno; the queue then returns that error until
+ * vq_reset or vq_start):
+ *   - head / next / buffer id >= queue size                  -EINVAL
+ *   - a chain longer than the queue size (or a loop)         -ELOOP
+ *   - an indirect descriptor inside an indirect table        -EINVAL
+ *   - indirect table length 0 or not a multiple of 16        -EINVAL
+ *   - indirect with VRING_DESC_F_NEXT (packed) / INDIRECT not negotiated
+ *                                                            -EINVAL
+ *   - a readable descriptor after a writable one             -EINVAL
+ *   - address outside guest memory                           -EFAULT
+ *   - address + len wraps around 2^64                        -EOVERFLOW
+ *   - more iov segments than VQ_IOV_MAX                      -E2BIG
+ *   - a chain's byte total over UINT32_MAX                   -EOVERFLOW
+ * A zero-length direct descriptor is accepted and adds no iov segment.
+ *
+ * No heap allocation happens after vq_init(): elements, their iovs and
+ * descriptors live in per-queue arrays sized by the queue's maximum size.
+ *
+ * Threading: a vq is used by one thread at a time. The data-path thread
+ * owns it while started; vq_start/vq_stop/vq_reset are called by whoever
+ * has stopped the data path for that queue.
+ */
+#ifndef VIRTIOBOX_CORE_VQ_H
+#define VIRTIOBOX_CORE_VQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "gmem.h"
+
+#define VQ_IOV_MAX 16 /* iov segments per element, readable + writable */
+#define VQ_BATCH 32   /* chains fetched per refill */
+#define VQ_NUM_MAX 32768
+
+/* Ring-independent descriptor: what the walker produces for each segment. */
+struct vq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t access; /* GMEM_READ (device reads) or GMEM_WRITE */
+};
+
+/*
+ * One available buffer, as device code sees it. Valid from vq_pop() until
+ * vq_push() of the same element; the iov arrays point into the queue.
+ */
+struct vq_elem {
+	uint16_t id; /* buffer id: split head index or packed buffer id */
+	uint16_t rd_num; /* device-readable segments, rd_iov[0..rd_num) */
+	uint16_t wr_num; /* device-writable segments, wr_iov[0..wr_num) */
+	uint32_t rd_len; /* byte totals */
+	uint32_t wr_len;
+	struct iovec *rd_iov;
+	struct iovec *wr_iov;
+
+	/* private to the ring layer */
+	uint16_t ndesc; /* ring slots the chain occupied (packed) */
+	uint16_t nseg;	/* entries used in seg[] */
+	uint32_t slot;	/* index in the queue's element pool */
+	struct vq_desc seg[VQ_IOV_MAX];
+	struct iovec iov[VQ_IOV_MAX];
+};
+
+/* Ring location, in guest addresses, as the transport learned it. */
+struct vq_layout {
+	uint16_t num;	 /* queue size: power of 2 for split */
+	uint64_t desc;	 /* descriptor table / packed descriptor ring */
+	uint64_t driver; /* split avail ring / packed driver event area */
+	uint64_t device; /* split used ring / packed device event area */
+};
+
+struct vq_format_ops;
+
+struct vq {
+	/* private: use the functions below */
+	const struct vq_format_ops *fmt;
+	struct gmem *mem;
+	uint16_t max_num;
+	uint16_t num;
+	unsigned index;
+	bool started;
+	bool event_idx;
+	bool indirect;
+	int broken; /* 0, or the -errno of the violation */
+	const char *broken_why;
+
+	/* split ring */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	/* packed ring */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_event;
+	struct vring_packed_desc_event *dev_event;
+
+	uint16_t last_avail; /* next ring position to fetch */
+	bool avail_wrap;     /* packed: driver wrap counter at last_avail */
+	uint16_t used_idx;   /* next used position (split: free-running) */
+	bool used_wrap;	     /* packed */
+	uint16_t signalled_used;
+	bool signalled_used_valid;
+
+	/* fetched but not yet returned by vq_pop */
+	uint32_t batch[VQ_BATCH];
+	unsigned batch_head, batch_len;
+
+	/* completed by vq_push, written by vq_flush */
+	struct vq_used_pending {
+		uint16_t id;
+		uint16_t ndesc;
+		uint32_t len;
+	} * pending;
+	unsigned npending;
+
+	/* element pool: max_num elements, free list of slot numbers */
+	struct vq_elem *pool;
+	uint32_t *free_slots;
+	unsigned nfree;
+};
+
+/*
+ * Allocate a queue's element pool for up to max_num entries. Returns 0,
+ * -EINVAL (max_num 0 or > VQ_NUM_MAX), -ENOMEM. Pair with vq_destroy().
+ */
+int vq_init(struct vq *vq, unsigned index, uint16_t max_num);
+void vq_destroy(struct vq *vq);
+
+/*
+ * Start the queue on the given ring. features are the negotiated device
+ * features (VIRTIO_F_RING_PACKED, VIRTIO_RING_F_INDIRECT_DESC,
+ * VIRTIO_RING_F_EVENT_IDX matter here). base is the next available index:
+ * split: 16-bit index; packed: bits 0-14 index, bit 15 wrap counter, as
+ * vhost-user SET_VRING_BASE encodes it. The used position starts at the
+ * same place (split: read from the used ring's idx).
+ * Ring areas are translated once here (GMEM_PERSIST).
+ * Returns 0, -EINVAL (size 0, > max_num, split size not a power of 2,
+ * misaligned ring), -EFAULT (a ring area not in guest memory).
+ */
+int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
+	     const struct vq_layout *l, uint32_t base);
+
+/*
+ * Stop the queue. Flushes pushed entries, drops (and unmaps) elements popped
+ * but not pushed, and returns the next available index in the same encoding
+ * as vq_start's base. A stopped queue can be started again.
+ */
+uint32_t vq_stop(struct vq *vq);
+
+/* Stop without flushing and forget the ring and the broken state. */
+void vq_reset(struct vq *vq);
+
+bool vq_is_started(const struct vq *vq);
+
+/* 0 when healthy; else the -errno that broke the queue, and why. */
+int vq_broken(const struct vq *vq, const char **why);
+
+/*
+ * Take the next available buffer.
+ * Returns 1 and sets *elem when one was available, 0 when the ring is empty,
+ * or a negative errno (walker rule above) when the queue is broken.
+ */
+int vq_pop(struct vq *vq, struct vq_elem **elem);
+
+/*
+ * Complete elem with written bytes of device-writable data (clamped to
+ * elem->wr_len). Unmaps its buffers; the element must not be used after.
+ * The used entry becomes visible to the driver at the next vq_flush().
+ */
+void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written);
+
+/*
+ * Publish every pushed entry with the barriers the format needs.
+ * Returns 1 when the driver must be notified (EVENT_IDX, NO_INTERRUPT or
+ * packed event suppression decide), 0 when not or nothing was pending.
+ */
+int vq_flush(struct vq *vq);
+
+/*
+ * Ask the driver to kick (enable) or not to kick (disable) on new buffers.
+ * When enabling, returns 1 if buffers became available meanwhile (the
+ * caller must poll again to avoid a lost wake-up), else 0.
+ */
+int vq_set_notify(struct vq *vq, bool enable);
+
+#endif
