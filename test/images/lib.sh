@@ -72,8 +72,8 @@ vb_apt_opts() {
 		-o APT::Sandbox::User=root
 	[ "$1" = bookworm ] && return 0
 	printf '%s\n' -o "Dir::Etc::SourceList=$root/sources.list" \
-		-o Dir::Etc::SourceParts=/nonexistent \
-		-o Dir::Etc::Preferences=/nonexistent -o Dir::Etc::PreferencesParts=/nonexistent \
+		-o "Dir::Etc::SourceParts=$root/empty.d" \
+		-o "Dir::Etc::Preferences=$root/empty.d/none" -o "Dir::Etc::PreferencesParts=$root/empty.d" \
 		-o "Dir::State=$root/state" -o "Dir::State::Lists=$root/lists" \
 		-o "Dir::State::status=$root/status" \
 		-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Acquire::Languages=none
@@ -96,13 +96,17 @@ vb_apt_cache() {
 	apt-cache "${opts[@]}" "$@"
 }
 
-# vb_apt_init SUITE: writes the private sources list and fetches the lists
-# when they are missing, older than a week, or VIRTIOBOX_APT_REFRESH=1.
+# vb_apt_init SUITE: prepares the suite's apt directories. For trixie it
+# writes the private sources list and fetches the lists when they are
+# missing, older than a week, or VIRTIOBOX_APT_REFRESH=1 is set. bookworm's
+# lists are the machine's (setup.sh runs apt-get update).
 vb_apt_init() {
 	local suite=$1 root stamp
 	root=$(vb_apt_root "$suite")
+	mkdir -p "$root/cache" "$root/archives/partial"
+	[ "$suite" = bookworm ] && return 0
 	stamp="$root/lists/.updated"
-	mkdir -p "$root/lists/partial" "$root/state" "$root/cache" "$root/archives/partial"
+	mkdir -p "$root/lists/partial" "$root/state" "$root/empty.d"
 	: >>"$root/status"
 	cat >"$root/sources.list.new" <<SRC
 deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
@@ -116,38 +120,191 @@ SRC
 	fi
 	if [ ! -f "$stamp" ] || [ -n "${VIRTIOBOX_APT_REFRESH:-}" ] ||
 		[ -n "$(find "$stamp" -mtime +7 2>/dev/null)" ]; then
-		vb_log "apt: fetching $suite package lists (private configuration in $root)"
-		vb_apt "$suite" update >&2 || vb_die "apt-get update for $suite failed"
+		vb_log "apt: fetching $suite lists (private configuration in $root)"
+		vb_apt "$suite" update >&2 || vb_die "apt-get update for $suite failed (is deb.debian.org reachable?)"
 		touch "$stamp"
 	fi
 }
 
-# vb_apt_version SUITE PKG: candidate version of an arm64 binary package.
-vb_apt_version() {
-	local v
-	v=$(vb_apt_cache "$1" policy "$2" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
-	[ -n "$v" ] && [ "$v" != "(none)" ] || vb_die "package $2 not found in $1 (arm64)"
-	printf '%s\n' "$v"
+# vb_apt_versions SUITE PKG...: prints "PKG VERSION" per package (the
+# candidate arm64 version); fails naming the packages the suite lacks.
+vb_apt_versions() {
+	local suite=$1 pkg names=() out
+	shift
+	for pkg in "$@"; do names+=("$(vb_apt_name "$suite" "$pkg")"); done
+	out=$(vb_apt_cache "$suite" policy "${names[@]}" 2>/dev/null |
+		awk '/^[^ ].*:$/ {name=$1; sub(/:$/, "", name); sub(/:arm64$/, "", name)}
+		     /^  Candidate:/ {print name, $2}')
+	for pkg in "$@"; do
+		grep -q "^$pkg [^(]" <<<"$out" || vb_die "package $pkg (arm64) not found in $suite"
+	done
+	printf '%s\n' "$out"
 }
 
-# vb_apt_fetch SUITE PKG...: downloads arm64 .debs into the shared pool
-# $VB_CACHE/debs/<suite>/ (kept across builds) and prints their paths.
+# vb_apt_has SUITE PKG: true if the suite has a real arm64 package PKG.
+vb_apt_has() {
+	local out
+	out=$(vb_apt_cache "$1" policy "$(vb_apt_name "$1" "$2")" 2>/dev/null) || return 1
+	grep -q '^  Candidate: [^(]' <<<"$out"
+}
+
+# vb_apt_fetch SUITE PKG...: downloads the candidate arm64 .debs into the
+# pool $VB_CACHE/debs/<suite>/ (kept across builds), prints their paths.
 vb_apt_fetch() {
-	local suite=$1 pool pkg ver file
+	local suite=$1 pool pkg ver file versions want=()
 	shift
+	[ "$#" -gt 0 ] || return 0
 	pool="$VB_CACHE/debs/$suite"
 	mkdir -p "$pool"
-	for pkg in "$@"; do
-		ver=$(vb_apt_version "$suite" "$pkg")
-		# Debian file names drop the epoch and encode ':' as %3a.
-		file="$pool/${pkg}_${ver#*:}_arm64.deb"
-		[ -f "$file" ] || file=$(ls "$pool/${pkg}_${ver#*:}_"*.deb 2>/dev/null | head -n1 || true)
-		if [ -z "$file" ] || [ ! -f "$file" ]; then
-			(cd "$pool" && vb_apt "$suite" download -qq "$pkg=$ver" >&2) ||
-				vb_die "apt-get download $pkg=$ver ($suite arm64) failed"
-			file=$(ls "$pool/${pkg}_${ver#*:}_"*.deb 2>/dev/null | head -n1 || true)
-			[ -n "$file" ] || vb_die "downloaded $pkg but cannot find its .deb in $pool"
-		fi
+	versions=$(vb_apt_versions "$suite" "$@")
+	while read -r pkg ver; do
+		[ -n "$(vb_pool_file "$pool" "$pkg" "$ver")" ] || want+=("$(vb_apt_name "$suite" "$pkg")=$ver")
+	done <<<"$versions"
+	if [ "${#want[@]}" -gt 0 ]; then
+		(cd "$pool" && vb_apt "$suite" download -qq "${want[@]}" >&2) ||
+			vb_die "apt-get download from $suite failed: ${want[*]}"
+	fi
+	while read -r pkg ver; do
+		file=$(vb_pool_file "$pool" "$pkg" "$ver")
+		[ -n "$file" ] || vb_die "downloaded $pkg=$ver but no matching .deb in $pool"
 		printf '%s\n' "$file"
+	done <<<"$versions"
+}
+
+# The pool file of PKG=VER: apt-get download writes an epoch as "%3a".
+vb_pool_file() {
+	local f
+	for f in "$1/${2}_${3/:/%3a}_"*.deb "$1/${2}_${3#*:}_"*.deb; do
+		[ -f "$f" ] && { printf '%s\n' "$f"; return 0; }
+	done
+	return 0
+}
+
+# --- root file systems ----------------------------------------------------
+# A root is merged-/usr (bin, sbin, lib are links into usr/), like trixie;
+# bookworm packages unpack into it unchanged because tar keeps the links.
+vb_rootfs_init() {
+	local root=$1
+	mkdir -p "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib"
+	ln -sfn usr/bin "$root/bin"
+	ln -sfn usr/sbin "$root/sbin"
+	ln -sfn usr/lib "$root/lib"
+	: >"$root.packages"
+}
+
+# vb_rootfs_unpack ROOT SUITE DEB: unpacks one .deb, records it.
+vb_rootfs_unpack() {
+	local root=$1 suite=$2 deb=$3
+	dpkg-deb --fsys-tarfile "$deb" | tar -C "$root" -x --keep-directory-symlink --no-same-owner ||
+		vb_die "cannot unpack $deb"
+	printf '%s %s %s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" "$suite" >>"$root.packages"
+}
+
+# Sonames the ELF files under ROOT need (NEEDED entries), one per line.
+vb_rootfs_needed() {
+	local f
+	find "$1" -type f -size +64c | while IFS= read -r f; do
+		[ "$(head -c4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+		"${VB_CROSS}readelf" -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
+	done | sort -u
+}
+
+# Sonames ROOT provides: every file or link called *.so or *.so.*.
+vb_rootfs_provided() {
+	find "$1" \( -type f -o -type l \) \( -name '*.so' -o -name '*.so.*' \) -printf '%f\n' | sort -u
+}
+
+# Package names a .deb depends on (Depends + Pre-Depends, every alternative,
+# version constraints and :any qualifiers dropped).
+vb_deb_depends() {
+	{ dpkg-deb -f "$1" Depends; dpkg-deb -f "$1" Pre-Depends; } |
+		tr ',|' '\n\n' | sed -e 's/([^)]*)//g' -e 's/:any//' -e 's/[[:space:]]//g' | sed '/^$/d'
+}
+
+# Package names Debian's library naming policy gives the sonames on stdin:
+# libfoo_bar.so.2 -> libfoo-bar2 (and the 64-bit time_t variant ...t64);
+# libfoo1.so.2 -> libfoo1-2.
+vb_policy_names() {
+	local so base num
+	for so in $1; do
+		base=${so%%.so.*}
+		num=${so#*.so.}
+		[ "$base" != "$so" ] || continue
+		base=$(tr 'A-Z_' 'a-z-' <<<"$base")
+		case $base in *[0-9]) base="$base-" ;; esac
+		printf '%s\n' "$base${num%%.*}" "$base${num%%.*}t64"
+	done | sort -u
+}
+
+# vb_rootfs_add ROOT SUITE PKG...: unpacks the packages and then their shared
+# library closure. The closure comes from the ELF files, not from a list:
+# while some NEEDED soname is not in ROOT, look among the Depends of the
+# packages unpacked so far (dpkg-shlibdeps put every library provider
+# there) for a package whose file list (dpkg-deb -c) has that soname and
+# unpack it. Library packages (Section: libs) are tried first; then the
+# package the Debian library naming policy derives from the soname
+# (libcom_err.so.2 -> libcom-err2: some packages omit such dependencies on
+# "required" libraries); then the other dependencies. Fails naming what is
+# still missing.
+vb_rootfs_add() {
+	local root=$1 suite=$2 debs deb pkg missing round=0 found tier c
+	shift 2
+	local -A seen=()
+	local unpacked=()
+	debs=$(vb_apt_fetch "$suite" "$@")
+	for deb in $debs; do
+		vb_rootfs_unpack "$root" "$suite" "$deb"
+		unpacked+=("$deb")
+	done
+	for pkg in $(awk '{print $1}' "$root.packages"); do seen[$pkg]=1; done
+	while :; do
+		missing=$(comm -23 <(vb_rootfs_needed "$root") <(vb_rootfs_provided "$root"))
+		[ -n "$missing" ] || return 0
+		round=$((round + 1))
+		[ "$round" -le 20 ] || vb_die "library closure does not converge; missing: $missing"
+		# Candidates: dependencies not looked at yet, with their Section.
+		local cands=() names sections
+		for deb in "${unpacked[@]}"; do
+			for c in $(vb_deb_depends "$deb"); do
+				[ -n "${seen[$c]:-}" ] || cands+=("$c")
+			done
+		done
+		[ "${#cands[@]}" -gt 0 ] || vb_die "no dependency of the unpacked $suite packages provides: $(echo $missing)"
+		mapfile -t cands < <(printf '%s\n' "${cands[@]}" | sort -u)
+		mapfile -t names < <(for c in "${cands[@]}"; do vb_apt_name "$suite" "$c"; done)
+		sections=$(vb_apt_cache "$suite" show "${names[@]}" 2>/dev/null |
+			awk '/^Package:/ {p=$2} /^Section:/ && !(p in s) {s[p]=$2; print p, $2}' || true)
+		found=0
+		for tier in libs policy other; do
+			local pick=()
+			if [ "$tier" = policy ]; then
+				mapfile -t pick < <(vb_policy_names "$missing" | while read -r c; do
+					[ -z "${seen[$c]:-}" ] && vb_apt_has "$suite" "$c" && echo "$c"
+				done)
+			fi
+			for c in "${cands[@]}"; do
+				[ "$tier" = policy ] && break
+				local sec
+				sec=$(awk -v p="$c" '$1 == p {print $2}' <<<"$sections")
+				[ -n "$sec" ] || { seen[$c]=1; continue; } # virtual or not for arm64
+				if [ "$tier" = libs ] && [ "$sec" != libs ]; then continue; fi
+				[ -n "${seen[$c]:-}" ] || pick+=("$c")
+			done
+			[ "${#pick[@]}" -gt 0 ] || continue
+			debs=$(vb_apt_fetch "$suite" "${pick[@]}")
+			for deb in $debs; do
+				local provides
+				pkg=$(dpkg-deb -f "$deb" Package)
+				seen[$pkg]=1
+				provides=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#.*/##' | grep -xF -f <(printf '%s\n' "$missing") | sort -u | tr '\n' ' ' || true)
+				[ -n "$provides" ] || continue
+				vb_log "closure: $pkg ($suite) provides $provides"
+				vb_rootfs_unpack "$root" "$suite" "$deb"
+				unpacked+=("$deb")
+				found=1
+			done
+			[ "$found" = 1 ] && break
+		done
+		[ "$found" = 1 ] || vb_die "no dependency of the unpacked $suite packages provides: $(echo $missing)"
 	done
 }
