@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for devices/i2c_hostdev.c without hardware: the mapping of
+ * transactions onto SMBus calls, the unpacking of their results, and the
+ * open errors.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "i2c_bus.h"
+
+#define ALL (I2C_FUNC_SMBUS_EMUL)
+
+static uint8_t wbuf[40] = {0x10, 0x21, 0x32, 0x43, 0x54};
+static uint8_t rbuf[40];
+
+static struct i2c_bus_msg w(uint32_t len)
+{
+	return (struct i2c_bus_msg){.addr = 0x50, .len = len, .buf = wbuf};
+}
+
+static struct i2c_bus_msg r(uint32_t len)
+{
+	return (struct i2c_bus_msg){
+		.addr = 0x50, .flags = I2C_BUS_M_RD, .len = len, .buf = rbuf};
+}
+
+static void expect_plan(unsigned long funcs, struct i2c_bus_msg *m, unsigned n,
+			uint8_t rw, uint32_t size, uint8_t command,
+			uint8_t data_len, struct i2c_smbus_plan *p)
+{
+	assert_int_equal(i2c_hostdev_smbus_plan(funcs, m, n, p), 0);
+	assert_int_equal(p->addr, 0x50);
+	assert_int_equal(p->read_write, rw);
+	assert_int_equal(p->size, size);
+	assert_int_equal(p->command, command);
+	assert_int_equal(p->data_len, data_len);
+}
+
+static void test_quick(void **state)
+{
+	struct i2c_bus_msg mw = w(0), mr = r(0);
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(ALL, &mw, 1, I2C_SMBUS_WRITE, I2C_SMBUS_QUICK, 0, 0, &p);
+	expect_plan(ALL, &mr, 1, I2C_SMBUS_READ, I2C_SMBUS_QUICK, 0, 0, &p);
+	assert_int_equal(
+		i2c_hostdev_smbus_plan(ALL & ~I2C_FUNC_SMBUS_QUICK, &mw, 1, &p),
+		-EOPNOTSUPP);
+}
+
+static void test_byte(void **state)
+{
+	struct i2c_bus_msg mw = w(1), mr = r(1);
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(ALL, &mw, 1, I2C_SMBUS_WRITE, I2C_SMBUS_BYTE, 0x10, 0, &p);
+	expect_plan(ALL, &mr, 1, I2C_SMBUS_READ, I2C_SMBUS_BYTE, 0, 1, &p);
+	p.data.byte = 0x99;
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, &mr, 1), 0);
+	assert_int_equal(rbuf[0], 0x99);
+	assert_int_equal(
+		i2c_hostdev_smbus_plan(I2C_FUNC_SMBUS_WRITE_BYTE, &mr, 1, &p),
+		-EOPNOTSUPP);
+}
+
+static void test_byte_data(void **state)
+{
+	struct i2c_bus_msg mw = w(2);
+	struct i2c_bus_msg rd[2] = {w(1), r(1)};
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(ALL, &mw, 1, I2C_SMBUS_WRITE, I2C_SMBUS_BYTE_DATA, 0x10, 1,
+		    &p);
+	assert_int_equal(p.data.byte, 0x21);
+	expect_plan(ALL, rd, 2, I2C_SMBUS_READ, I2C_SMBUS_BYTE_DATA, 0x10, 1,
+		    &p);
+	p.data.byte = 0x5a;
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, rd, 2), 0);
+	assert_int_equal(rbuf[0], 0x5a);
+}
+
+static void test_word_data_is_little_endian(void **state)
+{
+	struct i2c_bus_msg mw = w(3);
+	struct i2c_bus_msg rd[2] = {w(1), r(2)};
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(ALL, &mw, 1, I2C_SMBUS_WRITE, I2C_SMBUS_WORD_DATA, 0x10, 2,
+		    &p);
+	assert_int_equal(p.data.word, 0x3221);
+	expect_plan(ALL, rd, 2, I2C_SMBUS_READ, I2C_SMBUS_WORD_DATA, 0x10, 2,
+		    &p);
+	p.data.word = 0xbeef;
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, rd, 2), 0);
+	assert_memory_equal(rbuf, "\xef\xbe", 2);
+}
+
+static void test_i2c_block(void **state)
+{
+	struct i2c_bus_msg mw = w(5);
+	struct i2c_bus_msg rd[2] = {w(1), r(20)};
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(ALL, &mw, 1, I2C_SMBUS_WRITE, I2C_SMBUS_I2C_BLOCK_DATA,
+		    0x10, 4, &p);
+	assert_int_equal(p.data.block[0], 4);
+	assert_memory_equal(&p.data.block[1], "\x21\x32\x43\x54", 4);
+	expect_plan(ALL, rd, 2, I2C_SMBUS_READ, I2C_SMBUS_I2C_BLOCK_DATA, 0x10,
+		    20, &p);
+	assert_int_equal(p.data.block[0], 20);
+	for (int i = 0; i < 20; i++)
+		p.data.block[1 + i] = (uint8_t)(0xc0 + i);
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, rd, 2), 0);
+	assert_int_equal(rbuf[0], 0xc0);
+	assert_int_equal(rbuf[19], 0xd3);
+	/* The adapter returned fewer bytes than asked for. */
+	p.data.block[0] = 19;
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, rd, 2), -EIO);
+}
+
+static void test_block_fallback(void **state)
+{
+	unsigned long block_only = I2C_FUNC_SMBUS_I2C_BLOCK;
+	struct i2c_bus_msg w2 = w(2), w3 = w(3);
+	struct i2c_bus_msg rd1[2] = {w(1), r(1)};
+	struct i2c_bus_msg rd2[2] = {w(1), r(2)};
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	expect_plan(block_only, &w2, 1, I2C_SMBUS_WRITE,
+		    I2C_SMBUS_I2C_BLOCK_DATA, 0x10, 1, &p);
+	expect_plan(block_only, &w3, 1, I2C_SMBUS_WRITE,
+		    I2C_SMBUS_I2C_BLOCK_DATA, 0x10, 2, &p);
+	expect_plan(block_only, rd1, 2, I2C_SMBUS_READ,
+		    I2C_SMBUS_I2C_BLOCK_DATA, 0x10, 1, &p);
+	expect_plan(block_only, rd2, 2, I2C_SMBUS_READ,
+		    I2C_SMBUS_I2C_BLOCK_DATA, 0x10, 2, &p);
+}
+
+static void test_unmappable_shapes(void **state)
+{
+	struct i2c_bus_msg too_long = w(34);
+	struct i2c_bus_msg rd_long[2] = {w(1), r(33)};
+	struct i2c_bus_msg two_cmd[2] = {w(2), r(1)};
+	struct i2c_bus_msg two_writes[2] = {w(1), w(1)};
+	struct i2c_bus_msg other_chip[2] = {w(1), r(1)};
+	struct i2c_bus_msg three[3] = {w(1), r(1), r(1)};
+	struct i2c_bus_msg plain_read = r(2);
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	other_chip[1].addr = 0x51;
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, &too_long, 1, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, rd_long, 2, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, two_cmd, 2, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, two_writes, 2, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, other_chip, 2, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, three, 3, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, &plain_read, 1, &p),
+			 -EOPNOTSUPP);
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, NULL, 0, &p), -EOPNOTSUPP);
+	/* Nothing at all supported. */
+	assert_int_equal(i2c_hostdev_smbus_plan(0, two_cmd, 1, &p),
+			 -EOPNOTSUPP);
+}
+
+static void test_unpack_write_is_noop(void **state)
+{
+	struct i2c_bus_msg mw = w(2);
+	struct i2c_smbus_plan p;
+
+	(void)state;
+	assert_int_equal(i2c_hostdev_smbus_plan(ALL, &mw, 1, &p), 0);
+	memset(rbuf, 0x77, sizeof(rbuf));
+	assert_int_equal(i2c_hostdev_smbus_unpack(&p, &mw, 1), 0);
+	assert_int_equal(rbuf[0], 0x77);
+}
+
+static void test_open_errors(void **state)
+{
+	struct i2c_bus *b = NULL;
+
+	(void)state;
+	assert_int_equal(i2c_hostdev_open(&b, "/nonexistent/i2c-9"), -ENOENT);
+	/* Not an i2c-dev node: I2C_FUNCS is not understood. */
+	assert_int_equal(i2c_hostdev_open(&b, "/dev/null"), -ENOTTY);
+	assert_null(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quick),
+		cmocka_unit_test(test_byte),
+		cmocka_unit_test(test_byte_data),
+		cmocka_unit_test(test_word_data_is_little_endian),
+		cmocka_unit_test(test_i2c_block),
+		cmocka_unit_test(test_block_fallback),
+		cmocka_unit_test(test_unmappable_shapes),
+		cmocka_unit_test(test_unpack_write_is_noop),
+		cmocka_unit_test(test_open_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
