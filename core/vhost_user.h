@@ -2,41 +2,118 @@
 /*
  * vhost-user back-end server: one UNIX socket per device instance, one
  * front-end (QEMU, xen-vhost-frontend, ...) at a time. When the front-end
- * disconnects the device is reset, its memory mappings dropped, and the
- * socket accepts the next front-end.
+ * disconnects the device is reset, its memory mappings dropped, its fds
+ * closed, and the socket accepts the next front-end.
  *
  * The server runs on the control loop it is given; the device's data path
- * (kick fds, model host fds) runs on a thread of its own (core/dev_thread.h),
- * paused by the server around every message that touches queues or memory.
+ * (kick fds, model host fds) runs on a thread of its own, which the server
+ * creates (core/dev_thread.h) and pauses around every message that touches
+ * queues, memory or the device.
+ *
+ * Every message is validated against one table (core/vhost_user_msg.h)
+ * before a handler sees it. A malformed message closes that connection
+ * with a logged reason; a request that is well formed but cannot be
+ * honoured gets an error reply (when the front-end asked for one) and the
+ * connection stays up; nothing a front-end sends stops the process.
+ *
+ * Offered: VIRTIO 1.x only (a front-end that does not accept
+ * VIRTIO_F_VERSION_1 cannot start a ring), the device's features,
+ * INDIRECT_DESC, EVENT_IDX, ACCESS_PLATFORM, RING_PACKED (opts), and the
+ * protocol features MQ, REPLY_ACK, CONFIG, RESET_DEVICE,
+ * CONFIGURE_MEM_SLOTS, STATUS, and XEN_MMAP (opts).
+ *
+ * Usage from board/main.c, one server per vhost-user device:
+ *
+ *	struct vhu_server_opts o = { .socket_path = path, .name = "guest1/i2c0" };
+ *	ret = vhu_server_create(&s, ctl, &model->vdev, &o);
+ *	...
+ *	loop_run(ctl);
+ *	vhu_server_destroy(s);   // before the device model is destroyed
+ *
+ * Threading: every function here on the control loop's thread.
  */
 #ifndef VIRTIOBOX_CORE_VHOST_USER_H
 #define VIRTIOBOX_CORE_VHOST_USER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "gmem.h"
 #include "virtio_dev.h"
 
 struct loop;
 struct vhu_server;
 
-struct vhu_server_opts {
-	const char *socket_path; /* created (stale file replaced), 0600 */
-	const char *name;	 /* for log lines, e.g. "guest1/i2c0" */
-	bool offer_packed;	 /* offer VIRTIO_F_RING_PACKED */
-	bool offer_xen_mmap;	 /* offer VHOST_USER_PROTOCOL_F_XEN_MMAP */
+/* A XEN_MMAP memory region as the front-end described it. */
+struct vhu_xen_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uva;
+	uint64_t mmap_offset;
+	uint32_t xen_mmap_flags; /* validated: exactly one of FOREIGN/GRANT,
+				    MAP_ON_DEMAND (either encoding) only
+				    with GRANT, no other bit */
+	uint32_t domid;
 };
 
 /*
- * Create the server for dev and start listening on ctl (the control loop).
+ * Seam for Xen memory regions (implemented in xen/ later). Without a
+ * mapper, a Xen region is validated and then refused with -EOPNOTSUPP.
+ */
+struct vhu_region_mapper;
+struct vhu_region_mapper_ops {
+	/*
+	 * Make r usable: map it now, or prepare to map on demand. fd is
+	 * borrowed for the call (dup it to keep it). On success *out
+	 * translates every guest address of r (passed unchanged) and stays
+	 * valid until unmap. Returns 0 or -errno. Control thread.
+	 */
+	int (*map)(struct vhu_region_mapper *m, const struct vhu_xen_region *r,
+		   int fd, struct gmem **out);
+	/* Release what map returned; the data path no longer uses it. */
+	void (*unmap)(struct vhu_region_mapper *m, struct gmem *g);
+};
+struct vhu_region_mapper {
+	const struct vhu_region_mapper_ops *ops;
+};
+
+struct vhu_server_opts {
+	/* Created (a stale socket file is replaced), mode 0600. NULL: no
+	 * listening socket, front-ends come through vhu_server_serve_fd. */
+	const char *socket_path;
+	const char *name;	 /* for log lines, e.g. "guest1/i2c0" */
+	bool offer_packed;	 /* offer VIRTIO_F_RING_PACKED */
+	bool offer_xen_mmap;	 /* offer VHOST_USER_PROTOCOL_F_XEN_MMAP */
+	struct vhu_region_mapper *xen_mapper; /* may be NULL */
+};
+
+/*
+ * Create the server for dev: attaches itself as dev's transport and guest
+ * memory, starts dev's data-path thread, and listens on ctl. The server
+ * adds VIRTIO_F_RING_PACKED to (or removes it from) the device's offered
+ * features per opts->offer_packed.
  * Returns 0 and sets *out, or -errno (socket path too long, bind failure,
- * ...) with a message already logged naming the path.
+ * thread creation ...) with a message already logged naming the path.
  * The server does not own dev; destroy the server before the device.
  */
 int vhu_server_create(struct vhu_server **out, struct loop *ctl,
 		      struct virtio_dev *dev,
 		      const struct vhu_server_opts *opts);
 
-/* Disconnect any front-end, stop the data path, remove the socket file. */
+/*
+ * Disconnect any front-end, stop the data path, remove the socket file.
+ * NULL is accepted.
+ */
 void vhu_server_destroy(struct vhu_server *s);
+
+/*
+ * Serve an already connected stream socket (the vhost-user --fd=N
+ * convention, tests). Takes fd in every case. Returns 0, or -EBUSY when a
+ * front-end is connected (fd is closed).
+ */
+int vhu_server_serve_fd(struct vhu_server *s, int fd);
+
+/* A front-end is connected. */
+bool vhu_server_is_connected(const struct vhu_server *s);
 
 #endif

@@ -16,7 +16,18 @@
  *
  * Threading: control functions (features, status, config, queue start/stop,
  * reset) run on the control thread while the device's data path is paused
- * (the transport arranges that); queue_kick runs on the data-path thread.
+ * (the transport arranges that, see dev_thread_pause()); queue_kick,
+ * fd_ready and virtio_dev_kick/complete run on the data-path thread.
+ *
+ * Changes from the first draft of this contract (device core engineer):
+ *   - ops->queue_stopping: a model holding elements across kicks is told
+ *     before the ring layer drops them;
+ *   - virtio_dev.loop: the data-path loop, for models whose host fds come
+ *     and go (vsock connections) and cannot be listed once by poll_fds;
+ *   - virtio_dev_config_changed() and config_generation;
+ *   - virtio_dev_queue_is_started();
+ *   - at most VIRTIO_DEV_QUEUES_MAX queues;
+ *   - precise error codes below (-EPROTO, -EBUSY, -EPERM).
  */
 #ifndef VIRTIOBOX_CORE_VIRTIO_DEV_H
 #define VIRTIOBOX_CORE_VIRTIO_DEV_H
@@ -25,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "vq.h"
 
 #ifndef container_of
@@ -32,7 +45,10 @@
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #endif
 
+struct loop;
 struct virtio_dev;
+
+#define VIRTIO_DEV_QUEUES_MAX 64
 
 struct virtio_dev_ops {
 	const char *name;     /* "i2c", "gpio", "vsock" */
@@ -42,31 +58,54 @@ struct virtio_dev_ops {
 	uint16_t queue_max;   /* maximum size of each queue */
 	uint32_t config_size; /* bytes of device config space (may be 0) */
 
+	/* Required: queue_kick, reset, and config_read when config_size. */
+
 	/* Read [off, off + len) of config space; the core checked bounds. */
 	void (*config_read)(struct virtio_dev *d, uint32_t off, void *buf,
 			    uint32_t len);
-	/* Optional; NULL makes config space read-only (writes are ignored). */
+	/* Optional; NULL makes config space read-only (writes get -EPERM). */
 	void (*config_write)(struct virtio_dev *d, uint32_t off,
 			     const void *buf, uint32_t len);
 	/* Optional: check the driver's accepted features; 0 or -errno. */
 	int (*features_ok)(struct virtio_dev *d, uint64_t features);
 	/* Optional: a queue was started (its ring is usable). */
 	void (*queue_started)(struct virtio_dev *d, unsigned q);
+	/*
+	 * Optional: queue q is about to stop. Push (vq_push) or forget every
+	 * element still held from q: the ring layer then flushes what was
+	 * pushed and drops the rest. Not called by virtio_dev_reset, which
+	 * calls reset instead.
+	 */
+	void (*queue_stopping)(struct virtio_dev *d, unsigned q);
 	/* The driver kicked queue q (data-path thread): serve its requests. */
 	void (*queue_kick)(struct virtio_dev *d, unsigned q);
-	/* Optional: host fds the model wants polled on its data-path thread. */
+	/*
+	 * Optional: host fds the model wants polled (EPOLLIN) on its data-path
+	 * thread, asked once when the thread starts; returns how many it put
+	 * in fds (at most max) or -errno. fd_ready is then called with the
+	 * epoll events. Models whose fds change at run time add their own
+	 * loop sources to d->loop instead (core/loop.h).
+	 */
 	int (*poll_fds)(struct virtio_dev *d, int *fds, unsigned max);
 	void (*fd_ready)(struct virtio_dev *d, int fd, uint32_t events);
-	/* Drop all in-flight state; the device returns to its initial state. */
+	/*
+	 * Drop all in-flight state; the device returns to its initial state.
+	 * Called with the data path paused, before the queues are reset.
+	 */
 	void (*reset)(struct virtio_dev *d);
 };
 
 /* How the device reaches the driver; implemented by each transport. */
 struct virtio_transport;
 struct virtio_transport_ops {
+	/* Used buffers on q (data-path thread). */
 	void (*notify_queue)(struct virtio_transport *t, unsigned q);
+	/* Config space changed (any thread that holds the device). */
 	void (*notify_config)(struct virtio_transport *t);
-	/* The device hit a corrupt ring: set DEVICE_NEEDS_RESET / vring err. */
+	/*
+	 * The device hit a corrupt ring: set DEVICE_NEEDS_RESET / vring err.
+	 * Called once per queue start (data-path thread).
+	 */
 	void (*queue_error)(struct virtio_transport *t, unsigned q);
 };
 struct virtio_transport {
@@ -81,12 +120,19 @@ struct virtio_dev {
 	uint64_t features; /* accepted by the driver */
 	uint8_t status;
 	struct vq *vqs; /* ops->num_queues entries */
+	struct loop *loop; /* data-path loop, set by dev_thread_create */
+	atomic_uint config_generation;
+	uint64_t queue_error_sent; /* bit q: queue_error reported for q */
 };
 
 /*
  * Set up d for ops: allocates the queues. extra_features are transport or
  * board-specific ring features to offer (e.g. VIRTIO_F_RING_PACKED).
- * Returns 0 or -ENOMEM / -EINVAL. Pair with virtio_dev_destroy().
+ * Offered = ops->features | INDIRECT_DESC | EVENT_IDX | VERSION_1 |
+ * ACCESS_PLATFORM | extra_features.
+ * Returns 0, -ENOMEM, or -EINVAL (no or more than VIRTIO_DEV_QUEUES_MAX
+ * queues, queue_max 0, a required op missing). Pair with
+ * virtio_dev_destroy() (which accepts a device whose init failed).
  */
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		    uint64_t extra_features);
@@ -99,28 +145,48 @@ void virtio_dev_attach(struct virtio_dev *d, struct virtio_transport *tp,
 uint64_t virtio_dev_features(const struct virtio_dev *d);
 /*
  * Accept the driver's features. Returns 0, -EINVAL when a bit was not
- * offered or VIRTIO_F_VERSION_1 is missing, or the model's features_ok.
+ * offered or VIRTIO_F_VERSION_1 is missing (only VIRTIO 1.x is served),
+ * -EBUSY when the features change while a queue is started, or the model's
+ * features_ok error. On error the accepted features are unchanged.
  */
 int virtio_dev_set_features(struct virtio_dev *d, uint64_t features);
 
-/* Status register; writing 0 resets the device. Returns 0 or -errno. */
+/*
+ * Status register; writing 0 resets the device (virtio_dev_reset).
+ * Setting FEATURES_OK without accepted features (virtio_dev_set_features
+ * not called or failed) returns -EINVAL and leaves FEATURES_OK clear, which
+ * is how the driver learns of the refusal. DRIVER_OK is accepted without
+ * FEATURES_OK (QEMU's vhost-user front-end skips it). Returns 0 or -EINVAL.
+ */
 int virtio_dev_set_status(struct virtio_dev *d, uint8_t status);
 uint8_t virtio_dev_status(const struct virtio_dev *d);
 
 /*
  * Config space access with bounds checked here. Returns 0, or -EINVAL when
- * [off, off + len) is not inside the model's config space (reads then
- * leave buf zeroed).
+ * len is 0 or [off, off + len) is not inside the model's config space
+ * (reads then leave buf zeroed); writes to a model without config_write
+ * return -EPERM.
  */
 int virtio_dev_config_read(struct virtio_dev *d, uint32_t off, void *buf,
 			   uint32_t len);
 int virtio_dev_config_write(struct virtio_dev *d, uint32_t off,
 			    const void *buf, uint32_t len);
 
-/* Queue lifecycle; q is checked. Returns as vq_start / 0 / -EINVAL. */
+/*
+ * Start queue q on ring l at base (vq_start's encoding) with the accepted
+ * features. Returns 0, -EINVAL (q out of range, no memory attached),
+ * -EPROTO (no features accepted: VIRTIO 1.x not negotiated), -EBUSY
+ * (already started), or vq_start's error.
+ */
 int virtio_dev_queue_start(struct virtio_dev *d, unsigned q,
 			   const struct vq_layout *l, uint32_t base);
+/*
+ * Stop queue q (model's queue_stopping, then vq_stop) and set *base to the
+ * next available index in vq_start's encoding. Returns 0 or -EINVAL
+ * (q out of range or not started).
+ */
 int virtio_dev_queue_stop(struct virtio_dev *d, unsigned q, uint32_t *base);
+bool virtio_dev_queue_is_started(const struct virtio_dev *d, unsigned q);
 
 /*
  * Data path: run the model's kick handler for q, then flush and notify.
@@ -134,7 +200,13 @@ void virtio_dev_kick(struct virtio_dev *d, unsigned q);
  */
 void virtio_dev_complete(struct virtio_dev *d, unsigned q);
 
-/* Full device reset: stop all queues, model reset, status 0. */
+/*
+ * The model's config space changed (data-path thread or paused):
+ * bump config_generation and tell the transport.
+ */
+void virtio_dev_config_changed(struct virtio_dev *d);
+
+/* Full device reset: model reset, all queues reset, features and status 0. */
 void virtio_dev_reset(struct virtio_dev *d);
 
 #endif

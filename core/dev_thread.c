@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+#include "dev_thread.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+/* Control → data thread requests; the data thread answers PAUSE with ACK. */
+enum { REQ_PAUSE = 'P', REQ_RESUME = 'R', REQ_QUIT = 'Q', REQ_ACK = 'A' };
+
+struct dt_kick {
+	struct loop_source src;
+	struct dev_thread *t;
+	unsigned q;
+};
+
+struct dt_model_fd {
+	struct loop_source src;
+	struct dev_thread *t;
+};
+
+struct dev_thread {
+	struct virtio_dev *dev;
+	char name[64];
+	struct loop *loop;
+	pthread_t thread;
+	bool paused;
+
+	int ctl_fd;		  /* control end of the socketpair, blocking */
+	struct loop_source req;	  /* data end */
+	struct loop_source timer; /* timerfd for polled queues */
+	uint64_t polled;	  /* bit q: queue q is polled */
+	uint64_t kick_soon;	  /* bit q: serve q after resume */
+	struct dt_kick kick[VIRTIO_DEV_QUEUES_MAX];
+	struct dt_model_fd model[DEV_THREAD_MODEL_FDS_MAX];
+	unsigned nmodel;
+};
+
+static void serve_kick_soon(struct dev_thread *t)
+{
+	uint64_t pending = t->kick_soon;
+
+	t->kick_soon = 0;
+	for (unsigned q = 0; pending; q++, pending >>= 1)
+		if (pending & 1)
+			virtio_dev_kick(t->dev, q);
+}
+
+/* Data thread: park until the control thread resumes us. */
+static void park(struct dev_thread *t)
+{
+	char c = REQ_ACK;
+
+	/*
+	 * Release: everything this thread wrote so far must be visible to
+	 * the control thread once it reads the ack. The send is a syscall
+	 * (a full barrier in practice); the fence documents and enforces the
+	 * ordering at the language level. Pairs with the acquire fence after
+	 * the control thread's recv in dev_thread_pause().
+	 */
+	atomic_thread_fence(memory_order_release);
+	if (send(t->req.fd, &c, 1, 0) != 1)
+		log_err("%s: acknowledging a pause: %s", t->name,
+			strerror(errno));
+	if (recv(t->req.fd, &c, 1, 0) != 1 || c != REQ_RESUME) {
+		log_err("%s: control side gone while paused", t->name);
+		loop_stop(t->loop);
+		return;
+	}
+	/* Acquire: see what the control thread changed while we were
+	 * parked. Pairs with the release fence in dev_thread_resume(). */
+	atomic_thread_fence(memory_order_acquire);
+	serve_kick_soon(t);
+}
+
+static void req_ready(struct loop_source *s, uint32_t events)
+{
+	struct dev_thread *t = container_of(s, struct dev_thread, req);
+	char c = 0;
+	ssize_t n = recv(s->fd, &c, 1, 0);
+
+	(void)events;
+	if (n == 1 && c == REQ_PAUSE) {
+		park(t);
+		return;
+	}
+	/* REQ_QUIT, end of file or error: leave the loop. */
+	loop_stop(t->loop);
+}
+
+static void kick_ready(struct loop_source *s, uint32_t events)
+{
+	struct dt_kick *k = container_of(s, struct dt_kick, src);
+	uint64_t v;
+
+	if (events & EPOLLIN) {
+		/* Clear the eventfd counter before serving, so a kick that
+		 * arrives while we serve wakes us again. */
+		if (read(s->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_ratelimited(LOG_LEVEL_WARN,
+					"%s: queue %u kick fd: %s", k->t->name,
+					k->q, strerror(errno));
+		virtio_dev_kick(k->t->dev, k->q);
+		return;
+	}
+	/* Hang-up without data: a writer-less pipe would wake us forever. */
+	log_ratelimited(LOG_LEVEL_WARN,
+			"%s: queue %u kick fd hung up, ignoring it", k->t->name,
+			k->q);
+	loop_remove(s);
+}
+
+static void timer_ready(struct loop_source *s, uint32_t events)
+{
+	struct dev_thread *t = container_of(s, struct dev_thread, timer);
+	uint64_t expirations, polled;
+
+	(void)events;
+	if (read(s->fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	polled = t->polled;
+	for (unsigned q = 0; polled; q++, polled >>= 1)
+		if (polled & 1)
+			virtio_dev_kick(t->dev, q);
+}
+
+static void model_fd_ready(struct loop_source *s, uint32_t events)
+{
+	struct dt_model_fd *m = container_of(s, struct dt_model_fd, src);
+	struct virtio_dev *d = m->t->dev;
+
+	if (d->ops->fd_ready)
+		d->ops->fd_ready(d, s->fd, events);
+}
+
+static int watch_model_fds(struct dev_thread *t)
+{
+	int fds[DEV_THREAD_MODEL_FDS_MAX];
+	int n, ret;
+
+	if (!t->dev->ops->poll_fds)
+		return 0;
+	n = t->dev->ops->poll_fds(t->dev, fds, DEV_THREAD_MODEL_FDS_MAX);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && i < DEV_THREAD_MODEL_FDS_MAX; i++) {
+		struct dt_model_fd *m = &t->model[t->nmodel];
+
+		m->t = t;
+		loop_source_init(&m->src, fds[i], model_fd_ready);
+		ret = loop_add(t->loop, &m->src, EPOLLIN);
+		if (ret < 0)
+			return ret;
+		t->nmodel++;
+	}
+	return 0;
+}
+
+static void *thread_main(void *arg)
+{
+	struct dev_thread *t = arg;
+
+	loop_run(t->loop);
+	return NULL;
+}
+
+static int open_channels(struct dev_thread *t)
+{
+	int sv[2], fd, ret;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	t->ctl_fd = sv[0];
+	loop_source_init(&t->req, sv[1], req_ready);
+	ret = loop_add(t->loop, &t->req, EPOLLIN);
+	if (ret < 0)
+		goto err_close_pair;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_remove_req;
+	}
+	loop_source_init(&t->timer, fd, timer_ready);
+	return 0;
+
+err_remove_req:
+	loop_remove(&t->req);
+err_close_pair:
+	close(sv[0]);
+	close(sv[1]);
+	return ret;
+}
+
+static void close_channels(struct dev_thread *t)
+{
+	loop_remove(&t->timer);
+	close(t->timer.fd);
+	loop_remove(&t->req);
+	close(t->req.fd);
+	close(t->ctl_fd);
+}
+
+static void unwatch_all(struct dev_thread *t)
+{
+	for (unsigned i = 0; i < t->nmodel; i++)
+		loop_remove(&t->model[i].src);
+	t->nmodel = 0;
+	for (unsigned q = 0; q < VIRTIO_DEV_QUEUES_MAX; q++)
+		loop_remove(&t->kick[q].src);
+}
+
+int dev_thread_create(struct dev_thread **out, struct virtio_dev *dev,
+		      const char *name)
+{
+	struct dev_thread *t = calloc(1, sizeof(*t));
+	char tname[16];
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	t->dev = dev;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	for (unsigned q = 0; q < VIRTIO_DEV_QUEUES_MAX; q++) {
+		t->kick[q].t = t;
+		t->kick[q].q = q;
+		loop_source_init(&t->kick[q].src, -1, kick_ready);
+	}
+	ret = loop_create(&t->loop);
+	if (ret < 0)
+		goto err_free;
+	ret = open_channels(t);
+	if (ret < 0)
+		goto err_destroy_loop;
+	dev->loop = t->loop;
+	ret = watch_model_fds(t);
+	if (ret < 0) {
+		log_err("%s: polling the device's host fds: %s", name,
+			strerror(-ret));
+		goto err_unwatch;
+	}
+	ret = -pthread_create(&t->thread, NULL, thread_main, t);
+	if (ret < 0)
+		goto err_unwatch;
+	snprintf(tname, sizeof(tname), "%s", name);
+	pthread_setname_np(t->thread, tname);
+	*out = t;
+	return 0;
+
+err_unwatch:
+	unwatch_all(t);
+	dev->loop = NULL;
+	close_channels(t);
+err_destroy_loop:
+	loop_destroy(t->loop);
+err_free:
+	if (ret != -ENOMEM)
+		log_err("%s: starting the data-path thread: %s", name,
+			strerror(-ret));
+	free(t);
+	return ret;
+}
+
+void dev_thread_destroy(struct dev_thread *t)
+{
+	char c = REQ_QUIT;
+
+	if (!t)
+		return;
+	assert(!t->paused);
+	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1)
+		log_err("%s: asking the data thread to quit: %s", t->name,
+			strerror(errno));
+	pthread_join(t->thread, NULL);
+	unwatch_all(t);
+	t->dev->loop = NULL;
+	close_channels(t);
+	loop_destroy(t->loop);
+	free(t);
+}
+
+void dev_thread_pause(struct dev_thread *t)
+{
+	char c = REQ_PAUSE;
+
+	assert(!pthread_equal(pthread_self(), t->thread));
+	assert(!t->paused);
+	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1 ||
+	    recv(t->ctl_fd, &c, 1, 0) != 1 || c != REQ_ACK)
+		/* Only if the thread died: nothing runs there any more. */
+		log_err("%s: pausing the data thread: no answer", t->name);
+	/* Acquire: pairs with the release fence in park(). */
+	atomic_thread_fence(memory_order_acquire);
+	t->paused = true;
+}
+
+void dev_thread_resume(struct dev_thread *t)
+{
+	char c = REQ_RESUME;
+
+	assert(t->paused);
+	t->paused = false;
+	/* Release: our changes before the data thread's next event. Pairs
+	 * with the acquire fence in park(). */
+	atomic_thread_fence(memory_order_release);
+	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1)
+		log_err("%s: resuming the data thread: %s", t->name,
+			strerror(errno));
+}
+
+int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)
+{
+	struct dt_kick *k;
+	int ret;
+
+	if (q >= t->dev->ops->num_queues)
+		return -EINVAL;
+	k = &t->kick[q];
+	loop_remove(&k->src);
+	loop_source_init(&k->src, fd, kick_ready);
+	if (fd < 0)
+		return 0;
+	ret = loop_add(t->loop, &k->src, EPOLLIN);
+	if (ret < 0)
+		loop_source_init(&k->src, -1, kick_ready);
+	return ret;
+}
+
+int dev_thread_set_poll(struct dev_thread *t, unsigned q, bool on)
+{
+	struct itimerspec its = {0};
+	uint64_t before = t->polled;
+
+	if (q >= t->dev->ops->num_queues)
+		return -EINVAL;
+	if (on)
+		t->polled |= 1ULL << q;
+	else
+		t->polled &= ~(1ULL << q);
+	if (!before == !t->polled)
+		return 0;
+	if (t->polled) {
+		its.it_value.tv_nsec = DEV_THREAD_POLL_NS;
+		its.it_interval.tv_nsec = DEV_THREAD_POLL_NS;
+	}
+	if (timerfd_settime(t->timer.fd, 0, &its, NULL) < 0) {
+		t->polled = before;
+		return -errno;
+	}
+	if (t->polled)
+		return loop_add(t->loop, &t->timer, EPOLLIN);
+	loop_remove(&t->timer);
+	return 0;
+}
+
+void dev_thread_kick_soon(struct dev_thread *t, unsigned q)
+{
+	if (q < t->dev->ops->num_queues)
+		t->kick_soon |= 1ULL << q;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging: one line per call on stderr (or a hook), prefixed with the level.
+ *
+ * Anything a guest or a front-end can trigger at will (a malformed request,
+ * a corrupt ring, a bad vhost-user message) is logged with
+ * log_ratelimited(), so a hostile peer cannot flood the log: each call site
+ * prints at most LOG_RATELIMIT_BURST lines per LOG_RATELIMIT_INTERVAL_MS and
+ * then says how many lines it suppressed.
+ *
+ * Threading: every function may be called from any thread. The level and
+ * the hook are process-wide settings meant to be set once at start-up (or
+ * by a test) before threads run.
+ */
+#ifndef VIRTIOBOX_CORE_LOG_H
+#define VIRTIOBOX_CORE_LOG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum log_level {
+	LOG_LEVEL_ERR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+#define LOG_RATELIMIT_BURST	  10
+#define LOG_RATELIMIT_INTERVAL_MS 5000
+
+/* Lines above this level are dropped. Default LOG_LEVEL_INFO. */
+void log_set_level(enum log_level max);
+enum log_level log_get_level(void);
+
+/*
+ * Send lines to hook instead of stderr (NULL restores stderr). line has no
+ * trailing newline and is valid only during the call. For tests.
+ */
+typedef void log_hook_fn(enum log_level level, const char *line);
+void log_set_hook(log_hook_fn *hook);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...)   log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* Per-call-site state of log_ratelimited(); zero-initialised. */
+struct log_ratelimit {
+	_Atomic uint64_t window_start_ms;
+	atomic_uint printed;
+	atomic_uint suppressed;
+};
+
+void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level level,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* log_msg() limited per call site (a static struct log_ratelimit each). */
+#define log_ratelimited(level, ...)                                  \
+	do {                                                         \
+		static struct log_ratelimit log_rl_;                 \
+		log_msg_ratelimited(&log_rl_, (level), __VA_ARGS__); \
+	} while (0)
+
+#endif
