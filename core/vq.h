@@ -20,17 +20,31 @@
  * vq_pop as the listed -errno; the queue then returns that error until
  * vq_reset or vq_start):
  *   - head / next / buffer id >= queue size                  -EINVAL
- *   - a chain longer than the queue size (or a loop)         -ELOOP
+ *   - split: avail idx ahead of the device by more than the
+ *     queue size; either format: more buffers outstanding
+ *     (fetched and not yet flushed as used) than the queue size -EINVAL
+ *   - a chain longer than the queue size (or a loop); direct
+ *     descriptors and indirect table entries both count      -ELOOP
  *   - an indirect descriptor inside an indirect table        -EINVAL
  *   - indirect table length 0 or not a multiple of 16        -EINVAL
- *   - indirect with VRING_DESC_F_NEXT (packed) / INDIRECT not negotiated
- *                                                            -EINVAL
+ *   - indirect with VRING_DESC_F_NEXT (both formats: the spec
+ *     forbids it for split too) / INDIRECT not negotiated    -EINVAL
+ *   - a next index inside a split indirect table >= its size -EINVAL
  *   - a readable descriptor after a writable one             -EINVAL
- *   - address outside guest memory                           -EFAULT
+ *   - address outside guest memory (or map_batch refused it) -EFAULT
+ *     (or whatever -errno the memory back-end returned)
  *   - address + len wraps around 2^64                        -EOVERFLOW
- *   - more iov segments than VQ_IOV_MAX                      -E2BIG
- *   - a chain's byte total over UINT32_MAX                   -EOVERFLOW
+ *   - more iov segments than VQ_IOV_MAX (a descriptor split
+ *     by the memory seam counts once per segment)            -E2BIG
+ *   - a chain's byte total (readable + writable) over UINT32_MAX
+ *                                                            -EOVERFLOW
  * A zero-length direct descriptor is accepted and adds no iov segment.
+ * An indirect descriptor ends the chain it is in; its WRITE flag is ignored.
+ * Chains fetched in one batch before the bad one are still returned by
+ * vq_pop first, in ring order; the error comes when the bad chain's turn
+ * comes. Each descriptor is copied once out of guest memory and the copy is
+ * validated, so a guest rewriting the ring concurrently cannot make the
+ * walker see two different versions of one descriptor.
  *
  * No heap allocation happens after vq_init(): elements, their iovs and
  * descriptors live in per-queue arrays sized by the queue's maximum size.
@@ -76,6 +90,8 @@ struct vq_elem {
 	uint16_t ndesc; /* ring slots the chain occupied (packed) */
 	uint16_t nseg;	/* entries used in seg[] */
 	uint32_t slot;	/* index in the queue's element pool */
+	uint32_t pos;	/* ring position of the head, in vq_start's base encoding */
+	uint8_t state; /* free, fetched (in the batch) or popped */
 	struct vq_desc seg[VQ_IOV_MAX];
 	struct iovec iov[VQ_IOV_MAX];
 };
@@ -90,9 +106,16 @@ struct vq_layout {
 
 struct vq_format_ops;
 
+/* A used entry completed by vq_push, written to the ring by vq_flush. */
+struct vq_used_pending {
+	uint16_t id;
+	uint16_t ndesc;
+	uint32_t len;
+};
+
 struct vq {
 	/* private: use the functions below */
-	const struct vq_format_ops *fmt;
+	const struct vq_format_ops *fmt; /* NULL until the first vq_start */
 	struct gmem *mem;
 	uint16_t max_num;
 	uint16_t num;
@@ -100,8 +123,10 @@ struct vq {
 	bool started;
 	bool event_idx;
 	bool indirect;
-	int broken; /* 0, or the -errno of the violation */
-	const char *broken_why;
+	int broken;	  /* 0, or the -errno of the violation */
+	int fetch_err;	  /* violation found by a fetch, reported after the
+			   * chains fetched before it have been popped */
+	char broken_why[96]; /* human-readable reason (broken or fetch_err) */
 
 	/* split ring */
 	struct vring_desc *desc;
@@ -114,21 +139,21 @@ struct vq {
 
 	uint16_t last_avail; /* next ring position to fetch */
 	bool avail_wrap;     /* packed: driver wrap counter at last_avail */
+	uint16_t avail_shadow; /* split: last avail->idx read */
+	uint16_t head_flags;   /* packed: flags of the head found available */
 	uint16_t used_idx;   /* next used position (split: free-running) */
 	bool used_wrap;	     /* packed */
-	uint16_t signalled_used;
+	uint16_t signalled_used; /* used position at the last flush decision
+				  * (packed: linear, see vq_packed.c) */
 	bool signalled_used_valid;
 
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
+	struct gmem_range *ranges; /* VQ_BATCH * VQ_IOV_MAX, for map_batch */
 
-	/* completed by vq_push, written by vq_flush */
-	struct vq_used_pending {
-		uint16_t id;
-		uint16_t ndesc;
-		uint32_t len;
-	} * pending;
+	/* completed by vq_push, written by vq_flush; max_num entries */
+	struct vq_used_pending *pending;
 	unsigned npending;
 
 	/* element pool: max_num elements, free list of slot numbers */
@@ -151,21 +176,31 @@ void vq_destroy(struct vq *vq);
  * split: 16-bit index; packed: bits 0-14 index, bit 15 wrap counter, as
  * vhost-user SET_VRING_BASE encodes it. The used position starts at the
  * same place (split: read from the used ring's idx).
- * Ring areas are translated once here (GMEM_PERSIST).
+ * Ring areas are translated once here (GMEM_PERSIST) and must each be
+ * contiguous in host memory; no ring memory is written here.
  * Returns 0, -EINVAL (size 0, > max_num, split size not a power of 2,
- * misaligned ring), -EFAULT (a ring area not in guest memory).
+ * misaligned ring, base out of range: split > 0xffff, packed index >= size
+ * or bits above 15 set), -EFAULT (a ring area not in guest memory or not
+ * contiguous), -EBUSY (already started). Clears the broken state.
  */
 int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 	     const struct vq_layout *l, uint32_t base);
 
 /*
- * Stop the queue. Flushes pushed entries, drops (and unmaps) elements popped
- * but not pushed, and returns the next available index in the same encoding
- * as vq_start's base. A stopped queue can be started again.
+ * Stop the queue. Flushes pushed entries (without notifying), drops (and
+ * unmaps) elements popped but not pushed, and returns the next available
+ * index in the same encoding as vq_start's base: chains fetched ahead but
+ * not popped are given back, so the base points just after the last chain
+ * vq_pop returned. A stopped queue can be started again; stopping a stopped
+ * queue returns the same base again (0 if it never started). Element
+ * pointers held by device code are invalid afterwards.
  */
 uint32_t vq_stop(struct vq *vq);
 
-/* Stop without flushing and forget the ring and the broken state. */
+/*
+ * Stop without flushing and forget the ring and the broken state. Popped and
+ * fetched elements are unmapped and dropped, pushed entries are discarded.
+ */
 void vq_reset(struct vq *vq);
 
 bool vq_is_started(const struct vq *vq);
@@ -175,8 +210,10 @@ int vq_broken(const struct vq *vq, const char **why);
 
 /*
  * Take the next available buffer.
- * Returns 1 and sets *elem when one was available, 0 when the ring is empty,
- * or a negative errno (walker rule above) when the queue is broken.
+ * Returns 1 and sets *elem when one was available, 0 when the ring is empty
+ * (or the queue is not started), or a negative errno (walker rule above)
+ * when the queue is broken. Work per call is bounded: at most one batch of
+ * VQ_BATCH chains of at most the queue size descriptors each is walked.
  */
 int vq_pop(struct vq *vq, struct vq_elem **elem);
 
@@ -184,6 +221,10 @@ int vq_pop(struct vq *vq, struct vq_elem **elem);
  * Complete elem with written bytes of device-writable data (clamped to
  * elem->wr_len). Unmaps its buffers; the element must not be used after.
  * The used entry becomes visible to the driver at the next vq_flush().
+ * Elements may be pushed in any order (out-of-order completion): split
+ * writes used entries in push order; packed writes the buffer id and
+ * advances the used position by the chain's descriptor count.
+ * Pushing an element of a broken queue is allowed.
  */
 void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written);
 
@@ -196,8 +237,12 @@ int vq_flush(struct vq *vq);
 
 /*
  * Ask the driver to kick (enable) or not to kick (disable) on new buffers.
- * When enabling, returns 1 if buffers became available meanwhile (the
- * caller must poll again to avoid a lost wake-up), else 0.
+ * Split: VRING_USED_F_NO_NOTIFY, or with EVENT_IDX avail_event = next index
+ * to fetch (disabling is then implicit: the event stays behind); packed: the
+ * device event structure (ENABLE/DISABLE, or DESC at the next position with
+ * EVENT_IDX). When enabling, returns 1 if buffers became available
+ * meanwhile or are already fetched (the caller must poll again to avoid a
+ * lost wake-up), else 0. Returns 0 on a stopped or broken queue.
  */
 int vq_set_notify(struct vq *vq, bool enable);
 

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Ring-format-independent part of the virtqueue layer: element pool,
+ * batched fetch, mapping through the memory seam, iov conversion, used
+ * entry batching and the queue lifecycle. The ring formats (vq_split.c,
+ * vq_packed.c) plug in through struct vq_format_ops.
+ */
+#include "vq.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vq_format.h"
+
+enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED };
+
+int vq_fail(struct vq *vq, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vq->broken_why, sizeof(vq->broken_why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* ---- walker: the rules of vq.h, shared by both formats ---- */
+
+void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
+{
+	memset(w, 0, sizeof(*w));
+	w->vq = vq;
+	w->e = e;
+	e->nseg = 0;
+}
+
+int vq_walk_count(struct vq_walk *w)
+{
+	if (++w->count > w->vq->num)
+		return vq_fail(w->vq, -ELOOP,
+			       "descriptor chain loops or is longer than the "
+			       "queue size %u", w->vq->num);
+	return 0;
+}
+
+int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
+		 uint16_t flags)
+{
+	struct vq_elem *e = w->e;
+	bool wr = flags & VRING_DESC_F_WRITE;
+
+	/* Formats hand indirect descriptors to vq_table_open, so only a
+	 * table entry can arrive here with the flag. */
+	if (flags & VRING_DESC_F_INDIRECT)
+		return vq_fail(w->vq, -EINVAL,
+			       "indirect descriptor inside an indirect table");
+	if (w->writable && !wr)
+		return vq_fail(w->vq, -EINVAL,
+			       "readable descriptor after a writable one");
+	w->writable |= wr;
+	if (len == 0)
+		return 0;
+	if (addr + len < addr)
+		return vq_fail(w->vq, -EOVERFLOW,
+			       "descriptor 0x%" PRIx64 "+%u wraps around",
+			       addr, len);
+	w->total += len;
+	if (w->total > UINT32_MAX)
+		return vq_fail(w->vq, -EOVERFLOW,
+			       "descriptor chain longer than 4 GiB");
+	if (e->nseg == VQ_IOV_MAX)
+		return vq_fail(w->vq, -E2BIG,
+			       "descriptor chain has more than %d segments",
+			       VQ_IOV_MAX);
+	e->seg[e->nseg++] = (struct vq_desc){
+		.addr = addr,
+		.len = len,
+		.access = wr ? GMEM_WRITE : GMEM_READ,
+	};
+	return 0;
+}
+
+int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
+		  uint32_t len, uint16_t flags)
+{
+	struct vq *vq = w->vq;
+	int ret;
+
+	if (!vq->indirect)
+		return vq_fail(vq, -EINVAL, "indirect descriptor, but "
+			       "VIRTIO_RING_F_INDIRECT_DESC not negotiated");
+	if (flags & VRING_DESC_F_NEXT)
+		return vq_fail(vq, -EINVAL, "indirect descriptor with NEXT");
+	if (len == 0 || len % 16)
+		return vq_fail(vq, -EINVAL,
+			       "indirect table length %u is not a non-zero "
+			       "multiple of 16", len);
+	if (addr + len < addr)
+		return vq_fail(vq, -EOVERFLOW,
+			       "indirect table 0x%" PRIx64 "+%u wraps around",
+			       addr, len);
+	memset(t, 0, sizeof(*t));
+	t->range = (struct gmem_range){ addr, len, GMEM_READ };
+	t->n = len / 16;
+	ret = gmem_map_batch(vq->mem, &t->range, 1);
+	if (ret < 0)
+		return vq_fail(vq, ret,
+			       "cannot map indirect table 0x%" PRIx64 "+%u "
+			       "(error %d)", addr, len, ret);
+	w->in_table = true;
+	return 0;
+}
+
+/* Copy guest bytes that the seam maps in several pieces. */
+static int copy_pieces(struct vq *vq, uint64_t gaddr, uint8_t *out,
+		       uint32_t len)
+{
+	while (len) {
+		void *hva;
+		uint64_t maplen;
+		int ret = gmem_translate(vq->mem, gaddr, len, GMEM_READ, &hva,
+					 &maplen);
+
+		if (ret < 0)
+			return ret;
+		vq_copy_once(out, hva, maplen);
+		gaddr += maplen;
+		out += maplen;
+		len -= maplen;
+	}
+	return 0;
+}
+
+int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i,
+		  void *out)
+{
+	uint64_t off = (uint64_t)i * 16;
+	uint64_t gaddr = t->range.gaddr + off;
+	void *hva;
+	int ret;
+
+	if (!t->hva || off < t->win_start ||
+	    off + 16 > t->win_start + t->win_len) {
+		ret = gmem_translate(w->vq->mem, gaddr, t->range.len - off,
+				     GMEM_READ, &hva, &t->win_len);
+		if (ret == 0 && t->win_len < 16) {
+			/* An entry straddles a mapping boundary. */
+			t->hva = NULL;
+			ret = copy_pieces(w->vq, gaddr, out, 16);
+			if (ret == 0)
+				return 0;
+		}
+		if (ret < 0)
+			return vq_fail(w->vq, ret,
+				       "indirect table entry at 0x%" PRIx64
+				       " is not in guest memory (error %d)",
+				       gaddr, ret);
+		t->hva = hva;
+		t->win_start = off;
+	}
+	vq_copy_once(out, t->hva + (off - t->win_start), 16);
+	return 0;
+}
+
+void vq_table_close(struct vq_walk *w, struct vq_table *t)
+{
+	/* Entries were copied out: the table need not stay mapped. */
+	gmem_unmap_batch(w->vq->mem, &t->range, 1);
+	w->in_table = false;
+}
+
+/* ---- element pool ---- */
+
+static unsigned outstanding(const struct vq *vq)
+{
+	return (vq->max_num - vq->nfree) + vq->npending;
+}
+
+static struct vq_elem *slot_alloc(struct vq *vq)
+{
+	struct vq_elem *e;
+
+	assert(vq->nfree > 0);
+	e = &vq->pool[vq->free_slots[--vq->nfree]];
+	e->state = VQ_ELEM_FETCHED;
+	return e;
+}
+
+static void slot_free(struct vq *vq, struct vq_elem *e)
+{
+	e->state = VQ_ELEM_FREE;
+	vq->free_slots[vq->nfree++] = e->slot;
+}
+
+static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
+{
+	for (unsigned i = 0; i < e->nseg; i++)
+		r[i] = (struct gmem_range){ e->seg[i].addr, e->seg[i].len,
+					    e->seg[i].access };
+	return e->nseg;
+}
+
+static void elem_unmap(struct vq *vq, struct vq_elem *e)
+{
+	struct gmem_range r[VQ_IOV_MAX];
+	unsigned n = elem_ranges(e, r);
+
+	if (n)
+		gmem_unmap_batch(vq->mem, r, n);
+}
+
+/* Unmap and free what was fetched but not popped, from batch_head on. */
+static void batch_drop(struct vq *vq)
+{
+	if (vq->batch_head < vq->batch_len)
+		vq->fmt->rewind(vq, vq->pool[vq->batch[vq->batch_head]].pos);
+	for (unsigned k = vq->batch_head; k < vq->batch_len; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		elem_unmap(vq, e);
+		slot_free(vq, e);
+	}
+	vq->batch_head = vq->batch_len = 0;
+}
+
+static int vq_break(struct vq *vq, int err)
+{
+	vq->broken = err;
+	vq->fetch_err = 0;
+	batch_drop(vq);
+	return err;
+}
+
+/* ---- fetch: a tight loop into the independent format, then map ---- */
+
+/* 1 and the chain in a new element, 0 nothing available, -errno. */
+static int fetch_one(struct vq *vq, struct vq_elem **out)
+{
+	struct vq_elem *e;
+	int ret = vq->fmt->avail(vq);
+
+	if (ret <= 0)
+		return ret;
+	/* A driver cannot have more buffers outstanding than descriptors. */
+	if (outstanding(vq) >= vq->num)
+		return vq_fail(vq, -EINVAL,
+			       "more than %u buffers outstanding", vq->num);
+	e = slot_alloc(vq);
+	ret = vq->fmt->fetch(vq, e);
+	if (ret < 0) {
+		slot_free(vq, e);
+		return ret;
+	}
+	*out = e;
+	return 1;
+}
+
+/*
+ * Map the whole batch in one call. If the back-end refuses, map element by
+ * element to find the first bad one: the ones before it are served, it
+ * becomes the pending error, the ones after it go back to the ring.
+ * Returns the number of elements kept.
+ */
+static unsigned batch_map(struct vq *vq, int *err)
+{
+	unsigned nr = 0, k;
+	int ret;
+
+	for (k = 0; k < vq->batch_len; k++)
+		nr += elem_ranges(&vq->pool[vq->batch[k]], vq->ranges + nr);
+	if (nr == 0 || gmem_map_batch(vq->mem, vq->ranges, nr) == 0)
+		return vq->batch_len;
+	for (k = 0; k < vq->batch_len; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		nr = elem_ranges(e, vq->ranges);
+		ret = nr ? gmem_map_batch(vq->mem, vq->ranges, nr) : 0;
+		if (ret < 0) {
+			*err = vq_fail(vq, ret, "cannot map buffer %u (error %d)",
+				       e->id, ret);
+			break;
+		}
+	}
+	if (k == vq->batch_len)
+		return k; /* the back-end took them one by one */
+	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
+	for (unsigned j = k; j < vq->batch_len; j++)
+		slot_free(vq, &vq->pool[vq->batch[j]]);
+	vq->batch_len = k;
+	return k;
+}
+
+/* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
+static int refill(struct vq *vq)
+{
+	unsigned n = 0;
+	int err = 0;
+
+	vq->batch_head = vq->batch_len = 0;
+	if (vq->fetch_err)
+		return vq_break(vq, vq->fetch_err);
+	while (n < VQ_BATCH) {
+		struct vq_elem *e = NULL;
+
+		err = fetch_one(vq, &e);
+		if (err <= 0)
+			break;
+		vq->batch[n++] = e->slot;
+		err = 0;
+	}
+	vq->batch_len = n;
+	if (n)
+		n = batch_map(vq, &err);
+	if (err < 0) {
+		if (n == 0)
+			return vq_break(vq, err);
+		vq->fetch_err = err;
+	}
+	return (int)n;
+}
+
+/* Turn a mapped element's segments into iovecs; a segment the seam maps in
+ * pieces becomes several iovecs. */
+static int elem_convert(struct vq *vq, struct vq_elem *e)
+{
+	unsigned niov = 0, nrd = 0;
+
+	e->rd_len = e->wr_len = 0;
+	for (unsigned i = 0; i < e->nseg; i++) {
+		const struct vq_desc *s = &e->seg[i];
+
+		for (uint64_t off = 0; off < s->len;) {
+			void *hva;
+			uint64_t maplen;
+			int ret;
+
+			if (niov == VQ_IOV_MAX)
+				return vq_fail(vq, -E2BIG,
+					       "buffer %u needs more than %d "
+					       "iov segments", e->id,
+					       VQ_IOV_MAX);
+			ret = gmem_translate(vq->mem, s->addr + off,
+					     s->len - off, s->access, &hva,
+					     &maplen);
+			if (ret < 0)
+				return vq_fail(vq, ret,
+					       "buffer %u: 0x%" PRIx64 "+%u is "
+					       "not in guest memory (error %d)",
+					       e->id, s->addr, s->len, ret);
+			assert(maplen >= 1 && maplen <= s->len - off);
+			e->iov[niov++] = (struct iovec){ hva, maplen };
+			off += maplen;
+		}
+		if (s->access == GMEM_READ) {
+			e->rd_len += s->len;
+			nrd = niov;
+		} else {
+			e->wr_len += s->len;
+		}
+	}
+	e->rd_num = nrd;
+	e->wr_num = niov - nrd;
+	e->rd_iov = e->iov;
+	e->wr_iov = e->iov + nrd;
+	return 0;
+}
+
+/* ---- public API ---- */
+
+int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
+{
+	memset(vq, 0, sizeof(*vq));
+	if (max_num == 0 || max_num > VQ_NUM_MAX)
+		return -EINVAL;
+	vq->index = index;
+	vq->max_num = max_num;
+	vq->pool = calloc(max_num, sizeof(*vq->pool));
+	vq->free_slots = calloc(max_num, sizeof(*vq->free_slots));
+	vq->pending = calloc(max_num, sizeof(*vq->pending));
+	vq->ranges = calloc(VQ_BATCH * VQ_IOV_MAX, sizeof(*vq->ranges));
+	if (!vq->pool || !vq->free_slots || !vq->pending || !vq->ranges) {
+		vq_destroy(vq);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < max_num; i++) {
+		vq->pool[i].slot = i;
+		/* Stack order: slot 0 is handed out first. */
+		vq->free_slots[i] = max_num - 1 - i;
+	}
+	vq->nfree = max_num;
+	return 0;
+}
+
+void vq_destroy(struct vq *vq)
+{
+	if (vq->pool && vq->free_slots)
+		vq_reset(vq);
+	free(vq->pool);
+	free(vq->free_slots);
+	free(vq->pending);
+	free(vq->ranges);
+	memset(vq, 0, sizeof(*vq));
+}
+
+int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
+	     const struct vq_layout *l, uint32_t base)
+{
+	const struct vq_format_ops *fmt = &vq_split_ops;
+	int ret;
+
+	if (vq->started)
+		return -EBUSY;
+	if (l->num == 0 || l->num > vq->max_num)
+		return -EINVAL;
+	if (features & (1ULL << VIRTIO_F_RING_PACKED))
+		fmt = &vq_packed_ops;
+	vq->mem = mem;
+	vq->num = l->num;
+	vq->event_idx = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	ret = fmt->start(vq, l, base);
+	if (ret < 0)
+		return ret;
+	vq->fmt = fmt;
+	vq->broken = 0;
+	vq->fetch_err = 0;
+	vq->broken_why[0] = '\0';
+	vq->batch_head = vq->batch_len = 0;
+	vq->npending = 0;
+	vq->signalled_used_valid = false;
+	vq->started = true;
+	return 0;
+}
+
+/* Unmap and free every element still held by the ring layer or device. */
+static void drop_all(struct vq *vq)
+{
+	batch_drop(vq);
+	for (unsigned i = 0; i < vq->max_num; i++) {
+		struct vq_elem *e = &vq->pool[i];
+
+		if (e->state != VQ_ELEM_FREE) {
+			elem_unmap(vq, e);
+			slot_free(vq, e);
+		}
+	}
+}
+
+uint32_t vq_stop(struct vq *vq)
+{
+	if (!vq->fmt)
+		return 0;
+	if (vq->started) {
+		vq_flush(vq);
+		drop_all(vq);
+		vq->fetch_err = 0;
+		vq->started = false;
+	}
+	return vq->fmt->pos(vq);
+}
+
+void vq_reset(struct vq *vq)
+{
+	if (vq->fmt)
+		drop_all(vq);
+	vq->fmt = NULL;
+	vq->started = false;
+	vq->broken = 0;
+	vq->fetch_err = 0;
+	vq->broken_why[0] = '\0';
+	vq->npending = 0;
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->pdesc = NULL;
+	vq->drv_event = NULL;
+	vq->dev_event = NULL;
+	vq->last_avail = vq->used_idx = vq->avail_shadow = 0;
+	vq->avail_wrap = vq->used_wrap = false;
+}
+
+bool vq_is_started(const struct vq *vq)
+{
+	return vq->started;
+}
+
+int vq_broken(const struct vq *vq, const char **why)
+{
+	if (why)
+		*why = vq->broken ? vq->broken_why : NULL;
+	return vq->broken;
+}
+
+int vq_pop(struct vq *vq, struct vq_elem **elem)
+{
+	struct vq_elem *e;
+	int ret;
+
+	if (vq->broken)
+		return vq->broken;
+	if (!vq->started)
+		return 0;
+	if (vq->batch_head == vq->batch_len) {
+		ret = refill(vq);
+		if (ret <= 0)
+			return ret;
+	}
+	e = &vq->pool[vq->batch[vq->batch_head]];
+	ret = elem_convert(vq, e);
+	if (ret < 0)
+		return vq_break(vq, ret);
+	vq->batch_head++;
+	e->state = VQ_ELEM_POPPED;
+	*elem = e;
+	return 1;
+}
+
+void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
+{
+	struct vq_used_pending *p;
+
+	/* Our invariant, not peer input: device code pushes what it popped,
+	 * once, before the queue is stopped or reset. */
+	assert(elem == &vq->pool[elem->slot]);
+	assert(elem->state == VQ_ELEM_POPPED);
+	assert(vq->npending < vq->max_num);
+	elem_unmap(vq, elem);
+	p = &vq->pending[vq->npending++];
+	p->id = elem->id;
+	p->ndesc = elem->ndesc;
+	p->len = written < elem->wr_len ? written : elem->wr_len;
+	slot_free(vq, elem);
+}
+
+int vq_flush(struct vq *vq)
+{
+	int ret;
+
+	if (!vq->started || vq->npending == 0)
+		return 0;
+	ret = vq->fmt->flush(vq);
+	vq->npending = 0;
+	return ret;
+}
+
+int vq_set_notify(struct vq *vq, bool enable)
+{
+	int ret;
+
+	if (!vq->started || vq->broken)
+		return 0;
+	ret = vq->fmt->set_notify(vq, enable);
+	if (!enable)
+		return 0;
+	if (vq->batch_head < vq->batch_len || vq->fetch_err)
+		return 1;
+	/* An invalid ring is found by the next vq_pop: make the caller look. */
+	return ret != 0;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the ring layer: the format-ops table that split and packed
+ * rings implement, and the shared descriptor walker they both feed.
+ *
+ * A format only knows its ring layout. It reads each descriptor out of
+ * guest memory exactly once (vq_copy_once) and hands the copy to
+ * vq_walk_desc(), which applies the walker rules of vq.h and appends the
+ * segment to the element. Everything else (pool, batching, mapping, iov
+ * conversion, lifecycle) lives in vq.c.
+ *
+ * Threading: as struct vq, one thread at a time.
+ */
+#ifndef VIRTIOBOX_CORE_VQ_FORMAT_H
+#define VIRTIOBOX_CORE_VQ_FORMAT_H
+
+#include <endian.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "vq.h"
+
+struct vq_format_ops {
+	const char *name;
+	/*
+	 * Check the layout against the format, translate the ring areas
+	 * (GMEM_PERSIST) and set the ring positions from base.
+	 * Returns 0, -EINVAL or -EFAULT as vq_start documents.
+	 */
+	int (*start)(struct vq *vq, const struct vq_layout *l, uint32_t base);
+	/* The fetch position in vq_start's base encoding. */
+	uint32_t (*pos)(const struct vq *vq);
+	/* Move the fetch position back to pos (a chain fetched, not popped). */
+	void (*rewind)(struct vq *vq, uint32_t pos);
+	/*
+	 * Is a chain available at the fetch position? 1 yes, 0 no, -errno
+	 * (reason set with vq_fail) when the ring state itself is invalid.
+	 * Includes the read barrier that orders what fetch reads next.
+	 */
+	int (*avail)(struct vq *vq);
+	/*
+	 * Walk the chain avail() found into e (id, ndesc, pos, seg[]) and
+	 * advance the fetch position. 0, or -errno with the reason set.
+	 */
+	int (*fetch)(struct vq *vq, struct vq_elem *e);
+	/*
+	 * Write vq->pending[0..npending) to the ring and decide whether the
+	 * driver must be notified: 1 yes, 0 no.
+	 */
+	int (*flush)(struct vq *vq);
+	/* Enable or disable driver kicks; when enabling, 1 if avail() sees a
+	 * chain after the full barrier (lost wake-up check). */
+	int (*set_notify)(struct vq *vq, bool enable);
+};
+
+extern const struct vq_format_ops vq_split_ops;
+extern const struct vq_format_ops vq_packed_ops;
+
+/* Record why the ring is invalid (printf-style) and return err. */
+int vq_fail(struct vq *vq, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Copy n bytes of guest memory once. The compiler barrier after the copy
+ * keeps the compiler from re-reading guest memory instead of using the copy
+ * (a concurrent guest write must not make two reads disagree).
+ */
+static inline void vq_copy_once(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* Single, untorn accesses to aligned little-endian ring fields. */
+static inline uint16_t vq_load16(const void *p)
+{
+	return le16toh(*(const volatile uint16_t *)p);
+}
+
+static inline void vq_store16(void *p, uint16_t v)
+{
+	*(volatile uint16_t *)p = htole16(v);
+}
+
+static inline void vq_store32(void *p, uint32_t v)
+{
+	*(volatile uint32_t *)p = htole32(v);
+}
+
+/* State of one chain walk; the walker rules live in vq_walk_*(). */
+struct vq_walk {
+	struct vq *vq;
+	struct vq_elem *e;
+	unsigned count;	 /* descriptors walked, direct and indirect */
+	uint64_t total;	 /* bytes, readable + writable */
+	bool writable;	 /* a writable descriptor was seen */
+	bool in_table;	 /* walking an indirect table */
+};
+
+void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e);
+
+/* Count one more descriptor: -ELOOP past the queue size, else 0. */
+int vq_walk_count(struct vq_walk *w);
+
+/*
+ * One non-indirect descriptor copied out of the ring or a table. flags are
+ * VRING_DESC_F_* (the WRITE bit matters). Returns 0 or the -errno of the
+ * rule it breaks (readable after writable, overflow, -E2BIG).
+ */
+int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
+		 uint16_t flags);
+
+/* Table of 16-byte descriptors in guest memory, read entry by entry. */
+struct vq_table {
+	struct gmem_range range;
+	uint32_t n;	      /* entries */
+	const uint8_t *hva;   /* current translated window */
+	uint64_t win_start;   /* byte offset of hva in the table */
+	uint64_t win_len;
+};
+
+/*
+ * Check an indirect descriptor (feature negotiated, not nested, no NEXT,
+ * len a non-zero multiple of 16, no wrap) and map its table (map_batch, so
+ * lazy back-ends can serve the translations). Returns 0 or -errno; on
+ * success pair with vq_table_close().
+ */
+int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
+		  uint32_t len, uint16_t flags);
+/* Copy entry i (< t->n) of the table into out[16]. 0 or -errno. */
+int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i,
+		  void *out);
+void vq_table_close(struct vq_walk *w, struct vq_table *t);
+
+#endif

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Packed virtqueue format (virtio 1.x section 2.8, VIRTIO_F_RING_PACKED):
+ * one descriptor ring written by both sides, a driver event suppression
+ * structure (driver area) and a device one (device area).
+ *
+ * Positions are a ring index in [0, num) plus a wrap counter. To compare
+ * positions (event suppression) they are mapped to a linear value modulo
+ * 2 * num, where advancing by one always adds one: lin = idx with the wrap
+ * counter set, idx + num without.
+ */
+#include <errno.h>
+#include <linux/virtio_ring.h>
+
+#include "vq_format.h"
+
+#define AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
+#define USED_F (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP_BIT (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+
+static uint16_t lin(const struct vq *vq, uint16_t idx, bool wrap)
+{
+	return wrap ? idx : idx + vq->num;
+}
+
+static int packed_start(struct vq *vq, const struct vq_layout *l,
+			uint32_t base)
+{
+	uint16_t idx = base & ~WRAP_BIT;
+	void *desc, *drv, *dev;
+	int ret;
+
+	if (l->desc % 16 || l->driver % 4 || l->device % 4)
+		return -EINVAL;
+	if (base > 0xffff || idx >= l->num)
+		return -EINVAL;
+	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
+				   GMEM_READ | GMEM_WRITE | GMEM_PERSIST,
+				   &desc);
+	if (ret == 0)
+		ret = gmem_translate_contig(vq->mem, l->driver, 4,
+					   GMEM_READ | GMEM_PERSIST, &drv);
+	if (ret == 0)
+		ret = gmem_translate_contig(vq->mem, l->device, 4,
+					   GMEM_READ | GMEM_WRITE |
+						   GMEM_PERSIST,
+					   &dev);
+	if (ret < 0)
+		return ret == -EOVERFLOW || ret == -EINVAL ? -EFAULT : ret;
+	vq->pdesc = desc;
+	vq->drv_event = drv;
+	vq->dev_event = dev;
+	/* Without in-flight tracking the used position restarts where the
+	 * available one does. */
+	vq->last_avail = vq->used_idx = idx;
+	vq->avail_wrap = vq->used_wrap = base & WRAP_BIT;
+	return 0;
+}
+
+static uint32_t packed_pos(const struct vq *vq)
+{
+	return vq->last_avail | (vq->avail_wrap ? WRAP_BIT : 0);
+}
+
+static void packed_rewind(struct vq *vq, uint32_t pos)
+{
+	vq->last_avail = pos & ~WRAP_BIT;
+	vq->avail_wrap = pos & WRAP_BIT;
+}
+
+static int packed_avail(struct vq *vq)
+{
+	uint16_t flags = vq_load16(&vq->pdesc[vq->last_avail].flags);
+	bool avail = flags & AVAIL_F, used = flags & USED_F;
+
+	if (avail != vq->avail_wrap || used == vq->avail_wrap)
+		return 0;
+	/* The head's flags are used from this one read (fetch does not
+	 * trust a second read to agree). */
+	vq->head_flags = flags;
+	/* Orders the head flags read before the reads of the chain; pairs
+	 * with the driver's write barrier before it stores the head flags. */
+	atomic_thread_fence(memory_order_acquire);
+	return 1;
+}
+
+/* Walk an indirect table: entries are consecutive, WRITE is the only flag
+ * that matters (INDIRECT is refused by the walker as nesting). */
+static int packed_indirect(struct vq_walk *w,
+			   const struct vring_packed_desc *d, uint16_t flags)
+{
+	struct vq_table t;
+	struct vring_packed_desc e;
+	int ret = vq_table_open(w, &t, le64toh(d->addr), le32toh(d->len),
+				flags);
+
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < t.n; i++) {
+		ret = vq_walk_count(w);
+		if (ret == 0)
+			ret = vq_table_read(w, &t, i, &e);
+		if (ret == 0)
+			ret = vq_walk_desc(w, le64toh(e.addr), le32toh(e.len),
+					   le16toh(e.flags) &
+						   (VRING_DESC_F_WRITE |
+						    VRING_DESC_F_INDIRECT));
+		if (ret < 0)
+			break;
+	}
+	vq_table_close(w, &t);
+	return ret;
+}
+
+static int packed_fetch(struct vq *vq, struct vq_elem *e)
+{
+	uint16_t idx = vq->last_avail, flags = vq->head_flags, id, n = 0;
+	bool wrap = vq->avail_wrap;
+	struct vq_walk w;
+	int ret;
+
+	vq_walk_begin(&w, vq, e);
+	for (;;) {
+		struct vring_packed_desc d;
+
+		ret = vq_walk_count(&w);
+		if (ret < 0)
+			return ret;
+		vq_copy_once(&d, &vq->pdesc[idx], sizeof(d));
+		if (n++)
+			flags = le16toh(d.flags);
+		if (++idx == vq->num) {
+			idx = 0;
+			wrap = !wrap;
+		}
+		id = le16toh(d.id); /* the last descriptor's id counts */
+		if (flags & VRING_DESC_F_INDIRECT) {
+			ret = packed_indirect(&w, &d, flags);
+			if (ret < 0)
+				return ret;
+			break; /* an indirect descriptor ends the chain */
+		}
+		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
+		if (ret < 0)
+			return ret;
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+	}
+	if (id >= vq->num)
+		return vq_fail(vq, -EINVAL, "buffer id %u >= queue size %u", id,
+			       vq->num);
+	e->id = id;
+	e->ndesc = n;
+	e->pos = packed_pos(vq);
+	vq->last_avail = idx;
+	vq->avail_wrap = wrap;
+	return 0;
+}
+
+/* vring_need_event over linear positions modulo 2 * num. */
+static bool need_event(const struct vq *vq, uint16_t event, uint16_t new,
+		       uint16_t old)
+{
+	uint32_t two = 2u * vq->num;
+
+	return (new + two - event - 1) % two < (new + two - old) % two;
+}
+
+static int packed_need_notify(struct vq *vq, uint16_t old)
+{
+	uint16_t new = lin(vq, vq->used_idx, vq->used_wrap);
+	bool valid = vq->signalled_used_valid;
+	uint16_t flags, off_wrap, event;
+
+	vq->signalled_used = new;
+	vq->signalled_used_valid = true;
+	flags = vq_load16(&vq->drv_event->flags);
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return 0;
+	/* DESC without EVENT_IDX, and the reserved value 3: notify. */
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !vq->event_idx || !valid)
+		return 1;
+	/* Orders the flags read before the off_wrap read; pairs with the
+	 * driver's write barrier between storing off_wrap and flags. */
+	atomic_thread_fence(memory_order_acquire);
+	off_wrap = vq_load16(&vq->drv_event->off_wrap);
+	event = lin(vq, off_wrap & ~WRAP_BIT, off_wrap & WRAP_BIT) %
+		(2u * vq->num);
+	return need_event(vq, event, new, old);
+}
+
+static int packed_flush(struct vq *vq)
+{
+	uint16_t old = vq->signalled_used_valid
+			       ? vq->signalled_used
+			       : lin(vq, vq->used_idx, vq->used_wrap);
+	uint16_t idx = vq->used_idx, first_flags = 0;
+	bool wrap = vq->used_wrap;
+	struct vring_packed_desc *first = &vq->pdesc[idx];
+
+	for (unsigned k = 0; k < vq->npending; k++) {
+		const struct vq_used_pending *p = &vq->pending[k];
+		struct vring_packed_desc *d = &vq->pdesc[idx];
+		uint16_t flags = wrap ? AVAIL_F | USED_F : 0;
+
+		if (p->len)
+			flags |= VRING_DESC_F_WRITE;
+		vq_store16(&d->id, p->id);
+		vq_store32(&d->len, p->len);
+		if (k == 0)
+			first_flags = flags;
+		else
+			vq_store16(&d->flags, flags);
+		idx += p->ndesc; /* the chain's slots are skipped */
+		if (idx >= vq->num) {
+			idx -= vq->num;
+			wrap = !wrap;
+		}
+	}
+	/* Orders every used descriptor written above (ids, lengths, flags of
+	 * all but the first) before the first one's flags, which publish the
+	 * whole batch at once; pairs with the driver's read barrier after it
+	 * sees the first used flags. */
+	atomic_thread_fence(memory_order_release);
+	vq_store16(&first->flags, first_flags);
+	vq->used_idx = idx;
+	vq->used_wrap = wrap;
+	/* Orders the flags store before reading the driver event structure;
+	 * pairs with the driver's full barrier between writing that structure
+	 * and re-checking the ring for used descriptors. */
+	atomic_thread_fence(memory_order_seq_cst);
+	return packed_need_notify(vq, old);
+}
+
+static int packed_set_notify(struct vq *vq, bool enable)
+{
+	uint16_t *flags = &vq->dev_event->flags;
+
+	if (!enable) {
+		vq_store16(flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+		return 0;
+	}
+	if (vq->event_idx) {
+		vq_store16(&vq->dev_event->off_wrap, packed_pos(vq));
+		/* Orders off_wrap before flags; pairs with the driver's read
+		 * barrier between reading flags and off_wrap. */
+		atomic_thread_fence(memory_order_release);
+		vq_store16(flags, VRING_PACKED_EVENT_FLAG_DESC);
+	} else {
+		vq_store16(flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+	}
+	/* Orders the event store before re-reading the next descriptor;
+	 * pairs with the driver's full barrier between making a descriptor
+	 * available and reading the device event structure. */
+	atomic_thread_fence(memory_order_seq_cst);
+	return packed_avail(vq);
+}
+
+const struct vq_format_ops vq_packed_ops = {
+	.name = "packed",
+	.start = packed_start,
+	.pos = packed_pos,
+	.rewind = packed_rewind,
+	.avail = packed_avail,
+	.fetch = packed_fetch,
+	.flush = packed_flush,
+	.set_notify = packed_set_notify,
+};
