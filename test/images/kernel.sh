@@ -21,6 +21,10 @@ if vb_is_complete "$out"; then
 	exit 0
 fi
 
+log="$VB_CACHE/logs/kernel-$key.log"
+mkdir -p "$VB_CACHE/logs"
+: >"$log"
+
 # The source tree and the object tree are kept between builds: a changed
 # fragment then rebuilds only what the changed options touch.
 work="$VB_CACHE/work/linux-$src_version"
@@ -37,8 +41,8 @@ fi
 kmake() { make -C "$src" O="$obj" ARCH=arm64 CROSS_COMPILE="$VB_CROSS" "$@"; }
 
 vb_log "kernel: allnoconfig + $FRAGMENT"
-KCONFIG_ALLCONFIG="$FRAGMENT" kmake -s allnoconfig >&2
-kmake -s olddefconfig >&2
+KCONFIG_ALLCONFIG="$FRAGMENT" vb_logged "$log" kmake allnoconfig
+vb_logged "$log" kmake olddefconfig
 
 # Kconfig silently drops options whose dependencies are not met: check
 # that every option the fragment asks for really made it.
@@ -53,8 +57,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	vb_die "kernel: ${#missing[@]} option(s) of $FRAGMENT did not survive olddefconfig (unmet dependencies?)"
 fi
 
-vb_log "kernel: building Image and modules with -j$VB_JOBS (about 8 minutes on 2 cores)"
-kmake -j"$VB_JOBS" Image modules >&2
+vb_log "kernel: building Image and modules with -j$VB_JOBS (about 8 minutes on 2 cores; output: $log)"
+vb_logged "$log" kmake -j"$VB_JOBS" Image modules
 
 tmp=$(vb_begin kernel "$key")
 cp "$obj/arch/arm64/boot/Image" "$obj/.config" "$obj/System.map" "$tmp/"

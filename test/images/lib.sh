@@ -29,6 +29,18 @@ vb_host_pkg_version() {
 	dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo absent
 }
 
+# vb_logged LOG CMD...: runs CMD with its output appended to LOG; on failure
+# shows the end of LOG and fails naming it.
+vb_logged() {
+	local log=$1
+	shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >>"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		vb_die "failed: $* (full output: $log)"
+	fi
+}
+
 vb_artefact_dir() { printf '%s/%s/%s\n' "$VB_CACHE" "$1" "$2"; }
 
 vb_is_complete() { [ -f "$1/.complete" ]; }
@@ -307,4 +319,30 @@ vb_rootfs_add() {
 		done
 		[ "$found" = 1 ] || vb_die "no dependency of the unpacked $suite packages provides: $(echo $missing)"
 	done
+}
+
+# Removes what a test image never reads: documentation, locales, systemd
+# units, iconv modules, init scripts.
+vb_rootfs_prune() {
+	local root=$1
+	rm -rf "$root"/usr/share/{doc,man,info,locale,lintian,bug,bash-completion,python3,bash-completion} \
+		"$root"/usr/lib/systemd "$root"/usr/lib/aarch64-linux-gnu/gconv \
+		"$root"/etc/init.d "$root"/etc/default
+}
+
+# vb_busybox_links ROOT: a link to /bin/busybox for every applet whose path
+# is still free, so real tools (i2c-tools' i2cget...) win over applets.
+vb_busybox_links() {
+	local root=$1 applet
+	[ -x /usr/bin/qemu-aarch64-static ] || vb_die "qemu-aarch64-static missing: run setup.sh (qemu-user-static)"
+	for applet in $(qemu-aarch64-static "$root/bin/busybox" --list-full); do
+		[ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	done
+}
+
+# vb_cpio ROOT OUT: packs ROOT as a gzip'd newc initramfs, owned by root,
+# in a stable file order.
+vb_cpio() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$2.tmp"
+	mv "$2.tmp" "$2"
 }

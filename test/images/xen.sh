@@ -24,6 +24,10 @@ if vb_is_complete "$out"; then
 	exit 0
 fi
 
+log="$VB_CACHE/logs/xen-$key.log"
+mkdir -p "$VB_CACHE/logs"
+: >"$log"
+
 # Source files: "<sha256> <size> <name>" lines of Checksums-Sha256.
 sums=$(awk '/^Checksums-Sha256:/ {on=1; next} on && /^ / {print $1, $3; next} {on=0}' <<<"$showsrc" | sort -u)
 orig=$(awk '$2 ~ /\.orig\.tar\./ {print $2}' <<<"$sums")
@@ -73,13 +77,13 @@ kconfig="$work/debian/xen-kconfig"
 cp "$kconfig" "$work/xen/.config"
 printf 'CONFIG_EXPERT=y\nCONFIG_IOREQ_SERVER=y\n' >>"$work/xen/.config"
 xmake() { make -C "$work/xen" XEN_TARGET_ARCH=arm64 CROSS_COMPILE="$VB_CROSS" "$@"; }
-xmake -s olddefconfig >&2
+vb_logged "$log" xmake olddefconfig
 for opt in CONFIG_EXPERT CONFIG_IOREQ_SERVER; do
 	grep -qx "$opt=y" "$work/xen/.config" || vb_die "xen: $opt=y did not survive olddefconfig"
 done
 
-vb_log "xen: building the hypervisor with -j$VB_JOBS"
-xmake -j"$VB_JOBS" >&2
+vb_log "xen: building the hypervisor with -j$VB_JOBS (output: $log)"
+vb_logged "$log" xmake -j"$VB_JOBS"
 
 tmp=$(vb_begin xen "$key")
 cp "$work/xen/xen" "$work/xen/.config" "$tmp/"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the emulation artefacts into the cache (${VIRTIOBOX_CACHE:-~/.cache/virtiobox});
+# each is keyed by a hash of its inputs, so a second run is instant and a
+# changed input rebuilds only the artefacts it goes into.
+# Usage: test/images/build.sh [kernel|xen|xen-userland|guest|dom0|all]...
+# Prints one NAME=PATH line per file on stdout; progress goes to stderr.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ "$#" -gt 0 ] || set -- all
+targets=()
+for t in "$@"; do
+	case $t in
+	all) targets+=(kernel xen xen-userland guest dom0) ;;
+	kernel | xen | xen-userland | guest | dom0) targets+=("$t") ;;
+	-h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) vb_die "unknown target '$t' (kernel, xen, xen-userland, guest, dom0, all)" ;;
+	esac
+done
+
+# One build at a time per cache: parallel test runs wait here.
+exec 9>"$VB_CACHE/.lock"
+if ! flock -n 9; then
+	vb_log "waiting for another build using $VB_CACHE"
+	flock 9
+fi
+
+declare -A done_=()
+for t in "${targets[@]}"; do
+	[ -z "${done_[$t]:-}" ] || continue
+	done_[$t]=1
+	start=$SECONDS
+	dir=$("$VB_IMAGES/$t.sh") || vb_die "building $t failed"
+	[ $((SECONDS - start)) -lt 2 ] || vb_log "$t: built in $((SECONDS - start)) s"
+	case $t in
+	kernel) printf 'kernel=%s/Image\ni2c_stub=%s/i2c-stub.ko\nkernel_config=%s/.config\n' "$dir" "$dir" "$dir" ;;
+	xen) printf 'xen=%s/xen\n' "$dir" ;;
+	xen-userland) printf 'xen_userland=%s/root\n' "$dir" ;;
+	guest) printf 'guest=%s/guest.cpio.gz\n' "$dir" ;;
+	dom0) printf 'dom0=%s/dom0.cpio.gz\n' "$dir" ;;
+	esac
+done
