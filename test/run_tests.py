@@ -99,7 +99,7 @@ def main():
     p.add_argument('--seconds', default='5')
     p.add_argument('--args', default='')
     p.add_argument('binaries', nargs='*')
-    args = p.parse_args()
+    args = p.parse_intermixed_args()  # options may follow the stamp
     status = {'unit': run_unit, 'fuzz': run_fuzz, 'bench': run_bench,
               'pytest': run_pytest}[args.family](args)
     if status == 0:

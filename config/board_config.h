@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Board file loader: reads a libconfig file (docs/board-file.md), validates
+ * every key, and produces a plain description of the board - guests, their
+ * transport, their devices and the host resources each device uses. It
+ * opens nothing; board/ builds the running objects from this description.
+ *
+ * Every error names the file, the line and the key at fault, as
+ *     FILE:LINE: KEY: message
+ * where KEY is the setting's path, e.g. guests[0].devices[1].addresses[2].
+ * Loading stops at the first error.
+ *
+ * Threading: none; call from one thread at start-up.
+ */
+#ifndef VIRTIOBOX_CONFIG_BOARD_CONFIG_H
+#define VIRTIOBOX_CONFIG_BOARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Valid 7-bit addresses: 0x00-0x02 and 0x78-0x7f are reserved by I2C. */
+#define BOARD_I2C_ADDR_MIN	       0x03
+#define BOARD_I2C_ADDR_MAX	       0x77
+#define BOARD_I2C_MAX_TRANSFER_DEFAULT 4096
+#define BOARD_I2C_MAX_TRANSFER_LIMIT   65535
+#define BOARD_CHIP_SIZE_MAX	       256
+/* Xen on Arm gives a guest's virtio-mmio devices SPIs 33..43. */
+#define BOARD_XEN_MMIO_DEVICES_MAX 11
+#define BOARD_DOMID_MAX		   0x7fef /* below DOMID_FIRST_RESERVED */
+
+/* Where a setting was written, for messages about it after loading. */
+struct board_src {
+	const char *file; /* owned by the struct board_config */
+	unsigned line;
+};
+
+enum board_transport {
+	BOARD_TRANSPORT_VHOST_USER,
+	BOARD_TRANSPORT_XEN_MMIO,
+};
+
+enum board_chip_kind {
+	BOARD_CHIP_24C02,
+	BOARD_CHIP_REGS,
+};
+
+struct board_chip {
+	enum board_chip_kind kind;
+	uint8_t address;
+	uint16_t size; /* 256 for a 24c02, the register count for regs */
+	uint16_t ninit;
+	uint8_t init[BOARD_CHIP_SIZE_MAX];
+	struct board_src src;
+};
+
+struct board_i2c {
+	char *bus;   /* "sim" or the host adapter's path */
+	bool is_sim; /* bus == "sim" */
+	bool shared; /* the host bus may be given to other devices too */
+	uint32_t max_transfer;
+	unsigned naddresses;
+	uint8_t addresses[BOARD_I2C_ADDR_MAX + 1]; /* allow-list, as written */
+	unsigned nchips;
+	struct board_chip *chips; /* sim only */
+	struct board_src bus_src;
+	struct board_src addresses_src;
+};
+
+struct board_device {
+	char *type;	      /* "i2c" */
+	char *name;	      /* unique in its guest; default <type><n> */
+	char *socket;	      /* vhost-user: resolved socket path; else NULL */
+	bool packed;	      /* offer VIRTIO_F_RING_PACKED */
+	struct board_i2c i2c; /* type "i2c" */
+	struct board_src src;
+	struct board_src socket_src;
+};
+
+struct board_guest {
+	char *domain; /* name; NULL when only domid was given */
+	int domid;    /* -1 when not given */
+	enum board_transport transport;
+	unsigned ndevices;
+	struct board_device *devices;
+	struct board_src src;
+};
+
+struct board_config {
+	char *file; /* the path loaded (or the name given for a string) */
+	char *name; /* the board's name = ...; NULL when absent */
+	unsigned nguests;
+	struct board_guest *guests;
+	/* private: interned source file names */
+	unsigned nfiles;
+	char **files;
+};
+
+struct board_config_opts {
+	/* Relative socket paths are joined to this directory; NULL keeps
+	 * them relative to the working directory. */
+	const char *runtime_dir;
+	/* Check that host resources exist (a bus path is a character
+	 * device). Off for fuzzing. */
+	bool check_host;
+};
+
+/*
+ * Load and validate path. Returns 0 and sets *out (free with
+ * board_config_free), or -EINVAL with the message in err (always
+ * NUL-terminated, truncated to errlen), -ENOENT / -EACCES / ... when the
+ * file cannot be read, -ENOMEM.
+ */
+int board_config_load(struct board_config **out, const char *path,
+		      const struct board_config_opts *opts, char *err,
+		      size_t errlen);
+
+/*
+ * As board_config_load, from text; name stands for the file in messages.
+ * @include directives are resolved against the working directory.
+ */
+int board_config_load_string(struct board_config **out, const char *text,
+			     const char *name,
+			     const struct board_config_opts *opts, char *err,
+			     size_t errlen);
+
+/* NULL is accepted. */
+void board_config_free(struct board_config *c);
+
+/* "vhost-user" / "xen-mmio". */
+const char *board_transport_name(enum board_transport t);
+/* "24c02" / "regs". */
+const char *board_chip_kind_name(enum board_chip_kind k);
+
+#endif
