@@ -30,7 +30,6 @@ static int fault_hit(struct fake_gmem *m, enum fake_gmem_op op, uint64_t gaddr,
 		     uint64_t len)
 {
 	struct fake_gmem_fault *f = &m->fault;
-	int err;
 
 	if (f->op != op || f->err == 0)
 		return 0;
@@ -40,10 +39,7 @@ static int fault_hit(struct fake_gmem *m, enum fake_gmem_op op, uint64_t gaddr,
 		f->skip--;
 		return 0;
 	}
-	err = f->err;
-	f->err = 0;
-	f->op = FAKE_GMEM_FAULT_NONE;
-	return err;
+	return f->err;
 }
 
 static bool live_covers(const struct fake_gmem *m, uint64_t gaddr,

@@ -20,7 +20,7 @@
  *   - max_map caps the length one translate call returns (not for
  *     GMEM_PERSIST ring areas), to force one descriptor into several iov
  *     segments even inside a region;
- *   - fault injection makes the n-th matching translate or map_batch fail.
+ *   - fault injection makes translate or map_batch fail for one address.
  *
  * Region memory is allocated with the exact size asked for, so ASan flags
  * an access one byte past a region. The public fields below may be read
@@ -52,12 +52,15 @@ enum fake_gmem_op {
 	FAKE_GMEM_FAULT_MAP,
 };
 
-/* Make the skip+1-th call of op that touches gaddr fail with err. */
+/*
+ * A bad address: every call of op whose range covers gaddr fails with err,
+ * after skip such calls succeeded. Clear it by zeroing the struct.
+ */
 struct fake_gmem_fault {
 	enum fake_gmem_op op;
 	uint64_t gaddr; /* UINT64_MAX: any address */
 	unsigned skip;	/* matching calls that still succeed first */
-	int err;	/* -errno returned; the fault then disarms itself */
+	int err;	/* -errno returned */
 };
 
 struct fake_gmem {

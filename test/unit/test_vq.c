@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Format-independent ring layer (core/vq.c), every test run on a split and
+ * on a packed ring: batching, map/unmap through the memory seam, iov
+ * conversion (region crossing, shortened mappings, capacity), errors found
+ * after good chains, back-end failures, lifecycle (stop drops and unmaps,
+ * reset), and a broken queue that stays broken while another one works.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "ring_driver.h"
+#include "vq.h"
+
+#define PACKED (1ull << VIRTIO_F_RING_PACKED)
+#define IND (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define DATA RING_DRIVER_MEM_DATA
+#define DATA2 RING_DRIVER_MEM_DATA2
+
+static const uint64_t formats[2] = { 0, PACKED };
+static struct ring_driver_fixture fx;
+static bool fx_up;
+
+/* Set up a queue in the format the test runs with (its state). */
+static void up(void **state, uint64_t features, uint16_t num)
+{
+	uint64_t fmt = *(const uint64_t *)*state;
+
+	assert_int_equal(ring_driver_fixture_init(&fx, fmt | features, num),
+			 0);
+	fx_up = true;
+}
+
+static int down(void **state)
+{
+	(void)state;
+	if (fx_up)
+		ring_driver_fixture_destroy(&fx);
+	fx_up = false;
+	return 0;
+}
+
+static int add(const struct ring_seg *s, unsigned n, bool indirect)
+{
+	int id = ring_driver_add(&fx.drv, s, n, indirect);
+
+	assert_true(id >= 0);
+	ring_driver_publish(&fx.drv);
+	return id;
+}
+
+static int add1(uint64_t gaddr, uint32_t len, bool write)
+{
+	return add(&(struct ring_seg){ gaddr, len, write }, 1, false);
+}
+
+static struct vq_elem *pop(void)
+{
+	struct vq_elem *e = NULL;
+
+	assert_int_equal(vq_pop(&fx.vq, &e), 1);
+	return e;
+}
+
+static void test_init_errors(void **state)
+{
+	struct vq vq;
+	struct vq_elem *e;
+	const char *why = "x";
+
+	(void)state;
+	assert_int_equal(vq_init(&vq, 0, 0), -EINVAL);
+	assert_int_equal(vq_init(&vq, 0, VQ_NUM_MAX + 1), -EINVAL);
+	assert_int_equal(vq_init(&vq, 0, 4), 0);
+	assert_false(vq_is_started(&vq));
+	assert_int_equal(vq_pop(&vq, &e), 0);
+	assert_int_equal(vq_flush(&vq), 0);
+	assert_int_equal(vq_set_notify(&vq, true), 0);
+	assert_int_equal(vq_stop(&vq), 0);
+	assert_int_equal(vq_broken(&vq, &why), 0);
+	assert_null(why);
+	vq_destroy(&vq);
+}
+
+static void test_empty(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	assert_true(vq_is_started(&fx.vq));
+	assert_int_equal(vq_pop(&fx.vq, &e), 0);
+	assert_int_equal(vq_flush(&fx.vq), 0);
+	assert_int_equal(vq_set_notify(&fx.vq, true), 0);
+}
+
+static void test_iov_layout(void **state)
+{
+	struct ring_seg s[] = { { DATA, 5, false }, { DATA + 100, 7, false },
+				{ DATA + 200, 64, true } };
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	memcpy(fake_gmem_ptr(&fx.mem, DATA, 5), "hello", 5);
+	add(s, 3, false);
+	e = pop();
+	assert_int_equal(e->rd_num, 2);
+	assert_int_equal(e->wr_num, 1);
+	assert_int_equal(e->rd_len, 12);
+	assert_int_equal(e->wr_len, 64);
+	assert_memory_equal(e->rd_iov[0].iov_base, "hello", 5);
+	assert_int_equal(e->rd_iov[1].iov_len, 7);
+	assert_ptr_equal(e->wr_iov, e->rd_iov + 2);
+	memcpy(e->wr_iov[0].iov_base, "done", 4);
+	vq_push(&fx.vq, e, 4);
+	vq_flush(&fx.vq);
+	assert_memory_equal(fake_gmem_ptr(&fx.mem, DATA + 200, 4), "done", 4);
+}
+
+static void test_batch_one_map_call(void **state)
+{
+	struct vq_elem *e[40];
+
+	up(state, 0, 64);
+	fx.mem.require_map = true;
+	for (int i = 0; i < 40; i++)
+		add1(DATA + 64 * i, 64, i & 1);
+	fake_gmem_reset_counters(&fx.mem);
+	e[0] = pop();
+	/* The first pop fetched and mapped a whole batch in one call. */
+	assert_int_equal(fx.mem.map_calls, 1);
+	assert_int_equal(fx.mem.ranges_mapped, VQ_BATCH);
+	for (int i = 1; i < VQ_BATCH; i++)
+		e[i] = pop();
+	assert_int_equal(fx.mem.map_calls, 1);
+	for (int i = VQ_BATCH; i < 40; i++)
+		e[i] = pop();
+	assert_int_equal(fx.mem.map_calls, 2);
+	assert_int_equal(fx.mem.ranges_mapped, 40);
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(e[i]->id, i);
+		vq_push(&fx.vq, e[i], 0);
+	}
+	/* One unmap per element, each undoing exactly its own ranges. */
+	assert_int_equal(fx.mem.unmap_calls, 40);
+	assert_int_equal(fx.mem.ranges_unmapped, 40);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(fx.mem.unmapped_translates, 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(vq_flush(&fx.vq), 1);
+}
+
+static void test_indirect_tables_mapped(void **state)
+{
+	struct ring_seg s[] = { { DATA, 16, false }, { DATA + 64, 16, true } };
+
+	up(state, IND, 8);
+	fx.mem.require_map = true;
+	add(s, 2, true);
+	add(s, 2, true);
+	fake_gmem_reset_counters(&fx.mem);
+	vq_push(&fx.vq, pop(), 0);
+	vq_push(&fx.vq, pop(), 0);
+	/* Each table mapped around its read, then one call for the batch. */
+	assert_int_equal(fx.mem.map_calls, 3);
+	assert_int_equal(fx.mem.ranges_mapped, 2 + 4);
+	assert_int_equal(fx.mem.ranges_unmapped, 2 + 4);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(fx.mem.unmapped_translates, 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
+static void test_region_crossing(void **state)
+{
+	struct ring_seg s[] = { { DATA2 - 100, 300, false },
+				{ DATA2 - 10, 20, true } };
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	add(s, 2, false);
+	e = pop();
+	assert_int_equal(e->rd_num, 2);
+	assert_ptr_equal(e->rd_iov[0].iov_base,
+			 fake_gmem_ptr(&fx.mem, DATA2 - 100, 100));
+	assert_int_equal(e->rd_iov[0].iov_len, 100);
+	assert_ptr_equal(e->rd_iov[1].iov_base,
+			 fake_gmem_ptr(&fx.mem, DATA2, 200));
+	assert_int_equal(e->rd_iov[1].iov_len, 200);
+	assert_int_equal(e->wr_num, 2);
+	assert_int_equal(e->wr_iov[0].iov_len, 10);
+	assert_int_equal(e->wr_iov[1].iov_len, 10);
+	assert_int_equal(e->rd_len, 300);
+	assert_int_equal(e->wr_len, 20);
+}
+
+static void test_short_mappings_split(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	fx.mem.max_map = 64;
+	add1(DATA + 8, 200, true);
+	e = pop();
+	assert_int_equal(e->wr_num, 4);
+	assert_int_equal(e->wr_iov[0].iov_len, 64);
+	assert_int_equal(e->wr_iov[3].iov_len, 8);
+	assert_ptr_equal(e->wr_iov[3].iov_base,
+			 fake_gmem_ptr(&fx.mem, DATA + 8 + 192, 8));
+}
+
+static void test_short_mappings_overflow_iov(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	fx.mem.max_map = 16;
+	add1(DATA, 16 * VQ_IOV_MAX, false); /* exactly fits */
+	vq_push(&fx.vq, pop(), 0);
+	add1(DATA, 16 * VQ_IOV_MAX + 1, false);
+	assert_int_equal(vq_pop(&fx.vq, &e), -E2BIG);
+	assert_int_equal(vq_broken(&fx.vq, NULL), -E2BIG);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+}
+
+static void test_access_rights(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	assert_int_equal(fake_gmem_add(&fx.mem, 0x500000, 0x1000, GMEM_READ),
+			 0);
+	add1(0x500000, 16, false); /* the device reads: fine */
+	e = pop();
+	assert_int_equal(e->rd_num, 1);
+	vq_push(&fx.vq, e, 0);
+	add1(0x500000, 16, true); /* the device would write: refused */
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+}
+
+static void test_error_after_good_chains(void **state)
+{
+	struct ring_seg bad[] = { { DATA, 8, true }, { DATA, 8, false } };
+	struct vq_elem *e;
+	const char *why;
+
+	up(state, 0, 8);
+	add1(DATA, 8, true);
+	add1(DATA, 8, true);
+	add(bad, 2, false);
+	add1(DATA, 8, true);
+	/* Chains fetched before the bad one are served first. */
+	assert_int_equal(pop()->id, 0);
+	assert_int_equal(vq_broken(&fx.vq, NULL), 0);
+	assert_int_equal(pop()->id, 1);
+	assert_int_equal(vq_pop(&fx.vq, &e), -EINVAL);
+	assert_int_equal(vq_broken(&fx.vq, &why), -EINVAL);
+	assert_string_equal(why, "readable descriptor after a writable one");
+	assert_int_equal(fake_gmem_live(&fx.mem), 2); /* the popped two */
+	/* The base points at the bad chain. */
+	assert_int_equal(vq_stop(&fx.vq) & 0x7fff, 2);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
+static void test_translate_failure(void **state)
+{
+	struct vq_elem *e, *first;
+
+	up(state, 0, 8);
+	for (int i = 0; i < 4; i++)
+		add1(DATA + 0x1000 * i, 8, false);
+	fx.mem.fault = (struct fake_gmem_fault){ FAKE_GMEM_FAULT_TRANSLATE,
+						 DATA + 0x1000, 0, -EIO };
+	first = pop();
+	assert_int_equal(vq_pop(&fx.vq, &e), -EIO);
+	/* The rest of the batch was unmapped; only the popped one is left. */
+	assert_int_equal(fake_gmem_live(&fx.mem), 1);
+	vq_push(&fx.vq, first, 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(vq_flush(&fx.vq), 1); /* a broken queue flushes */
+}
+
+static void test_map_failure_mid_batch(void **state)
+{
+	struct vq_elem *e[2], *x;
+
+	up(state, 0, 8);
+	for (int i = 0; i < 5; i++)
+		add1(DATA + 0x1000 * i, 8, true);
+	/* The batch call fails; element by element, the third fails. */
+	fx.mem.fault = (struct fake_gmem_fault){ FAKE_GMEM_FAULT_MAP,
+						 DATA + 0x2000, 0, -EIO };
+	e[0] = pop();
+	e[1] = pop();
+	assert_int_equal(fake_gmem_live(&fx.mem), 2);
+	assert_int_equal(vq_pop(&fx.vq, &x), -EIO);
+	assert_int_equal(vq_broken(&fx.vq, NULL), -EIO);
+	assert_int_equal(fx.mem.map_calls, 1 + 3); /* batch, then 1 by 1 */
+	vq_push(&fx.vq, e[1], 1);
+	vq_push(&fx.vq, e[0], 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(vq_stop(&fx.vq) & 0x7fff, 2);
+}
+
+static void test_stop_unmaps_popped(void **state)
+{
+	struct vq_elem *e[3];
+
+	up(state, 0, 8);
+	for (int i = 0; i < 5; i++)
+		add1(DATA + 64 * i, 64, true);
+	for (int i = 0; i < 3; i++)
+		e[i] = pop();
+	vq_push(&fx.vq, e[1], 64);
+	assert_int_equal(fake_gmem_live(&fx.mem), 4); /* 2 popped, 2 ahead */
+	vq_stop(&fx.vq);
+	assert_false(vq_is_started(&fx.vq));
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(fx.mem.ranges_mapped, fx.mem.ranges_unmapped);
+}
+
+static void test_reset_unmaps(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	add1(DATA, 8, true);
+	add1(DATA, 8, true);
+	add1(0x900000, 8, true);
+	e = pop();
+	vq_push(&fx.vq, e, 8); /* pending, discarded by reset */
+	pop();
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+	vq_reset(&fx.vq);
+	assert_false(vq_is_started(&fx.vq));
+	assert_int_equal(vq_broken(&fx.vq, NULL), 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(vq_flush(&fx.vq), 0);
+	assert_int_equal(vq_stop(&fx.vq), 0);
+}
+
+/* A second queue with its own ring in the same memory. */
+struct second {
+	struct ring_driver drv;
+	struct vq vq;
+};
+
+static void second_up(struct second *q, uint64_t fmt)
+{
+	struct ring_driver_cfg cfg = { fmt, 8, RING_DRIVER_MEM_RING + 0x20000,
+				       0, 0 };
+
+	assert_int_equal(ring_driver_init(&q->drv, &fx.mem, &cfg), 0);
+	assert_int_equal(vq_init(&q->vq, 1, 8), 0);
+	assert_int_equal(vq_start(&q->vq, &fx.mem.gmem, fmt, &q->drv.layout,
+				  q->drv.base),
+			 0);
+}
+
+static void second_roundtrip(struct second *q)
+{
+	struct ring_seg s = { DATA, 8, true };
+	struct vq_elem *e;
+	uint16_t id;
+	uint32_t len;
+
+	assert_true(ring_driver_add(&q->drv, &s, 1, false) >= 0);
+	ring_driver_publish(&q->drv);
+	assert_int_equal(vq_pop(&q->vq, &e), 1);
+	vq_push(&q->vq, e, 8);
+	vq_flush(&q->vq);
+	assert_int_equal(ring_driver_get_used(&q->drv, &id, &len), 1);
+	assert_int_equal(len, 8);
+}
+
+static void test_broken_queue_isolated(void **state)
+{
+	uint64_t fmt = *(const uint64_t *)*state;
+	struct second q;
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	second_up(&q, fmt);
+	add1(0x900000, 8, false);
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+	second_roundtrip(&q);
+	/* The driver fixes its ring; the queue stays broken until reset. */
+	vq_reset(&fx.vq);
+	ring_driver_destroy(&fx.drv);
+	assert_int_equal(ring_driver_init(&fx.drv, &fx.mem,
+					  &(struct ring_driver_cfg){
+						  fmt, 8, RING_DRIVER_MEM_RING,
+						  RING_DRIVER_MEM_TABLES, 0 }),
+			 0);
+	add1(DATA, 8, false);
+	assert_int_equal(vq_pop(&fx.vq, &e), 0); /* reset: not started */
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, fmt, &fx.drv.layout,
+				  fx.drv.base),
+			 0);
+	assert_int_equal(pop()->id, 0);
+	second_roundtrip(&q);
+	vq_destroy(&q.vq);
+	ring_driver_destroy(&q.drv);
+}
+
+static void test_broken_stays_broken(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	add1(0x900000, 8, false);
+	add1(DATA, 8, false);
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+	assert_int_equal(vq_set_notify(&fx.vq, true), 0);
+	vq_stop(&fx.vq); /* stop keeps the verdict, start clears it */
+	assert_int_equal(vq_broken(&fx.vq, NULL), -EFAULT);
+}
+
+/* The table at gaddr crosses from region A into B. */
+static void put_crossing_table(uint64_t gaddr)
+{
+	uint8_t t[48] = { 0 };
+	bool packed = fx.drv.packed;
+
+	for (int k = 0; k < 3; k++) {
+		uint64_t addr = htole64(DATA + 64 * k);
+		uint32_t len = htole32(8 + k);
+		uint16_t flags = htole16(
+			(k == 2 ? VRING_DESC_F_WRITE : 0) |
+			(!packed && k < 2 ? VRING_DESC_F_NEXT : 0));
+		uint16_t next = htole16(packed ? 0 : k + 1);
+
+		memcpy(t + 16 * k, &addr, 8);
+		memcpy(t + 16 * k + 8, &len, 4);
+		memcpy(t + 16 * k + (packed ? 14 : 12), &flags, 2);
+		memcpy(t + 16 * k + (packed ? 12 : 14), &next, 2);
+	}
+	assert_int_equal(fake_gmem_write(&fx.mem, gaddr, t, 48), 0);
+}
+
+static void post_indirect(uint64_t table, uint32_t len)
+{
+	if (fx.drv.packed) {
+		struct vring_packed_desc d = { table, len, 0,
+					       VRING_DESC_F_INDIRECT };
+
+		ring_driver_packed_post(&fx.drv, &d, 1);
+	} else {
+		fx.drv.desc[0] = (struct vring_desc){
+			htole64(table), htole32(len),
+			htole16(VRING_DESC_F_INDIRECT), 0 };
+		ring_driver_split_post(&fx.drv, 0);
+	}
+	ring_driver_publish(&fx.drv);
+}
+
+static void test_indirect_table_crossing(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, IND, 8);
+	put_crossing_table(DATA2 - 24); /* entry 1 straddles the boundary */
+	post_indirect(DATA2 - 24, 48);
+	e = pop();
+	assert_int_equal(e->rd_num, 2);
+	assert_int_equal(e->rd_len, 8 + 9);
+	assert_int_equal(e->wr_num, 1);
+	assert_int_equal(e->wr_len, 10);
+	assert_ptr_equal(e->wr_iov[0].iov_base,
+			 fake_gmem_ptr(&fx.mem, DATA + 128, 10));
+	vq_push(&fx.vq, e, 0);
+	/* Every entry read in pieces of at most 8 bytes. */
+	fx.mem.max_map = 8;
+	put_crossing_table(DATA + 0x800);
+	post_indirect(DATA + 0x800, 48);
+	e = pop();
+	assert_int_equal(e->rd_len, 8 + 9);
+	assert_int_equal(e->wr_len, 10);
+	assert_int_equal(e->wr_num, 2); /* 10 bytes in pieces of 8 */
+}
+
+static void test_indirect_table_outside(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, IND, 8);
+	post_indirect(0x900000, 32);
+	assert_int_equal(vq_pop(&fx.vq, &e), -EFAULT);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+}
+
+static void test_written_clamped(void **state)
+{
+	struct ring_seg s[] = { { DATA, 100, false }, { DATA, 10, true } };
+	uint16_t id;
+	uint32_t len;
+
+	up(state, 0, 8);
+	add(s, 2, false);
+	vq_push(&fx.vq, pop(), 1000);
+	vq_flush(&fx.vq);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(len, 10);
+}
+
+#define T2(f)                                                                  \
+	{ "split/" #f, f, NULL, down, (void *)&formats[0] },                   \
+	{                                                                      \
+		"packed/" #f, f, NULL, down, (void *)&formats[1]               \
+	}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_errors),
+		T2(test_empty),
+		T2(test_iov_layout),
+		T2(test_batch_one_map_call),
+		T2(test_indirect_tables_mapped),
+		T2(test_region_crossing),
+		T2(test_short_mappings_split),
+		T2(test_short_mappings_overflow_iov),
+		T2(test_access_rights),
+		T2(test_error_after_good_chains),
+		T2(test_translate_failure),
+		T2(test_map_failure_mid_batch),
+		T2(test_stop_unmaps_popped),
+		T2(test_reset_unmaps),
+		T2(test_broken_queue_isolated),
+		T2(test_broken_stays_broken),
+		T2(test_indirect_table_crossing),
+		T2(test_indirect_table_outside),
+		T2(test_written_clamped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
