@@ -59,6 +59,17 @@ def plain_command(kernel: Path, initrd: Path, qemu_args: Sequence[str] = (), app
     ]
 
 
+def prepare_plain(script: str, workdir: Path, qemu_args: Sequence[str] = (), *,
+                  files: Mapping[str, FileSpec] | None = None, append: str = "",
+                  memory: str = "512M", smp: int = 1) -> list[str]:
+    """Writes the run's initramfs into `workdir` and returns the QEMU
+    command line of a plain run (see run_plain)."""
+    paths = images.ensure("kernel", "guest")
+    extra = {"/test/run.sh": script, **(files or {})}
+    initrd = _initrd(paths["guest"], extra, workdir)
+    return plain_command(paths["kernel"], initrd, qemu_args, append, memory, smp)
+
+
 def run_plain(script: str, qemu_args: Sequence[str] = (), timeout: float = 60.0, *,
               files: Mapping[str, FileSpec] | None = None, append: str = "",
               memory: str = "512M", smp: int = 1, name: str | None = None,
@@ -72,12 +83,11 @@ def run_plain(script: str, qemu_args: Sequence[str] = (), timeout: float = 60.0,
                "vhost-user-i2c-device,chardev=c0"]; start the back-end first.
     files      extra guest files {guest path: text | bytes | Path | File}.
     append     extra kernel command line.
+    timeout    hard limit in seconds; QEMU's process group is killed then.
     Returns a Result; result.check() raises unless it passed."""
-    paths = images.ensure("kernel", "guest")
-    extra = {"/test/run.sh": script, **(files or {})}
     with tempfile.TemporaryDirectory(prefix="virtiobox-run-") as tmp:
-        initrd = _initrd(paths["guest"], extra, Path(tmp))
-        cmd = plain_command(paths["kernel"], initrd, qemu_args, append, memory, smp)
+        cmd = prepare_plain(script, Path(tmp), qemu_args, files=files, append=append,
+                            memory=memory, smp=smp)
         return qemu.run(cmd, timeout, name or _caller_name(), keep_log)
 
 
@@ -114,6 +124,29 @@ def _virtiobox_file(virtiobox: Union[str, Path, bool, None]) -> Path | None:
     return path
 
 
+def prepare_xen(script: str, workdir: Path, *,
+                domus: Mapping[str, Union[str, DomU]] | None = None,
+                files: Mapping[str, FileSpec] | None = None,
+                virtiobox: Union[str, Path, bool, None] = None,
+                qemu_args: Sequence[str] = (), xen_append: str = "", dom0_append: str = "",
+                dom0_mem: str = "512M") -> list[str]:
+    """Writes the run's dom0 initramfs into `workdir` and returns the QEMU
+    command line of a Xen run (see run_xen)."""
+    paths = images.ensure("kernel", "xen", "dom0")
+    extra: dict[str, FileSpec] = {"/test/run.sh": script}
+    for domu_name, spec in (domus or {}).items():
+        domu = spec if isinstance(spec, DomU) else DomU(spec)
+        archive = cpio.build({"/test/run.sh": domu.script, **domu.files})
+        extra[f"/test/domu/{domu_name}.cpio.gz"] = cpio.File(content=archive, mode=0o644)
+    binary = _virtiobox_file(virtiobox)
+    if binary:
+        extra[GUEST_VIRTIOBOX] = cpio.File(path=binary, mode=0o755)
+    extra.update(files or {})
+    initrd = _initrd(paths["dom0"], extra, workdir)
+    return xen_command(paths["xen"], paths["kernel"], initrd, qemu_args, xen_append,
+                       dom0_append, dom0_mem)
+
+
 def run_xen(script: str, timeout: float = 300.0, *,
             domus: Mapping[str, Union[str, DomU]] | None = None,
             files: Mapping[str, FileSpec] | None = None,
@@ -132,19 +165,10 @@ def run_xen(script: str, timeout: float = 300.0, *,
                None = build/aarch64-release/virtiobox if it exists, True =
                that one and it must exist, False = none, or a path.
     files      extra dom0 files {guest path: text | bytes | Path | File}.
+    timeout    hard limit in seconds; QEMU's process group is killed then.
     Returns a Result; result.domus has each domU's verdict."""
-    paths = images.ensure("kernel", "xen", "dom0")
-    extra: dict[str, FileSpec] = {"/test/run.sh": script}
-    for domu_name, spec in (domus or {}).items():
-        domu = spec if isinstance(spec, DomU) else DomU(spec)
-        archive = cpio.build({"/test/run.sh": domu.script, **domu.files})
-        extra[f"/test/domu/{domu_name}.cpio.gz"] = cpio.File(content=archive, mode=0o644)
-    binary = _virtiobox_file(virtiobox)
-    if binary:
-        extra[GUEST_VIRTIOBOX] = cpio.File(path=binary, mode=0o755)
-    extra.update(files or {})
     with tempfile.TemporaryDirectory(prefix="virtiobox-run-") as tmp:
-        initrd = _initrd(paths["dom0"], extra, Path(tmp))
-        cmd = xen_command(paths["xen"], paths["kernel"], initrd, qemu_args, xen_append,
-                          dom0_append, dom0_mem)
+        cmd = prepare_xen(script, Path(tmp), domus=domus, files=files, virtiobox=virtiobox,
+                          qemu_args=qemu_args, xen_append=xen_append, dom0_append=dom0_append,
+                          dom0_mem=dom0_mem)
         return qemu.run(cmd, timeout, name or _caller_name(), keep_log)

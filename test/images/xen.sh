@@ -48,6 +48,8 @@ if ! have_sources; then
 		vb_log "xen: 'apt-get source' failed; fetching $orig and $debian directly"
 		for f in "$orig" "$debian"; do
 			hash=$(awk -v f="$f" '$2 == f {print $1}' <<<"$sums")
+			# apt-get source may have fetched this one before failing.
+			[ "$(sha256sum "$pool/$f" 2>/dev/null | cut -c1-64)" != "$hash" ] || continue
 			mapfile -t opts < <(vb_apt_opts trixie)
 			/usr/lib/apt/apt-helper "${opts[@]}" download-file \
 				"http://deb.debian.org/debian/$dir/$f" "$pool/$f" "SHA256:$hash" >&2 ||
