@@ -386,6 +386,13 @@ int vhu_server_create(struct vhu_server **out, struct loop *ctl,
 		dev->features_offered |= BIT(VIRTIO_F_RING_PACKED);
 	else
 		dev->features_offered &= ~BIT(VIRTIO_F_RING_PACKED);
+	/*
+	 * ACCESS_PLATFORM only for Xen front-ends (grant addresses): QEMU
+	 * refuses a back-end that offers it without the IOTLB machinery
+	 * ("IOMMU support requires reply-ack and slave-req").
+	 */
+	if (!opts->offer_xen_mmap)
+		dev->features_offered &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
 	virtio_dev_attach(dev, &s->tp, &s->mem.gmem);
 	ret = dev_thread_create(&s->dt, dev, s->name);
 	if (ret < 0)

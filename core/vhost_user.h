@@ -18,14 +18,16 @@
  *
  * Offered: VIRTIO 1.x only (a front-end that does not accept
  * VIRTIO_F_VERSION_1 cannot start a ring), the device's features,
- * INDIRECT_DESC, EVENT_IDX, ACCESS_PLATFORM, RING_PACKED (opts), and the
+ * INDIRECT_DESC, EVENT_IDX, RING_PACKED (opts), ACCESS_PLATFORM only with
+ * offer_xen_mmap (QEMU refuses a back-end offering it without IOTLB
+ * support: "IOMMU support requires reply-ack and slave-req"), and the
  * protocol features MQ, REPLY_ACK, CONFIG, RESET_DEVICE,
  * CONFIGURE_MEM_SLOTS, STATUS, and XEN_MMAP (opts).
  *
  * Usage from board/main.c, one server per vhost-user device:
  *
- *	struct vhu_server_opts o = { .socket_path = path, .name = "guest1/i2c0" };
- *	ret = vhu_server_create(&s, ctl, &model->vdev, &o);
+ *	struct vhu_server_opts o = { .socket_path = path, .name = "guest1/i2c0"
+ *}; ret = vhu_server_create(&s, ctl, &model->vdev, &o);
  *	...
  *	loop_run(ctl);
  *	vhu_server_destroy(s);   // before the device model is destroyed
@@ -81,9 +83,10 @@ struct vhu_server_opts {
 	/* Created (a stale socket file is replaced), mode 0600. NULL: no
 	 * listening socket, front-ends come through vhu_server_serve_fd. */
 	const char *socket_path;
-	const char *name;	 /* for log lines, e.g. "guest1/i2c0" */
-	bool offer_packed;	 /* offer VIRTIO_F_RING_PACKED */
-	bool offer_xen_mmap;	 /* offer VHOST_USER_PROTOCOL_F_XEN_MMAP */
+	const char *name;  /* for log lines, e.g. "guest1/i2c0" */
+	bool offer_packed; /* offer VIRTIO_F_RING_PACKED */
+	/* offer VHOST_USER_PROTOCOL_F_XEN_MMAP and VIRTIO_F_ACCESS_PLATFORM */
+	bool offer_xen_mmap;
 	struct vhu_region_mapper *xen_mapper; /* may be NULL */
 };
 
@@ -91,7 +94,8 @@ struct vhu_server_opts {
  * Create the server for dev: attaches itself as dev's transport and guest
  * memory, starts dev's data-path thread, and listens on ctl. The server
  * adds VIRTIO_F_RING_PACKED to (or removes it from) the device's offered
- * features per opts->offer_packed.
+ * features per opts->offer_packed, and removes VIRTIO_F_ACCESS_PLATFORM
+ * unless opts->offer_xen_mmap.
  * Returns 0 and sets *out, or -errno (socket path too long, bind failure,
  * thread creation ...) with a message already logged naming the path.
  * The server does not own dev; destroy the server before the device.
