@@ -11,7 +11,7 @@ HOST_PKGS=(
 	libxen-dev libgpiod-dev libconfig-dev libcmocka-dev
 	qemu-user-static qemu-system-arm
 	clang libclang-rt-14-dev
-	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod
+	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod patch
 	dpkg-dev ca-certificates
 )
 ARM64_PKGS=(

