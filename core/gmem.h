@@ -11,8 +11,11 @@
  * Back-ends that map lazily (Xen grants) also implement map_batch and
  * unmap_batch: the ring layer hands them every range a batch of descriptor
  * chains needs before it translates any of them, and every range of an
- * element when that element is completed. Ring areas are translated once
- * per queue start with GMEM_PERSIST and stay valid until the queue stops.
+ * element when that element is completed (or dropped by a queue stop or
+ * reset). An indirect table is mapped just around its reading. So every
+ * translation other than GMEM_PERSIST is covered by a live mapped range
+ * with the same access. Ring areas are translated once per queue start with
+ * GMEM_PERSIST and stay valid until the queue stops.
  *
  * Implementations: core/gmem_mmap.c (fd-backed regions from vhost-user
  * SET_MEM_TABLE / ADD_MEM_REG), test/support/fake_gmem.c (unit tests),
@@ -56,7 +59,11 @@ struct gmem_ops {
 	 * Returns 0 or -errno; on failure nothing stays mapped.
 	 */
 	int (*map_batch)(struct gmem *m, const struct gmem_range *r, unsigned n);
-	/* Optional. Undo map_batch for these ranges (same ranges, any order). */
+	/*
+	 * Optional. Undo map_batch for these ranges: each range exactly as
+	 * mapped (gaddr, len, access) and exactly once, in any order and
+	 * grouping (a batch mapped in one call is unmapped per element).
+	 */
 	void (*unmap_batch)(struct gmem *m, const struct gmem_range *r,
 			    unsigned n);
 };

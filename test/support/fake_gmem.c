@@ -73,7 +73,8 @@ static int fake_translate(struct gmem *g, uint64_t gaddr, uint64_t len,
 		err = -EFAULT;
 	else
 		err = fault_hit(m, FAKE_GMEM_FAULT_TRANSLATE, gaddr, len);
-	if (err == 0 && m->require_map && !(access & GMEM_PERSIST)) {
+	if (err == 0 && m->require_map && !m->untracked &&
+	    !(access & GMEM_PERSIST)) {
 		n = r->size - (gaddr - r->gaddr);
 		if (!live_covers(m, gaddr, len < n ? len : n, rw)) {
 			m->unmapped_translates++;
@@ -100,6 +101,10 @@ static int fake_map_batch(struct gmem *g, const struct gmem_range *r,
 	struct fake_gmem *m = container_of(g, struct fake_gmem, gmem);
 
 	m->map_calls++;
+	if (m->untracked) {
+		m->ranges_mapped += n;
+		return 0;
+	}
 	if (m->nlive + n > FAKE_GMEM_LIVE_MAX)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
@@ -121,6 +126,10 @@ static void fake_unmap_batch(struct gmem *g, const struct gmem_range *r,
 	struct fake_gmem *m = container_of(g, struct fake_gmem, gmem);
 
 	m->unmap_calls++;
+	if (m->untracked) {
+		m->ranges_unmapped += n;
+		return;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		unsigned k;
 
