@@ -38,7 +38,7 @@
 
 #define I2C_DEV_MAX_TRANSFER_DEFAULT 4096u
 #define I2C_DEV_MAX_TRANSFER_LIMIT   65535u /* i2c_msg.len is 16 bits */
-#define I2C_DEV_QUEUE_MAX	     256u
+#define I2C_DEV_QUEUE_MAX	     1024u  /* QEMU's virtio-mmio offers 1024 */
 
 extern const struct virtio_dev_ops i2c_dev_ops;
 

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Builds the running board from its description: host buses, device
+ * models, and one vhost-user server per device.
+ */
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "i2c.h"
+#include "log.h"
+#include "models.h"
+#include "vhost_user.h"
+
+/* One served device: its model and its transport. */
+struct board_entry {
+	char name[144]; /* "guest/device", for log lines */
+	struct i2c_dev *i2c;
+	struct vhu_server *server;
+};
+
+struct board {
+	const struct board_config *cfg;
+	unsigned n;
+	struct board_entry *entries;
+};
+
+/* Where a device was declared, for messages. */
+struct where {
+	const struct board_src *src;
+	unsigned g, d;
+};
+
+static void guest_label(const struct board_guest *g, char *buf, size_t len)
+{
+	if (g->domain)
+		snprintf(buf, len, "%s", g->domain);
+	else
+		snprintf(buf, len, "domid%d", g->domid);
+}
+
+static enum i2c_sim_kind sim_kind(enum board_chip_kind k)
+{
+	return k == BOARD_CHIP_REGS ? I2C_SIM_REGS : I2C_SIM_24C02;
+}
+
+static int build_sim_bus(const struct board_i2c *cfg, struct where w,
+			 struct i2c_bus **out)
+{
+	int ret = i2c_sim_create(out);
+
+	for (unsigned i = 0; !ret && i < cfg->nchips; i++) {
+		const struct board_chip *c = &cfg->chips[i];
+		struct i2c_sim_chip_desc desc = {
+			.kind = sim_kind(c->kind),
+			.addr = c->address,
+			.size = c->size,
+			.init = c->init,
+			.ninit = c->ninit,
+		};
+
+		ret = i2c_sim_add_chip(*out, &desc);
+		if (ret) {
+			log_err("%s:%u: guests[%u].devices[%u].chips[%u]: "
+				"cannot create the chip: %s",
+				c->src.file, c->src.line, w.g, w.d, i,
+				strerror(-ret));
+			i2c_bus_destroy(*out);
+		}
+	}
+	return ret;
+}
+
+static int build_bus(const struct board_i2c *cfg, struct where w,
+		     struct i2c_bus **out)
+{
+	int ret;
+
+	if (cfg->is_sim)
+		return build_sim_bus(cfg, w, out);
+	ret = i2c_hostdev_open(out, cfg->bus);
+	if (ret)
+		log_err("%s:%u: guests[%u].devices[%u].bus: cannot use %s: %s",
+			cfg->bus_src.file, cfg->bus_src.line, w.g, w.d,
+			cfg->bus, strerror(-ret));
+	return ret;
+}
+
+static int build_i2c(struct board_entry *e, const struct board_device *dev,
+		     struct where w)
+{
+	struct i2c_dev_params p = {
+		.name = e->name,
+		.addresses = dev->i2c.addresses,
+		.naddresses = dev->i2c.naddresses,
+		.max_transfer = dev->i2c.max_transfer,
+	};
+	uint64_t packed = dev->packed ? 1ull << VIRTIO_F_RING_PACKED : 0;
+	int ret = build_bus(&dev->i2c, w, &p.bus);
+
+	if (ret)
+		return ret;
+	ret = i2c_dev_create(&e->i2c, &p, packed);
+	if (ret) {
+		log_err("%s:%u: guests[%u].devices[%u]: cannot create the "
+			"device: %s",
+			w.src->file, w.src->line, w.g, w.d, strerror(-ret));
+		i2c_bus_destroy(p.bus);
+	}
+	return ret;
+}
+
+static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
+		       struct where w)
+{
+	const struct board_guest *g = &b->cfg->guests[w.g];
+	const struct board_device *dev = &g->devices[w.d];
+	struct vhu_server_opts o = {
+		.socket_path = dev->socket,
+		.name = e->name,
+		.offer_packed = dev->packed,
+	};
+	char guest[80];
+	int ret;
+
+	guest_label(g, guest, sizeof(guest));
+	snprintf(e->name, sizeof(e->name), "%s/%s", guest, dev->name);
+	if (!models_find(dev->type) || strcmp(dev->type, "i2c")) {
+		log_err("%s:%u: guests[%u].devices[%u].type: no model serves "
+			"\"%s\"",
+			w.src->file, w.src->line, w.g, w.d, dev->type);
+		return -ENOTSUP;
+	}
+	ret = build_i2c(e, dev, w);
+	if (ret)
+		return ret;
+	/* vhu_server_create logs its own failures, naming the socket. */
+	ret = vhu_server_create(&e->server, ctl, i2c_dev_virtio(e->i2c), &o);
+	if (ret) {
+		i2c_dev_destroy(e->i2c);
+		e->i2c = NULL;
+	}
+	return ret;
+}
+
+/* Every guest must have a transport this version serves. */
+static int check_transports(const struct board_config *cfg)
+{
+	int ret = 0;
+
+	for (unsigned g = 0; g < cfg->nguests; g++) {
+		const struct board_guest *guest = &cfg->guests[g];
+		char label[80];
+
+		if (guest->transport == BOARD_TRANSPORT_VHOST_USER)
+			continue;
+		guest_label(guest, label, sizeof(label));
+		log_err("%s:%u: guests[%u]: guest \"%s\" uses transport "
+			"\"xen-mmio\": this version validates it but cannot "
+			"serve it yet (the Xen virtio-mmio transport comes "
+			"later); refusing to start",
+			guest->src.file, guest->src.line, g, label);
+		ret = -ENOTSUP;
+	}
+	return ret;
+}
+
+int board_create(struct board **out, const struct board_config *cfg,
+		 struct loop *ctl)
+{
+	struct board *b;
+	unsigned total = 0;
+	int ret = check_transports(cfg);
+
+	if (ret)
+		return ret;
+	for (unsigned g = 0; g < cfg->nguests; g++)
+		total += cfg->guests[g].ndevices;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->cfg = cfg;
+	b->entries = calloc(total ? total : 1, sizeof(*b->entries));
+	if (!b->entries) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (unsigned g = 0; g < cfg->nguests; g++) {
+		for (unsigned d = 0; d < cfg->guests[g].ndevices; d++) {
+			struct where w = {&cfg->guests[g].devices[d].src, g, d};
+
+			ret = build_entry(b, &b->entries[b->n], ctl, w);
+			if (ret) {
+				board_destroy(b);
+				return ret;
+			}
+			b->n++;
+		}
+	}
+	*out = b;
+	return 0;
+}
+
+void board_destroy(struct board *b)
+{
+	if (!b)
+		return;
+	/* Transports first: no data path may run on a destroyed model. */
+	for (unsigned i = 0; i < b->n; i++)
+		vhu_server_destroy(b->entries[i].server);
+	for (unsigned i = 0; i < b->n; i++)
+		i2c_dev_destroy(b->entries[i].i2c);
+	free(b->entries);
+	free(b);
+}
+
+unsigned board_device_count(const struct board *b)
+{
+	return b->n;
+}

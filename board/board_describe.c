@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/* "virtiobox check": what a loaded board file would serve, in words. */
+#include <stdio.h>
+#include <string.h>
+
+#include "board.h"
+#include "models.h"
+
+static void describe_chip(const struct board_chip *c, FILE *out)
+{
+	if (c->kind == BOARD_CHIP_24C02)
+		fprintf(out, "      chip 0x%02x: 24c02 EEPROM, 256 bytes",
+			c->address);
+	else
+		fprintf(out, "      chip 0x%02x: register file, %u registers",
+			c->address, c->size);
+	if (c->ninit)
+		fprintf(out, ", %u initial bytes", c->ninit);
+	fputc('\n', out);
+}
+
+static void describe_i2c(const struct board_i2c *i2c, FILE *out)
+{
+	if (i2c->is_sim)
+		fprintf(out, "      bus: simulated chips\n");
+	else
+		fprintf(out, "      bus: host adapter %s%s\n", i2c->bus,
+			i2c->shared ? " (shared with other devices)" : "");
+	fprintf(out, "      max_transfer: %u bytes per transaction\n",
+		i2c->max_transfer);
+	fprintf(out, "      allow-list:");
+	for (unsigned i = 0; i < i2c->naddresses; i++)
+		fprintf(out, " 0x%02x", i2c->addresses[i]);
+	fputc('\n', out);
+	for (unsigned i = 0; i < i2c->nchips; i++)
+		describe_chip(&i2c->chips[i], out);
+}
+
+static void describe_device(const struct board_device *d, FILE *out)
+{
+	const struct model *m = models_find(d->type);
+
+	fprintf(out, "    %s: virtio-%s (device id %u)", d->name, d->type,
+		m ? m->ops->device_id : 0);
+	if (d->socket)
+		fprintf(out, ", vhost-user socket %s", d->socket);
+	fprintf(out, ", %s\n",
+		d->packed ? "packed and split rings offered"
+			  : "split ring only");
+	if (!strcmp(d->type, "i2c"))
+		describe_i2c(&d->i2c, out);
+}
+
+static void describe_guest(const struct board_guest *g, FILE *out)
+{
+	fprintf(out, "  guest");
+	if (g->domain)
+		fprintf(out, " \"%s\"", g->domain);
+	if (g->domid >= 0)
+		fprintf(out, " domid %d", g->domid);
+	fprintf(out, ", transport %s", board_transport_name(g->transport));
+	if (g->transport == BOARD_TRANSPORT_XEN_MMIO)
+		fprintf(out, " -- NOT SERVED by this version: xen-mmio is "
+			     "validated, but the Xen virtio-mmio transport "
+			     "comes later; \"virtiobox --board\" refuses to "
+			     "start this board");
+	fputc('\n', out);
+	for (unsigned d = 0; d < g->ndevices; d++)
+		describe_device(&g->devices[d], out);
+}
+
+unsigned board_describe(const struct board_config *cfg, FILE *out)
+{
+	unsigned devices = 0, unserved = 0;
+
+	fprintf(out, "board \"%s\" (%s)\n", cfg->name ? cfg->name : "",
+		cfg->file);
+	for (unsigned g = 0; g < cfg->nguests; g++) {
+		describe_guest(&cfg->guests[g], out);
+		if (cfg->guests[g].transport == BOARD_TRANSPORT_XEN_MMIO)
+			unserved++;
+		else
+			devices += cfg->guests[g].ndevices;
+	}
+	if (unserved)
+		fprintf(out,
+			"valid, but %u guest(s) use xen-mmio, which this "
+			"version does not serve: \"virtiobox --board\" would "
+			"refuse to start\n",
+			unserved);
+	else
+		fprintf(out,
+			"valid: %u guest(s), %u device(s) would be served\n",
+			cfg->nguests, devices);
+	return unserved;
+}
