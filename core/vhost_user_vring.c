@@ -147,11 +147,18 @@ int vhu_set_vring_addr(struct vhu_server *s, struct vhu_msg *m,
 int vhu_set_vring_base(struct vhu_server *s, struct vhu_msg *m,
 		       struct vhu_queue *q, struct vhu_reply *r)
 {
-	(void)s;
 	(void)r;
 	if (q->started)
 		return -EBUSY;
-	/* Split: a 16-bit index; packed: 15-bit index and the wrap bit. */
+	/*
+	 * Split: a 16-bit index. Packed: 15-bit avail index and its wrap bit,
+	 * and QEMU puts the used index and wrap bit in bits 16-31; the ring
+	 * layer restarts the used position at the avail one, so they go.
+	 */
+	if (s->dev->features & (1ULL << VIRTIO_F_RING_PACKED)) {
+		q->base = m->p.state.num & 0xffff;
+		return 0;
+	}
 	if (m->p.state.num > 0xffff)
 		return -EINVAL;
 	q->base = m->p.state.num;
