@@ -56,6 +56,7 @@
 #ifndef VIRTIOBOX_CORE_VQ_H
 #define VIRTIOBOX_CORE_VQ_H
 
+#include <linux/virtio_config.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -185,6 +186,16 @@ void vq_destroy(struct vq *vq);
  */
 int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 	     const struct vq_layout *l, uint32_t base);
+
+/*
+ * The base of a ring the driver has just set up (no vhost-user
+ * SET_VRING_BASE, e.g. virtio-mmio QueueReady): 0 for split, 0x8000 for
+ * packed (index 0, wrap counters start at 1).
+ */
+static inline uint32_t vq_base_fresh(uint64_t features)
+{
+	return features & (1ULL << VIRTIO_F_RING_PACKED) ? 0x8000 : 0;
+}
 
 /*
  * Stop the queue. Flushes pushed entries (without notifying), drops (and

@@ -89,6 +89,17 @@ static void test_init_errors(void **state)
 	vq_destroy(&vq);
 }
 
+static void test_base_fresh(void **state)
+{
+	uint64_t fmt = *(const uint64_t *)*state;
+
+	up(state, 0, 8);
+	/* What a driver's brand-new ring starts at. */
+	assert_int_equal(vq_base_fresh(fmt), fx.drv.base);
+	assert_int_equal(vq_base_fresh(fmt), fmt ? 0x8000 : 0);
+	assert_int_equal(vq_stop(&fx.vq), fx.drv.base);
+}
+
 static void test_empty(void **state)
 {
 	struct vq_elem *e;
@@ -524,6 +535,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_errors),
+		T2(test_base_fresh),
 		T2(test_empty),
 		T2(test_iov_layout),
 		T2(test_batch_one_map_call),

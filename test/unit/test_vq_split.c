@@ -548,6 +548,7 @@ static void test_set_notify_flag(void **state)
 
 static void test_set_notify_event_idx(void **state)
 {
+	uint16_t avail_event;
 	struct vq_elem *e;
 	struct ring_seg s = { DATA, 8, false };
 
@@ -557,7 +558,8 @@ static void test_set_notify_event_idx(void **state)
 	assert_int_equal(vq_pop(&fx.vq, &e), 1);
 	assert_int_equal(vq_set_notify(&fx.vq, true), 0);
 	/* avail_event = next index to fetch (1). */
-	assert_int_equal(le16toh(*(uint16_t *)&fx.drv.used->ring[8]), 1);
+	memcpy(&avail_event, &fx.drv.used->ring[8], 2);
+	assert_int_equal(le16toh(avail_event), 1);
 	ring_driver_add(&fx.drv, &s, 1, false);
 	assert_int_equal(ring_driver_publish(&fx.drv), 1); /* crosses 1 */
 	ring_driver_add(&fx.drv, &s, 1, false);
