@@ -101,6 +101,8 @@ static int fake_map_batch(struct gmem *g, const struct gmem_range *r,
 	struct fake_gmem *m = container_of(g, struct fake_gmem, gmem);
 
 	m->map_calls++;
+	if (m->map_hook)
+		m->map_hook(m, m->map_hook_arg);
 	if (m->untracked) {
 		m->ranges_mapped += n;
 		return 0;

@@ -75,6 +75,10 @@ struct fake_gmem {
 	bool untracked;	   /* map/unmap only count (benchmarks): no live
 			    * ranges, no bad_unmaps, no require_map */
 	struct fake_gmem_fault fault;
+	/* Called at the start of every map_batch: lets a test act as a guest
+	 * that rewrites memory between the walk and the translation. */
+	void (*map_hook)(struct fake_gmem *m, void *arg);
+	void *map_hook_arg;
 
 	/* counters */
 	unsigned long translates;

@@ -366,6 +366,7 @@ int ring_driver_publish(struct ring_driver *d)
 static int split_get_used(struct ring_driver *d, uint16_t *id, uint32_t *len)
 {
 	struct vring_used_elem *u;
+	uint32_t uid;
 	uint16_t head, i;
 
 	if (ld16(&d->used->idx) == d->last_used)
@@ -374,9 +375,10 @@ static int split_get_used(struct ring_driver *d, uint16_t *id, uint32_t *len)
 	 * device's release before it stores used->idx. */
 	atomic_thread_fence(memory_order_acquire);
 	u = &d->used->ring[d->last_used & (d->num - 1)];
-	*id = (uint16_t)ld32(&u->id);
+	uid = ld32(&u->id);
+	*id = (uint16_t)uid;
 	*len = ld32(&u->len);
-	if (ld32(&u->id) >= d->num || !d->buf[*id].busy)
+	if (uid >= d->num || !d->buf[*id].busy)
 		return -EPROTO;
 	head = i = *id;
 	for (unsigned k = 1; k < d->buf[head].ndesc; k++)

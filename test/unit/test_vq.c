@@ -511,6 +511,39 @@ static void test_indirect_table_outside(void **state)
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
 
+/* The guest rewrites the head descriptor after the device walked it. */
+static void rewrite_head(struct fake_gmem *m, void *arg)
+{
+	struct ring_driver *d = arg;
+	uint64_t *addr = d->packed ? (void *)&d->pdesc[d->last_head].addr
+				   : (void *)&d->desc[d->last_head].addr;
+	uint32_t *len = (uint32_t *)(addr + 1);
+
+	(void)m;
+	*addr = htole64(0x900000);
+	*len = htole32(0x7fffffff);
+}
+
+static void test_descriptor_copied_once(void **state)
+{
+	struct vq_elem *e;
+
+	up(state, 0, 8);
+	add1(DATA + 32, 16, true);
+	fx.mem.map_hook = rewrite_head;
+	fx.mem.map_hook_arg = &fx.drv;
+	e = pop();
+	/* What was validated is what is used: the first copy. */
+	assert_int_equal(e->wr_num, 1);
+	assert_int_equal(e->wr_len, 16);
+	assert_ptr_equal(e->wr_iov[0].iov_base,
+			 fake_gmem_ptr(&fx.mem, DATA + 32, 16));
+	assert_int_equal(e->wr_iov[0].iov_len, 16);
+	vq_push(&fx.vq, e, 16);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+}
+
 static void test_written_clamped(void **state)
 {
 	struct ring_seg s[] = { { DATA, 100, false }, { DATA, 10, true } };
@@ -553,6 +586,7 @@ int main(void)
 		T2(test_broken_stays_broken),
 		T2(test_indirect_table_crossing),
 		T2(test_indirect_table_outside),
+		T2(test_descriptor_copied_once),
 		T2(test_written_clamped),
 	};
 
