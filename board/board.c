@@ -204,6 +204,23 @@ int board_create(struct board **out, const struct board_config *cfg,
 	return 0;
 }
 
+/* What a device did, once its data path has stopped (exact counters). */
+static void log_stats(const struct board_entry *e)
+{
+	struct i2c_dev_stats st;
+
+	i2c_dev_get_stats(e->i2c, &st);
+	log_info("%s: %llu requests in %llu transactions; refused: %llu off "
+		 "the allow-list, %llu malformed, %llu over max_transfer; "
+		 "%llu failed on the bus",
+		 e->name, (unsigned long long)st.requests,
+		 (unsigned long long)st.transactions,
+		 (unsigned long long)st.refused,
+		 (unsigned long long)st.malformed,
+		 (unsigned long long)st.oversize,
+		 (unsigned long long)st.bus_errors);
+}
+
 void board_destroy(struct board *b)
 {
 	if (!b)
@@ -211,8 +228,10 @@ void board_destroy(struct board *b)
 	/* Transports first: no data path may run on a destroyed model. */
 	for (unsigned i = 0; i < b->n; i++)
 		vhu_server_destroy(b->entries[i].server);
-	for (unsigned i = 0; i < b->n; i++)
+	for (unsigned i = 0; i < b->n; i++) {
+		log_stats(&b->entries[i]);
 		i2c_dev_destroy(b->entries[i].i2c);
+	}
 	free(b->entries);
 	free(b);
 }
