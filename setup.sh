@@ -57,7 +57,7 @@ fi
 install_xen_arm64() {
 	local ver stamp tmp pc
 	ver=$(apt-cache policy libxen-dev | awk '/Candidate:/ {print $2}')
-	ver="$ver layout-3" # bump when the unpacking below changes
+	ver="$ver layout-4" # bump when the unpacking below changes
 	stamp="$XEN_ARM64_PREFIX/.version"
 	[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$ver" ] && return 0
 	tmp=$(mktemp -d)
@@ -69,6 +69,9 @@ install_xen_arm64() {
 	for pc in "$XEN_ARM64_PREFIX"/usr/lib/aarch64-linux-gnu/pkgconfig/*.pc; do
 		sed -i -E "s#^(prefix|exec_prefix|includedir|libdir)=/usr#\1=$XEN_ARM64_PREFIX/usr#" "$pc"
 	done
+	# The shared-library links point at runtime packages we do not unpack;
+	# without them the linker takes the static archives, as intended.
+	find "$XEN_ARM64_PREFIX" -name 'libxen*.so' -type l -delete
 	rm -rf "$tmp"
 	echo "$ver" >"$stamp"
 }
