@@ -1,0 +1,40 @@
+"""The /dev/i2c-N back-end against a real Linux adapter: inside a guest,
+i2c-stub (an SMBus-only adapter, so every transaction goes through the
+SMBus mapping) with a chip at 0x50, driven by the aarch64 build of
+test/unit/test_i2c_hostdev (its test_stub_adapter runs only there)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import vbtest
+from harness import File, run_plain
+
+UNIT = Path(os.environ.get("VB_HOSTDEV_TEST",
+                           vbtest.REPO / "build" / "aarch64-release" / "unit" / "test_i2c_hostdev"))
+CMOCKA = Path("/usr/lib/aarch64-linux-gnu/libcmocka.so.0")
+
+SCRIPT = r"""
+run insmod /test/i2c-stub.ko chip_addr=0x50
+adapter=$(ls /sys/class/i2c-dev)
+[ "$(echo "$adapter" | wc -w)" = 1 ] || fail "expected one adapter, got: $adapter"
+echo "i2c-stub is /dev/$adapter: $(cat /sys/class/i2c-dev/$adapter/name)"
+export VB_I2C_STUB_DEV=/dev/$adapter LD_LIBRARY_PATH=/usr/local/lib CMOCKA_MESSAGE_OUTPUT=stdout
+run /usr/local/bin/test_i2c_hostdev
+"""
+
+
+def test_hostdev_smbus_mapping_on_i2c_stub(images, report):
+    if not UNIT.is_file():
+        pytest.skip(f"{UNIT} is built by `scons test` (aarch64 unit tests)")
+    assert CMOCKA.is_file(), "libcmocka0:arm64 is installed by setup.sh"
+    result = report(run_plain(SCRIPT, timeout=60, files={
+        "/usr/local/bin/test_i2c_hostdev": File(path=UNIT, mode=0o755),
+        "/usr/local/lib/libcmocka.so.0": File(path=CMOCKA, mode=0o644),
+        "/test/i2c-stub.ko": File(path=images["i2c_stub"], mode=0o644),
+    }))
+    result.check()
+    assert "[       OK ] test_stub_adapter" in result.console, result.console[-3000:]
