@@ -166,11 +166,14 @@ def judge(console: str, timed_out: bool, timeout: float, status: int | None) -> 
         (r"^.*Kernel panic - not syncing.*$", "kernel panic"),
         (r"^.*Panic on CPU \d+.*$", "Xen panic"),
         (r"^.*Dom0 crashed.*$", "dom0 crashed"),
-        (r"^qemu-system-aarch64: .*$", "QEMU error"),
     ):
         m = re.search(pattern, console, re.M)
         if m:
             return "FAIL", f"{what}: {m.group(0).strip()}"
     if timed_out:
         return "FAIL", f"timed out after {timeout:.0f} s without a verdict line"
+    errors = [line for line in re.findall(r"^qemu-system-\S+: .*$", console, re.M)
+              if "warning:" not in line and "terminating on signal" not in line]
+    if errors:
+        return "FAIL", f"QEMU error: {errors[-1].strip()}"
     return "FAIL", f"QEMU exited (status {status}) without a verdict line"

@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # Shared helpers for the emulation image builders (sourced, not run).
 # Every artefact lives in $VB_CACHE/<name>/<key>/, where <key> is a hash of
 # everything that goes into it (see vb_key). A finished artefact holds a
 # .complete stamp; anything without it is an interrupted build and is redone.
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 VB_IMAGES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VB_CACHE=${VIRTIOBOX_CACHE:-$HOME/.cache/virtiobox}
 VB_JOBS=${VB_JOBS:-$(nproc)}
@@ -43,7 +45,12 @@ vb_logged() {
 
 vb_artefact_dir() { printf '%s/%s/%s\n' "$VB_CACHE" "$1" "$2"; }
 
-vb_is_complete() { [ -f "$1/.complete" ]; }
+# vb_is_complete DIR: true if DIR is a finished artefact; marks it as
+# recently used, which vb_commit's clean-up goes by.
+vb_is_complete() {
+	[ -f "$1/.complete" ] || return 1
+	touch "$1"
+}
 
 # vb_begin NAME KEY: prints the directory to build into (emptied).
 vb_begin() {
@@ -62,8 +69,9 @@ vb_commit() {
 	rm -rf "$dir"
 	mv "$dir.partial" "$dir"
 	ln -sfn "$key" "$VB_CACHE/$name/current"
-	# shellcheck disable=SC2012
-	for old in $(ls -1t "$VB_CACHE/$name" | grep -v -e '^current$' -e '\.partial$' | tail -n +4); do
+	# Key directories are hex names: ls output is safe to split here.
+	# shellcheck disable=SC2010
+	for old in $(ls -1t "$VB_CACHE/$name" | grep -E '^[0-9a-f]+$' | tail -n +4); do
 		rm -rf "${VB_CACHE:?}/$name/$old"
 	done
 }
@@ -230,7 +238,7 @@ vb_rootfs_provided() {
 # version constraints and :any qualifiers dropped).
 vb_deb_depends() {
 	{ dpkg-deb -f "$1" Depends; dpkg-deb -f "$1" Pre-Depends; } |
-		tr ',|' '\n\n' | sed -e 's/([^)]*)//g' -e 's/:any//' -e 's/[[:space:]]//g' | sed '/^$/d'
+		tr ',|' '\n' | sed -e 's/([^)]*)//g' -e 's/:any//' -e 's/[[:space:]]//g' | sed '/^$/d'
 }
 
 # Package names Debian's library naming policy gives the sonames on stdin:
@@ -268,7 +276,7 @@ vb_rootfs_add() {
 		vb_rootfs_unpack "$root" "$suite" "$deb"
 		unpacked+=("$deb")
 	done
-	for pkg in $(awk '{print $1}' "$root.packages"); do seen[$pkg]=1; done
+	while read -r pkg _; do seen[$pkg]=1; done <"$root.packages"
 	while :; do
 		missing=$(comm -23 <(vb_rootfs_needed "$root") <(vb_rootfs_provided "$root"))
 		[ -n "$missing" ] || return 0
@@ -281,7 +289,7 @@ vb_rootfs_add() {
 				[ -n "${seen[$c]:-}" ] || cands+=("$c")
 			done
 		done
-		[ "${#cands[@]}" -gt 0 ] || vb_die "no dependency of the unpacked $suite packages provides: $(echo $missing)"
+		[ "${#cands[@]}" -gt 0 ] || vb_die "no dependency of the unpacked $suite packages provides: ${missing//$'\n'/ }"
 		mapfile -t cands < <(printf '%s\n' "${cands[@]}" | sort -u)
 		mapfile -t names < <(for c in "${cands[@]}"; do vb_apt_name "$suite" "$c"; done)
 		sections=$(vb_apt_cache "$suite" show "${names[@]}" 2>/dev/null |
@@ -317,7 +325,7 @@ vb_rootfs_add() {
 			done
 			[ "$found" = 1 ] && break
 		done
-		[ "$found" = 1 ] || vb_die "no dependency of the unpacked $suite packages provides: $(echo $missing)"
+		[ "$found" = 1 ] || vb_die "no dependency of the unpacked $suite packages provides: ${missing//$'\n'/ }"
 	done
 }
 

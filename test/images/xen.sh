@@ -13,7 +13,7 @@ vb_apt_init trixie
 showsrc=$(vb_apt_cache trixie showsrc xen) || vb_die "trixie has no source package xen"
 ver=$(awk '/^Version:/ {print $2; exit}' <<<"$showsrc")
 dir=$(awk '/^Directory:/ {print $2; exit}' <<<"$showsrc")
-[ -n "$ver" ] && [ -n "$dir" ] || vb_die "cannot parse 'apt-cache showsrc xen' for trixie"
+if [ -z "$ver" ] || [ -z "$dir" ]; then vb_die "cannot parse 'apt-cache showsrc xen' for trixie"; fi
 
 key=$(vb_key "xen source $ver" \
 	"gcc-aarch64-linux-gnu $(vb_host_pkg_version gcc-aarch64-linux-gnu)" \
@@ -32,7 +32,7 @@ mkdir -p "$VB_CACHE/logs"
 sums=$(awk '/^Checksums-Sha256:/ {on=1; next} on && /^ / {print $1, $3; next} {on=0}' <<<"$showsrc" | sort -u)
 orig=$(awk '$2 ~ /\.orig\.tar\./ {print $2}' <<<"$sums")
 debian=$(awk '$2 ~ /\.debian\.tar\./ {print $2}' <<<"$sums")
-[ -n "$orig" ] && [ -n "$debian" ] || vb_die "xen $ver: no orig/debian tarball in the Sources entry"
+if [ -z "$orig" ] || [ -z "$debian" ]; then vb_die "xen $ver: no orig/debian tarball in the Sources entry"; fi
 
 pool="$VB_CACHE/debs/trixie-src"
 mkdir -p "$pool"

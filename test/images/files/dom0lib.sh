@@ -4,8 +4,11 @@
 
 # virtio entries for xl's `virtio = [...]`. transport=mmio is a must: without
 # it libxl writes irq 0 / base 0.
+# shellcheck disable=SC2034 # for the test scripts
 VB_VIRTIO_I2C="type=virtio,device22, transport=mmio, grant_usage=1"
+# shellcheck disable=SC2034
 VB_VIRTIO_GPIO="type=virtio,device29, transport=mmio, grant_usage=1"
+# shellcheck disable=SC2034
 VB_VIRTIO_VSOCK="type=virtio,device13, transport=mmio, grant_usage=1"
 VB_CONSOLE_LOGS=/var/log/xen/console
 
