@@ -1,10 +1,20 @@
 """Xen scenario: Xen 4.20 boots dom0 with its services; xl creates domUs
 with generic virtio devices (xenstore back-end entries, domU device tree);
-create-paused/unpause; host-side i2c-stub and gpio-sim devices in dom0."""
+create-paused/unpause with an IOREQ server for the paused domain; host-side
+i2c-stub and gpio-sim devices in dom0."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
 from harness import run_xen
+
+XEN_ARM64 = Path("/opt/virtiobox/arm64-xen/usr/lib/aarch64-linux-gnu/pkgconfig")
 
 # No back-end serves the devices here: without the blacklist the domU would
 # probe virtio-mmio, take a data abort in virtio_mmio_probe and die.
@@ -74,6 +84,8 @@ domu_create paused1 -p
 state=$(xl list paused1 | awk 'NR == 2 {{print $5}}')
 case $state in *p*) echo "paused1 state $state" ;; *) fail "paused1 not paused after xl create -p (state $state)" ;; esac
 run xenstore-read /local/domain/0/backend/virtio/$(domid_of paused1)/0/base
+# What virtiobox will do first: an IOREQ server for the paused domain.
+run /test/ioreq_probe "$(domid_of paused1)"
 # Here a real test starts the back-end; this run has a stand-in for it.
 bg_start virtiobox virtiobox --board /test/board.cfg
 wait_for 10 grep -q serving /run/virtiobox/virtiobox.log
@@ -92,15 +104,33 @@ while :; do sleep 1; done
 """
 
 
+def _ioreq_probe(tmp_path: Path) -> Path:
+    """ioreq_probe.c, linked statically against bookworm's arm64 libxen 4.17
+    (setup.sh unpacks it), as virtiobox is."""
+    if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
+        pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
+    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
+    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", "xendevicemodel",
+                            "xenforeignmemory"], env=env, check=True, capture_output=True,
+                           text=True).stdout.split()
+    out = tmp_path / "ioreq_probe"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
+                    "-o", str(out), str(Path(__file__).with_name("ioreq_probe.c")), *flags],
+                   check=True)
+    return out
+
+
 def test_xen_create_paused_then_unpause(images, report, tmp_path):
     fake = tmp_path / "virtiobox"
     fake.write_text(FAKE_VIRTIOBOX)
     fake.chmod(0o755)
     result = report(run_xen(DOM0_PAUSED, timeout=300, virtiobox=fake,
-                            files={"/test/board.cfg": 'name = "test";\n'},
+                            files={"/test/board.cfg": 'name = "test";\n',
+                                   "/test/ioreq_probe": _ioreq_probe(tmp_path)},
                             domus={"paused1": 'echo "domU running after unpause"'}))
     result.check()
     assert "[paused1] domU running after unpause" in result.console
+    assert "IOREQ-PROBE: OK" in result.console
     # bg_start's log comes back when dom0's /init stops what is left running.
     assert "[virtiobox] fake back-end --board /test/board.cfg serving" in result.console
 
