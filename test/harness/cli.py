@@ -21,7 +21,13 @@ from pathlib import Path
 from . import images, qemu, scenarios
 from .cpio import File
 
-SHELL = "echo 'interactive shell; exit it to power off'\nsetsid cttyhack sh\n"
+# The default script of --interactive / --print-command: a shell with job
+# control and the test helpers (testlib.sh, and dom0lib.sh in dom0) defined.
+SHELL = """printf '%s\\n' '. /lib/virtiobox/testlib.sh' \\
+    '[ ! -f /lib/virtiobox/dom0lib.sh ] || . /lib/virtiobox/dom0lib.sh' >/run/virtiobox/shrc
+echo "interactive shell with the test helpers (note: fail exits it); exit to power off"
+ENV=/run/virtiobox/shrc setsid cttyhack sh
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
