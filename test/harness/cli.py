@@ -1,7 +1,7 @@
 """Command line of the harness: boot a scenario by hand.
 
     test/harness/boot.py plain -c 'i2cdetect -l'
-    test/harness/boot.py xen -s dom0.sh --domu guest1=domu.sh --virtiobox build/aarch64-release/virtiobox
+    test/harness/boot.py xen -s dom0.sh --domu guest1=domu.sh --virtiobox build/aarch64-release/main/virtiobox
     test/harness/boot.py xen --interactive          # a dom0 shell (Ctrl-A X quits QEMU)
     test/harness/boot.py plain --print-command -c 'sh'   # the QEMU command, to run yourself
     test/harness/boot.py build [kernel|xen|xen-userland|guest|dom0|all]...
@@ -125,7 +125,7 @@ def _domus(specs: list[str]) -> dict[str, str]:
 def _virtiobox(args):
     if args.no_virtiobox:
         return False
-    return args.virtiobox  # None: build/aarch64-release/virtiobox if it exists
+    return args.virtiobox  # None: build/aarch64-release/main/virtiobox if it exists
 
 
 def _prepare(args, script: str, files: dict, workdir: Path) -> list[str]:

@@ -15,7 +15,7 @@ from . import cpio, images, qemu
 from .cpio import FileSpec
 
 REPO = images.REPO
-DEFAULT_VIRTIOBOX = REPO / "build" / "aarch64-release" / "virtiobox"
+DEFAULT_VIRTIOBOX = REPO / "build" / "aarch64-release" / "main" / "virtiobox"
 GUEST_VIRTIOBOX = "/usr/local/bin/virtiobox"
 QEMU = os.environ.get("VIRTIOBOX_QEMU", "qemu-system-aarch64")
 
@@ -162,7 +162,7 @@ def run_xen(script: str, timeout: float = 300.0, *,
     domus      {name: script or DomU}: each becomes /test/domu/<name>.cpio.gz,
                which domu_config appends to the domU's initramfs.
     virtiobox  the static aarch64 binary to put at /usr/local/bin/virtiobox:
-               None = build/aarch64-release/virtiobox if it exists, True =
+               None = build/aarch64-release/main/virtiobox if it exists, True =
                that one and it must exist, False = none, or a path.
     files      extra dom0 files {guest path: text | bytes | Path | File}.
     timeout    hard limit in seconds; QEMU's process group is killed then.
