@@ -46,6 +46,30 @@ struct dev_thread {
 	unsigned nmodel;
 };
 
+/*
+ * One byte over the pause channel. Retried on EINTR: a signal (libFuzzer's
+ * timers, a profiler) must not make a pause look answered.
+ */
+static bool send_byte(int fd, char c)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, &c, 1, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+static bool recv_byte(int fd, char *c)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, c, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
 static void serve_kick_soon(struct dev_thread *t)
 {
 	uint64_t pending = t->kick_soon;
@@ -69,10 +93,10 @@ static void park(struct dev_thread *t)
 	 * the control thread's recv in dev_thread_pause().
 	 */
 	atomic_thread_fence(memory_order_release);
-	if (send(t->req.fd, &c, 1, 0) != 1)
+	if (!send_byte(t->req.fd, c))
 		log_err("%s: acknowledging a pause: %s", t->name,
 			strerror(errno));
-	if (recv(t->req.fd, &c, 1, 0) != 1 || c != REQ_RESUME) {
+	if (!recv_byte(t->req.fd, &c) || c != REQ_RESUME) {
 		log_err("%s: control side gone while paused", t->name);
 		loop_stop(t->loop);
 		return;
@@ -87,10 +111,10 @@ static void req_ready(struct loop_source *s, uint32_t events)
 {
 	struct dev_thread *t = container_of(s, struct dev_thread, req);
 	char c = 0;
-	ssize_t n = recv(s->fd, &c, 1, 0);
+	bool got = recv_byte(s->fd, &c);
 
 	(void)events;
-	if (n == 1 && c == REQ_PAUSE) {
+	if (got && c == REQ_PAUSE) {
 		park(t);
 		return;
 	}
@@ -272,12 +296,10 @@ err_free:
 
 void dev_thread_destroy(struct dev_thread *t)
 {
-	char c = REQ_QUIT;
-
 	if (!t)
 		return;
 	assert(!t->paused);
-	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1)
+	if (!send_byte(t->ctl_fd, REQ_QUIT))
 		log_err("%s: asking the data thread to quit: %s", t->name,
 			strerror(errno));
 	pthread_join(t->thread, NULL);
@@ -290,12 +312,12 @@ void dev_thread_destroy(struct dev_thread *t)
 
 void dev_thread_pause(struct dev_thread *t)
 {
-	char c = REQ_PAUSE;
+	char c = 0;
 
 	assert(!pthread_equal(pthread_self(), t->thread));
 	assert(!t->paused);
-	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1 ||
-	    recv(t->ctl_fd, &c, 1, 0) != 1 || c != REQ_ACK)
+	if (!send_byte(t->ctl_fd, REQ_PAUSE) || !recv_byte(t->ctl_fd, &c) ||
+	    c != REQ_ACK)
 		/* Only if the thread died: nothing runs there any more. */
 		log_err("%s: pausing the data thread: no answer", t->name);
 	/* Acquire: pairs with the release fence in park(). */
@@ -305,14 +327,12 @@ void dev_thread_pause(struct dev_thread *t)
 
 void dev_thread_resume(struct dev_thread *t)
 {
-	char c = REQ_RESUME;
-
 	assert(t->paused);
 	t->paused = false;
 	/* Release: our changes before the data thread's next event. Pairs
 	 * with the acquire fence in park(). */
 	atomic_thread_fence(memory_order_release);
-	if (send(t->ctl_fd, &c, 1, MSG_NOSIGNAL) != 1)
+	if (!send_byte(t->ctl_fd, REQ_RESUME))
 		log_err("%s: resuming the data thread: %s", t->name,
 			strerror(errno));
 }

@@ -188,6 +188,10 @@ int gmem_mmap_region_map(struct gmem_mmap_region *r, uint64_t gpa,
 		return -EOVERFLOW;
 	if (size > SIZE_MAX - delta || mmap_offset - delta > INT64_MAX)
 		return -EINVAL;
+	/* Host and guest addresses must agree within a page, or an aligned
+	 * ring in guest memory is a misaligned one in ours. */
+	if (delta != gpa % page)
+		return -EINVAL;
 	ret = check_file_size(fd, mmap_offset + size);
 	if (ret < 0)
 		return ret;

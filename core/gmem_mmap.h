@@ -53,9 +53,12 @@ void gmem_mmap_init(struct gmem_mmap *m);
 
 /*
  * Describe and mmap (read-write, shared) one region: size bytes of fd from
- * mmap_offset (any alignment), seen by the guest at gpa. fd is not taken:
- * the caller may close it afterwards. Returns 0, or
- *   -EINVAL    size 0, or larger than the address space
+ * mmap_offset, seen by the guest at gpa. mmap_offset and gpa need not be
+ * page aligned but must have the same offset within a page (so aligned
+ * guest addresses stay aligned host addresses). fd is not taken: the
+ * caller may close it afterwards. Returns 0, or
+ *   -EINVAL    size 0, larger than the address space, or mmap_offset and
+ *              gpa differ within a page
  *   -EOVERFLOW gpa + size, uva + size or mmap_offset + size wraps
  *   -ERANGE    fd is a regular file (memfd, hugetlbfs, ...) shorter than
  *              mmap_offset + size: touching the rest would raise SIGBUS

@@ -138,6 +138,9 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 	int ret;
 
 	ret = vhu_msg_validate(m, &ctx, &why);
+	log_debug("%s: %s (%u bytes, %u fds%s)", s->name,
+		  vhu_msg_name(m->hdr.request), m->hdr.size, m->nfds,
+		  m->need_reply ? ", reply" : "");
 	if (ret == -EPROTO) {
 		log_ratelimited(LOG_LEVEL_WARN,
 				"%s: malformed %s (%u bytes, %u fds): %s",

@@ -62,6 +62,9 @@ int vhu_region_check(const struct vhu_mem_region *r, const char **why)
 
 void vhu_region_release(struct vhu_server *s, struct gmem_mmap_region *r)
 {
+	log_debug("%s: releasing region gpa 0x%llx size 0x%llx at %p", s->name,
+		  (unsigned long long)r->gpa, (unsigned long long)r->size,
+		  (void *)r->hva);
 	if (r->sub && s->mapper)
 		s->mapper->ops->unmap(s->mapper, r->sub);
 	gmem_mmap_region_unmap(r);
@@ -120,6 +123,10 @@ static int map_region(struct vhu_server *s, struct gmem_mmap_region *out,
 	if (ret == 0)
 		ret = gmem_mmap_region_map(out, r->gpa, r->size, r->uva, fd,
 					   r->mmap_offset);
+	if (ret == 0)
+		log_debug("%s: region gpa 0x%llx size 0x%llx mapped at %p",
+			  s->name, (unsigned long long)r->gpa,
+			  (unsigned long long)r->size, (void *)out->hva);
 	if (ret < 0)
 		log_ratelimited(LOG_LEVEL_ERR,
 				"%s: memory region gpa 0x%llx size 0x%llx "

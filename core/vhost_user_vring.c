@@ -49,6 +49,7 @@ void vhu_queue_stop(struct vhu_server *s, struct vhu_queue *q)
 		return;
 	if (virtio_dev_queue_stop(s->dev, q->index, &base) == 0)
 		q->base = base;
+	log_debug("%s: queue %u stopped at 0x%x", s->name, q->index, q->base);
 	q->started = false;
 	vhu_queue_arm(s, q);
 }
@@ -79,6 +80,9 @@ int vhu_queue_start(struct vhu_server *s, struct vhu_queue *q)
 	ret = virtio_dev_queue_start(s->dev, q->index, &l, q->base);
 	if (ret < 0)
 		return ret;
+	log_debug("%s: queue %u started: size %u, desc 0x%llx, base 0x%x",
+		  s->name, q->index, q->num, (unsigned long long)l.desc,
+		  q->base);
 	q->started = true;
 	vhu_queue_arm(s, q);
 	return 0;

@@ -17,7 +17,9 @@
  */
 #include <dirent.h>
 #include <linux/virtio_ids.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -71,10 +73,33 @@ static struct virtio_dev dev;
 static struct vhu_server *srv;
 static int guest_fd = -1;
 
-static void quiet(enum log_level level, const char *line)
+/*
+ * The server's last log lines, printed if the run dies: a crash found by
+ * the fuzzer usually depends on the thread timing and does not replay, so
+ * the trace is often all there is. FUZZ_VHOST_USER_LOG=1 logs live instead.
+ */
+#define TRACE_LINES 64
+static char trace[TRACE_LINES][160];
+static atomic_uint trace_n;
+
+static void trace_line(enum log_level level, const char *line)
 {
+	unsigned i = atomic_fetch_add(&trace_n, 1) % TRACE_LINES;
+
 	(void)level;
-	(void)line;
+	snprintf(trace[i], sizeof(trace[i]), "%s", line);
+}
+
+void __sanitizer_set_death_callback(void (*cb)(void));
+
+static void trace_dump(void)
+{
+	unsigned n = atomic_load(&trace_n);
+
+	for (unsigned i = 0; i < TRACE_LINES; i++)
+		if (trace[(n + i) % TRACE_LINES][0])
+			fprintf(stderr, "server log: %s\n",
+				trace[(n + i) % TRACE_LINES]);
 }
 
 static void init_once(void)
@@ -84,7 +109,11 @@ static void init_once(void)
 
 	if (srv)
 		return;
-	log_set_hook(quiet);
+	log_set_level(LOG_LEVEL_DEBUG);
+	if (!getenv("FUZZ_VHOST_USER_LOG")) {
+		log_set_hook(trace_line);
+		__sanitizer_set_death_callback(trace_dump);
+	}
 	if (loop_create(&ctl) < 0 || virtio_dev_init(&dev, &sink_ops, 0) < 0 ||
 	    vhu_server_create(&srv, ctl, &dev, &o) < 0)
 		abort();

@@ -54,9 +54,9 @@ static void test_translate(void **state)
 
 	(void)state;
 	gmem_mmap_init(&m);
-	/* Two adjacent regions from one file, the second at an odd offset. */
+	/* Two adjacent regions from one file, the second further in. */
 	map_ok(&m, 0x10000, 0x1000, 0x7f0000000000, fd, 0);
-	map_ok(&m, 0x11000, 0x1000, 0x7f0000100000, fd, 0x1234);
+	map_ok(&m, 0x11000, 0x1000, 0x7f0000100000, fd, 0x2000);
 	assert_int_equal(
 		gmem_translate(&m.gmem, 0x10ffe, 8, GMEM_READ, &hva, &len), 0);
 	assert_int_equal(len, 2); /* cut at the region end */
@@ -67,7 +67,7 @@ static void test_translate(void **state)
 		gmem_translate(&m.gmem, 0x11000, 4, GMEM_WRITE, &hva, &len), 0);
 	assert_int_equal(len, 4);
 	memcpy(hva, "wxyz", 4);
-	assert_int_equal(pread(fd, buf, 4, 0x1234), 4);
+	assert_int_equal(pread(fd, buf, 4, 0x2000), 4);
 	assert_memory_equal(buf, "wxyz", 4);
 	/* Contiguous helper refuses the crossing. */
 	assert_int_equal(gmem_translate_contig(&m.gmem, 0x10ffe, 8, RW, &hva),
@@ -115,6 +115,13 @@ static void test_map_errors(void **state)
 	assert_int_equal(gmem_mmap_region_map(&r, 0, 0x1000, 0, 1000, 0),
 			 -EBADF);
 	assert_null(r.map_base);
+	/* Offsets within a page: allowed only when the guest's matches. */
+	assert_int_equal(gmem_mmap_region_map(&r, 0x10000, 0x100, 0, fd, 0x123),
+			 -EINVAL);
+	assert_int_equal(gmem_mmap_region_map(&r, 0x10123, 0x100, 0, fd, 0x123),
+			 0);
+	assert_int_equal((uintptr_t)r.hva % 0x1000, 0x123);
+	gmem_mmap_region_unmap(&r);
 	/* Exactly to the end is fine. */
 	assert_int_equal(gmem_mmap_region_map(&r, 0, 0x1000, 0, fd, 0x1000), 0);
 	gmem_mmap_region_unmap(&r);
@@ -141,7 +148,7 @@ static void test_table(void **state)
 	assert_int_equal(gmem_mmap_check(&m, 0xf000, 0x20000), -EEXIST);
 	assert_int_equal(gmem_mmap_check(&m, 0x1f000, 0x1001), -EEXIST);
 	assert_int_equal(gmem_mmap_check(&m, 0x11000, 0xf000), 0);
-	assert_int_equal(gmem_mmap_region_map(&r, 0x10fff, 2, 0, fd, 0), 0);
+	assert_int_equal(gmem_mmap_region_map(&r, 0x10fff, 1, 0, fd, 0xfff), 0);
 	assert_int_equal(gmem_mmap_insert(&m, &r), -EEXIST);
 	gmem_mmap_region_unmap(&r);
 	/* uva → gpa. */
