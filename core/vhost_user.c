@@ -360,18 +360,19 @@ static void queues_init(struct vhu_server *s)
 	}
 }
 
-int vhu_server_create(struct vhu_server **out, struct loop *ctl,
-		      struct virtio_dev *dev,
-		      const struct vhu_server_opts *opts)
+/* The server object for dev, not yet attached, threaded or listening. */
+static struct vhu_server *server_alloc(struct loop *ctl, struct virtio_dev *dev,
+				       const struct vhu_server_opts *opts)
 {
 	struct vhu_server *s = calloc(1, sizeof(*s));
-	int ret = -ENOMEM;
 
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	s->queues = calloc(dev->ops->num_queues, sizeof(*s->queues));
-	if (!s->queues)
-		goto err_free;
+	if (!s->queues) {
+		free(s);
+		return NULL;
+	}
 	snprintf(s->name, sizeof(s->name), "%s",
 		 opts->name ? opts->name : "vhost-user");
 	s->tp.ops = &vhu_transport_ops;
@@ -384,6 +385,18 @@ int vhu_server_create(struct vhu_server **out, struct loop *ctl,
 	loop_source_init(&s->listen, -1, listen_ready);
 	loop_source_init(&s->conn, -1, conn_ready);
 	queues_init(s);
+	return s;
+}
+
+int vhu_server_create(struct vhu_server **out, struct loop *ctl,
+		      struct virtio_dev *dev,
+		      const struct vhu_server_opts *opts)
+{
+	struct vhu_server *s = server_alloc(ctl, dev, opts);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
 	/* The transport decides whether the packed layout is offered. */
 	if (opts->offer_packed)
 		dev->features_offered |= BIT(VIRTIO_F_RING_PACKED);
@@ -412,7 +425,6 @@ err_stop_thread:
 	dev_thread_destroy(s->dt);
 err_detach:
 	virtio_dev_attach(dev, NULL, NULL);
-err_free:
 	free(s->queues);
 	free(s);
 	return ret;
