@@ -344,6 +344,8 @@ static void test_too_many_fds(void **state)
 	uint64_t v = 0;
 
 	(void)state;
+	if (!fe_ctrunc_reported())
+		skip();
 	for (unsigned i = 0; i < 12; i++)
 		fds[i] = fe_eventfd();
 	fe_send(&f, VHU_SET_LOG_FD, VHU_VERSION, &v, 0, fds, 12);

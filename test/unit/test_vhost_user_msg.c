@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "vhost_user_msg.h"
+#include "vhu_frontend.h"
 
 static const struct vhu_msg_ctx ctx2 = {.num_queues = 2};
 static const struct vhu_msg_ctx ctx2_xen = {.num_queues = 2, .xen_mmap = true};
@@ -333,14 +334,16 @@ static void test_recv_errors(void **state)
 	(void)state;
 	for (unsigned i = 0; i <= VHU_FDS_MAX; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
-	pair(sv);
-	/* Too many fds: none stays open here. */
-	send_with_fds(sv[1], &h, sizeof(h), fds, VHU_FDS_MAX + 1);
-	assert_int_equal(send(sv[1], "12345678", 8, 0), 8);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
-	assert_int_equal(m.nfds, 0);
-	close(sv[0]);
-	close(sv[1]);
+	/* Too many fds: none stays open here (where the platform says so). */
+	if (fe_ctrunc_reported()) {
+		pair(sv);
+		send_with_fds(sv[1], &h, sizeof(h), fds, VHU_FDS_MAX + 1);
+		assert_int_equal(send(sv[1], "12345678", 8, 0), 8);
+		assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
+		assert_int_equal(m.nfds, 0);
+		close(sv[0]);
+		close(sv[1]);
+	}
 	/* Payload larger than any message. */
 	pair(sv);
 	assert_int_equal(send(sv[1], &big, sizeof(big), 0), sizeof(big));
