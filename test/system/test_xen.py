@@ -153,3 +153,33 @@ expect_eq "$(gpioget $chip 3)" 0 "sim line 3 after pull-down"
 
 def test_dom0_host_devices(images, report):
     report(run_xen(DOM0_HOST_DEVICES, timeout=300)).check()
+
+
+DOM0_VIRTIOBOX = r"""
+run virtiobox --version
+run virtiobox info
+virtiobox info | grep -q "^xen: yes$" || fail "virtiobox info does not see Xen"
+for what in "event channels" "grant mappings" "foreign mappings" "device model" "xenstore"; do
+    virtiobox info | grep -q "^ *$what  *yes$" || fail "virtiobox info: $what is not available in dom0"
+done
+cat >/tmp/board.cfg <<'BOARD'
+name = "dom0-check";
+guests = (
+  { domain = "guest1"; transport = "vhost-user";
+    devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
+                  chips = ( { type = "24c02"; address = 0x50; } ); } ); }
+);
+BOARD
+run virtiobox check /tmp/board.cfg
+"""
+
+
+def test_static_virtiobox_runs_in_dom0(images, report):
+    """The static aarch64 build (bookworm's libxen 4.17 archives) opens every
+    Xen interface it needs in a Xen 4.20 dom0 and loads a board file there."""
+    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
+    if not binary.is_file():
+        pytest.skip(f"{binary} is built by `scons test`")
+    result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=binary))
+    result.check()
+    assert "xen: yes" in result.console
