@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "i2c.h"
+#include "iov.h"
 #include "log.h"
 
 #define HDR_LEN	    ((uint32_t)sizeof(struct virtio_i2c_out_hdr))
@@ -64,50 +65,6 @@ static void guest_log(struct i2c_dev *d, const char *what, uint8_t addr,
 			    why);
 }
 
-/* Copy len bytes at offset off of an iov array into dst. */
-static void iov_gather(const struct iovec *iov, unsigned n, size_t off,
-		       void *dst, size_t len)
-{
-	uint8_t *out = dst;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		size_t seg = iov[i].iov_len;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		size_t c = seg - off < len ? seg - off : len;
-
-		memcpy(out, (uint8_t *)iov[i].iov_base + off, c);
-		out += c;
-		len -= c;
-		off = 0;
-	}
-}
-
-/* Copy len bytes from src into an iov array at offset off. */
-static void iov_scatter(const struct iovec *iov, unsigned n, size_t off,
-			const void *src, size_t len)
-{
-	const uint8_t *in = src;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		size_t seg = iov[i].iov_len;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		size_t c = seg - off < len ? seg - off : len;
-
-		memcpy((uint8_t *)iov[i].iov_base + off, in, c);
-		in += c;
-		len -= c;
-		off = 0;
-	}
-}
-
 /* Check the buffer's side and size against M_RD; the header is valid. */
 static const char *parse_body(const struct vq_elem *e, struct req *r)
 {
@@ -139,7 +96,7 @@ static void parse(const struct vq_elem *e, struct req *r)
 		r->bad = "header shorter than 8 bytes";
 		return;
 	}
-	iov_gather(e->rd_iov, e->rd_num, 0, &hdr, HDR_LEN);
+	iov_to_buf(e->rd_iov, e->rd_num, 0, &hdr, HDR_LEN);
 	flags = le32toh(hdr.flags);
 	addr = le16toh(hdr.addr);
 	r->fail_next = flags & VIRTIO_I2C_FLAGS_FAIL_NEXT;
@@ -167,9 +124,9 @@ static void run_complete(struct i2c_dev *d, struct vq *vq, uint8_t status)
 			continue;
 		}
 		if (status == VIRTIO_I2C_MSG_OK && r->rd)
-			iov_scatter(e->wr_iov, e->wr_num, 0, run->msg[i].buf,
-				    r->len);
-		iov_scatter(e->wr_iov, e->wr_num, e->wr_len - 1, &status, 1);
+			iov_from_buf(e->wr_iov, e->wr_num, 0, run->msg[i].buf,
+				     r->len);
+		iov_from_buf(e->wr_iov, e->wr_num, e->wr_len - 1, &status, 1);
 		vq_push(vq, e, e->wr_len);
 	}
 	d->stats.requests += run->n;
@@ -210,7 +167,7 @@ static bool run_admit(struct i2c_dev *d, const struct vq_elem *e,
 		.buf = d->scratch + run->bytes,
 	};
 	if (!r->rd)
-		iov_gather(e->rd_iov, e->rd_num, HDR_LEN, m->buf, r->len);
+		iov_to_buf(e->rd_iov, e->rd_num, HDR_LEN, m->buf, r->len);
 	run->bytes += r->len;
 	return true;
 }

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Copying bytes between a flat buffer and an iovec array, at a byte offset
+ * into the array: how a device model reads a request header out of an
+ * element's readable segments (vq_elem.rd_iov) and writes a reply or a
+ * status byte into its writable ones (vq_elem.wr_iov), wherever the driver
+ * or the memory seam cut the buffer.
+ *
+ * Contract, for both directions:
+ *   - the array is the byte sequence iov[0], iov[1], ... iov[n - 1];
+ *     off counts bytes from the start of iov[0];
+ *   - at most len bytes are copied, fewer when the array ends first
+ *     (off at or past the end copies nothing);
+ *   - the return value is the number of bytes copied, so a caller that
+ *     needs exactly len bytes compares it with len;
+ *   - zero-length segments are skipped; their iov_base may be NULL;
+ *   - nothing outside [iov_base, iov_base + iov_len) of any segment, or
+ *     outside [buf, buf + len), is read or written; buf must not overlap
+ *     the segments.
+ * No allocation, no state: any thread may call them.
+ */
+#ifndef VIRTIOBOX_CORE_IOV_H
+#define VIRTIOBOX_CORE_IOV_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+/* Copy up to len bytes at offset off of iov[0..n) into buf. */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf,
+		  size_t len);
+
+/* Copy up to len bytes of buf into iov[0..n) at offset off. */
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
+		    const void *buf, size_t len);
+
+#endif
