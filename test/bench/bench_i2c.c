@@ -13,19 +13,20 @@
  * 16-byte sequential read, and 16 independent byte reads per kick. For each
  * shape and ring format it prints transactions/s, requests/s, p50/p99
  * latency of one kick (publish -> used entries read back) and heap
- * allocations per request in the timed window (which must be 0).
+ * allocations per request in the timed window (which must be 0; counted by
+ * test/support/alloc_count).
  *
  * It prints numbers and asserts nothing about speed.
  */
 #include <endian.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_i2c.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alloc_count.h"
 #include "i2c.h"
 #include "ring_driver.h"
 
@@ -35,38 +36,6 @@
 #define QSIZE	    256
 #define RUN_NS	    300000000ll
 #define SAMPLES_MAX 400000
-
-/* ---- heap allocation counter (glibc: the __libc_ entry points) ---- */
-
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-static atomic_ulong heap_allocs;
-
-void *malloc(size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_realloc(p, size);
-}
-
-void free(void *p)
-{
-	__libc_free(p);
-}
 
 /* ---- the two sides ---- */
 
@@ -212,7 +181,7 @@ static void run_case(const char *ring, uint64_t features,
 	}
 	for (int i = 0; i < 1000; i++)
 		round_trip(&b, sh);
-	allocs = atomic_load(&heap_allocs);
+	allocs = alloc_count_get();
 	start = now_ns();
 	end = start;
 	while (end - start < RUN_NS && n < SAMPLES_MAX) {
@@ -222,7 +191,7 @@ static void run_case(const char *ring, uint64_t features,
 		end = now_ns();
 		samples[n++] = (uint32_t)(end - t0);
 	}
-	allocs = atomic_load(&heap_allocs) - allocs;
+	allocs = alloc_count_get() - allocs;
 	qsort(samples, n, sizeof(samples[0]), cmp_u32);
 	printf("%-7s %-26s %12.0f %12.0f %9u %9u %8.3f\n", ring, sh->name,
 	       n * sh->txns * 1e9 / (double)(end - start),
@@ -233,6 +202,11 @@ static void run_case(const char *ring, uint64_t features,
 
 int main(void)
 {
+	if (!alloc_count_is_active()) {
+		fprintf(stderr, "bench_i2c: the allocation counter is not "
+				"linked in (test/support/alloc_count.c)\n");
+		return 1;
+	}
 	printf("virtio-i2c: request -> simulated 24C02 -> used, one thread, "
 	       "queue %u, %.1f s per case\n",
 	       QSIZE, RUN_NS / 1e9);

@@ -13,9 +13,10 @@
  *           eventfd whenever the ring says so (EVENT_IDX negotiated), with
  *           the enable/re-check protocol on both sides.
  *
- * Heap allocations are counted by interposing malloc and friends in this
- * binary; the table shows allocations per request in the timed window
- * (device and driver threads included), which must be 0.
+ * Heap allocations are counted by test/support/alloc_count (malloc and
+ * friends interposed in this binary); the table shows allocations per
+ * request in the timed window (device and driver threads included), which
+ * must be 0.
  *
  * It prints numbers and asserts nothing about speed.
  */
@@ -31,58 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc_count.h"
 #include "ring_driver.h"
 #include "vq.h"
 
 #define QUEUE_SIZE 256
 #define WARMUP_NS 50000000ll
 #define RUN_NS 400000000ll
-
-/* ---- heap allocation counter (glibc: the __libc_ entry points) ---- */
-
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
-extern void __libc_free(void *p);
-
-static atomic_ulong heap_allocs;
-
-void *malloc(size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t align, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	return __libc_memalign(align, size);
-}
-
-int posix_memalign(void **p, size_t align, size_t size)
-{
-	atomic_fetch_add_explicit(&heap_allocs, 1, memory_order_relaxed);
-	*p = __libc_memalign(align, size);
-	return *p ? 0 : ENOMEM;
-}
-
-void free(void *p)
-{
-	__libc_free(p);
-}
 
 /* ---- one run ---- */
 
@@ -251,14 +207,14 @@ static int bench_run(struct bench *b, uint64_t features, struct result *r)
 	while (now_ns() - start < WARMUP_NS)
 		driver_round(b, &done);
 	done0 = done;
-	allocs0 = atomic_load(&heap_allocs);
+	allocs0 = alloc_count_get();
 	kicks0 = b->kicks;
 	irqs0 = b->irqs; /* racy read of a device counter: approximate */
 	t0 = now_ns();
 	while (now_ns() - t0 < RUN_NS)
 		driver_round(b, &done);
 	r->ns = (double)(now_ns() - t0) / (double)(done - done0);
-	r->allocs = (double)(atomic_load(&heap_allocs) - allocs0);
+	r->allocs = (double)(alloc_count_get() - allocs0);
 	atomic_store(&b->stop, true);
 	fd_signal(b->kick_fd);
 	pthread_join(dev, NULL);
@@ -305,6 +261,11 @@ int main(void)
 	static const unsigned chains[] = { 1, 3 }, batches[] = { 1, 16, 64 };
 	int ret = 0;
 
+	if (!alloc_count_is_active()) {
+		fprintf(stderr, "bench_vq: the allocation counter is not "
+				"linked in (test/support/alloc_count.c)\n");
+		return 1;
+	}
 	b.kick_fd = eventfd(0, 0);
 	b.call_fd = eventfd(0, 0);
 	if (b.kick_fd < 0 || b.call_fd < 0) {
