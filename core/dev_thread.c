@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -39,8 +40,10 @@ struct dev_thread {
 	int ctl_fd;		  /* control end of the socketpair, blocking */
 	struct loop_source req;	  /* data end */
 	struct loop_source timer; /* timerfd for polled queues */
+	struct loop_source again; /* eventfd: queues to serve again */
 	uint64_t polled;	  /* bit q: queue q is polled */
 	uint64_t kick_soon;	  /* bit q: serve q after resume */
+	uint64_t again_q;	  /* bit q: serve q again (round limit) */
 	struct dt_kick kick[VIRTIO_DEV_QUEUES_MAX];
 	struct dt_model_fd model[DEV_THREAD_MODEL_FDS_MAX];
 	unsigned nmodel;
@@ -70,14 +73,52 @@ static bool recv_byte(int fd, char *c)
 	return n == 1;
 }
 
+/*
+ * Serve q. When virtio_dev_kick stops at its round limit with buffers
+ * still waiting (no kick will come for them), q is served again from the
+ * "again" eventfd: after the events already pending, so a queue the
+ * driver keeps full cannot starve the other queues and fds.
+ */
+static void serve(struct dev_thread *t, unsigned q)
+{
+	uint64_t one = 1;
+
+	if (virtio_dev_kick(t->dev, q) <= 0)
+		return;
+	if (!t->again_q && write(t->again.fd, &one, sizeof(one)) < 0)
+		log_ratelimited(LOG_LEVEL_WARN, "%s: queue %u: again fd: %s",
+				t->name, q, strerror(errno));
+	t->again_q |= 1ULL << q;
+}
+
+/* Serve every queue of a bit mask, once. */
+static void serve_mask(struct dev_thread *t, uint64_t pending)
+{
+	for (unsigned q = 0; pending; q++, pending >>= 1)
+		if (pending & 1)
+			serve(t, q);
+}
+
 static void serve_kick_soon(struct dev_thread *t)
 {
 	uint64_t pending = t->kick_soon;
 
 	t->kick_soon = 0;
-	for (unsigned q = 0; pending; q++, pending >>= 1)
-		if (pending & 1)
-			virtio_dev_kick(t->dev, q);
+	serve_mask(t, pending);
+}
+
+static void again_ready(struct loop_source *s, uint32_t events)
+{
+	struct dev_thread *t = container_of(s, struct dev_thread, again);
+	uint64_t v, pending = t->again_q;
+
+	(void)events;
+	/* Cleared before serving: a queue deferred again re-arms it. */
+	if (read(s->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_ratelimited(LOG_LEVEL_WARN, "%s: again fd: %s", t->name,
+				strerror(errno));
+	t->again_q = 0;
+	serve_mask(t, pending);
 }
 
 /* Data thread: park until the control thread resumes us. */
@@ -134,7 +175,7 @@ static void kick_ready(struct loop_source *s, uint32_t events)
 			log_ratelimited(LOG_LEVEL_WARN,
 					"%s: queue %u kick fd: %s", k->t->name,
 					k->q, strerror(errno));
-		virtio_dev_kick(k->t->dev, k->q);
+		serve(k->t, k->q);
 		return;
 	}
 	/* Hang-up without data: a writer-less pipe would wake us forever. */
@@ -147,15 +188,12 @@ static void kick_ready(struct loop_source *s, uint32_t events)
 static void timer_ready(struct loop_source *s, uint32_t events)
 {
 	struct dev_thread *t = container_of(s, struct dev_thread, timer);
-	uint64_t expirations, polled;
+	uint64_t expirations;
 
 	(void)events;
 	if (read(s->fd, &expirations, sizeof(expirations)) < 0)
 		return;
-	polled = t->polled;
-	for (unsigned q = 0; polled; q++, polled >>= 1)
-		if (polled & 1)
-			virtio_dev_kick(t->dev, q);
+	serve_mask(t, t->polled);
 }
 
 static void model_fd_ready(struct loop_source *s, uint32_t events)
@@ -209,14 +247,27 @@ static int open_channels(struct dev_thread *t)
 	ret = loop_add(t->loop, &t->req, EPOLLIN);
 	if (ret < 0)
 		goto err_close_pair;
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		goto err_remove_req;
 	}
+	loop_source_init(&t->again, fd, again_ready);
+	ret = loop_add(t->loop, &t->again, EPOLLIN);
+	if (ret < 0)
+		goto err_close_again;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_remove_again;
+	}
 	loop_source_init(&t->timer, fd, timer_ready);
 	return 0;
 
+err_remove_again:
+	loop_remove(&t->again);
+err_close_again:
+	close(t->again.fd);
 err_remove_req:
 	loop_remove(&t->req);
 err_close_pair:
@@ -229,6 +280,8 @@ static void close_channels(struct dev_thread *t)
 {
 	loop_remove(&t->timer);
 	close(t->timer.fd);
+	loop_remove(&t->again);
+	close(t->again.fd);
 	loop_remove(&t->req);
 	close(t->req.fd);
 	close(t->ctl_fd);

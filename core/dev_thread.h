@@ -7,7 +7,11 @@
  *   - each queue's kick eventfd      → virtio_dev_kick(dev, q)
  *   - a polled queue (no kick fd)    → virtio_dev_kick every millisecond
  *   - the model's host fds (poll_fds)→ dev->ops->fd_ready
- * A blocking host call in one device therefore never stalls another.
+ *   - a queue virtio_dev_kick left with buffers waiting (its round limit)
+ *                                    → virtio_dev_kick again, after the
+ *                                      events already pending
+ * A blocking host call in one device therefore never stalls another, and
+ * a queue the driver keeps busy does not starve the device's other queues.
  *
  * The control thread (vhost-user server, Xen transport) changes what the
  * data path uses -- queues, memory tables, notification fds, the device

@@ -221,12 +221,31 @@ void virtio_dev_complete(struct virtio_dev *d, unsigned q)
 	report_broken(d, q);
 }
 
-void virtio_dev_kick(struct virtio_dev *d, unsigned q)
+int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 {
+	struct vq *vq;
+
 	if (q >= d->ops->num_queues || !vq_is_started(&d->vqs[q]))
-		return;
-	d->ops->queue_kick(d, q);
-	virtio_dev_complete(d, q);
+		return 0;
+	vq = &d->vqs[q];
+	for (unsigned round = 0; round < VIRTIO_DEV_KICK_ROUNDS; round++) {
+		uint32_t popped = vq_pop_count(vq);
+
+		/* We look at the ring ourselves until it is empty: a kick
+		 * meanwhile would only wake us for what we serve anyway. */
+		vq_set_notify(vq, false);
+		d->ops->queue_kick(d, q);
+		virtio_dev_complete(d, q);
+		/*
+		 * Ask for the next kick. 1 means buffers arrived while kicks
+		 * were off (the driver did not kick for them and will not):
+		 * serve them, unless the model left the ring alone this round
+		 * (it keeps buffers there until it can use them).
+		 */
+		if (vq_set_notify(vq, true) != 1 || vq_pop_count(vq) == popped)
+			return 0;
+	}
+	return 1;
 }
 
 void virtio_dev_reset(struct virtio_dev *d)

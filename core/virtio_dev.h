@@ -27,7 +27,9 @@
  *   - virtio_dev_config_changed() and config_generation;
  *   - virtio_dev_queue_is_started();
  *   - at most VIRTIO_DEV_QUEUES_MAX queues;
- *   - precise error codes below (-EPROTO, -EBUSY, -EPERM).
+ *   - precise error codes below (-EPROTO, -EBUSY, -EPERM);
+ *   - virtio_dev_kick owns re-enabling driver kicks (and the re-check
+ *     loop) for every model, and returns 1 when it must be called again.
  */
 #ifndef VIRTIOBOX_CORE_VIRTIO_DEV_H
 #define VIRTIOBOX_CORE_VIRTIO_DEV_H
@@ -189,10 +191,24 @@ int virtio_dev_queue_stop(struct virtio_dev *d, unsigned q, uint32_t *base);
 bool virtio_dev_queue_is_started(const struct virtio_dev *d, unsigned q);
 
 /*
- * Data path: run the model's kick handler for q, then flush and notify.
- * A queue found broken is reported once through tp->queue_error.
+ * Data path: serve queue q after a kick (or a poll). In rounds of: driver
+ * kicks off, the model's queue_kick, flush and notify, then ask for the
+ * next kick (vq_set_notify(true): with EVENT_IDX this moves avail_event up
+ * to the ring's position, without which the driver never kicks again).
+ * Buffers that became available while kicks were off will not kick, so
+ * when the re-check finds some, and the model took buffers in the round
+ * (a model may leave buffers in the ring on purpose, e.g. receive buffers
+ * waiting for host data: it is not called in a loop for those), another
+ * round follows, up to VIRTIO_DEV_KICK_ROUNDS. Models therefore never
+ * touch notification suppression themselves.
+ * Returns 1 when the round limit left buffers waiting: no kick will come
+ * for them, so the caller must call it again, after its other pending work
+ * so one busy queue cannot starve the rest (dev_thread does); 0 otherwise
+ * (also for a queue out of range, stopped or broken). A queue found broken
+ * is reported once through tp->queue_error.
  */
-void virtio_dev_kick(struct virtio_dev *d, unsigned q);
+#define VIRTIO_DEV_KICK_ROUNDS 4
+int virtio_dev_kick(struct virtio_dev *d, unsigned q);
 
 /*
  * Flush q's used entries and notify the driver if the ring asks for it.

@@ -517,9 +517,15 @@ int vq_pop(struct vq *vq, struct vq_elem **elem)
 	if (ret < 0)
 		return vq_break(vq, ret);
 	vq->batch_head++;
+	vq->pop_count++;
 	e->state = VQ_ELEM_POPPED;
 	*elem = e;
 	return 1;
+}
+
+uint32_t vq_pop_count(const struct vq *vq)
+{
+	return vq->pop_count;
 }
 
 void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)

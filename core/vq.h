@@ -157,6 +157,8 @@ struct vq {
 	struct vq_used_pending *pending;
 	unsigned npending;
 
+	uint32_t pop_count; /* elements vq_pop returned (wraps) */
+
 	/* element pool: max_num elements, free list of slot numbers */
 	struct vq_elem *pool;
 	uint32_t *free_slots;
@@ -227,6 +229,14 @@ int vq_broken(const struct vq *vq, const char **why);
  * VQ_BATCH chains of at most the queue size descriptors each is walked.
  */
 int vq_pop(struct vq *vq, struct vq_elem **elem);
+
+/*
+ * How many elements vq_pop has returned since vq_init, wrapping around.
+ * Two readings tell whether a handler took any buffer in between (the
+ * device core's kick loop uses it to tell "more work" from "a model that
+ * leaves buffers in the ring on purpose"). Same thread as vq_pop.
+ */
+uint32_t vq_pop_count(const struct vq *vq);
 
 /*
  * Complete elem with written bytes of device-writable data (clamped to

@@ -213,6 +213,10 @@ static void run_finish(struct i2c_dev *d, struct vq *vq)
 	run->failed = false;
 }
 
+/*
+ * Serve what the driver queued. Re-enabling kicks and the re-check for
+ * buffers that arrive meanwhile are the device core's (virtio_dev_kick).
+ */
 static void i2c_queue_kick(struct virtio_dev *vd, unsigned q)
 {
 	struct i2c_dev *d = to_i2c(vd);
@@ -220,28 +224,21 @@ static void i2c_queue_kick(struct virtio_dev *vd, unsigned q)
 	struct vq_elem *e;
 	struct req r;
 
-	do {
-		while (vq_pop(vq, &e) == 1) {
-			parse(e, &r);
-			run_add(d, vq, e, &r);
-			/* A header we could not read cannot continue a run. */
-			if (!r.fail_next)
-				run_finish(d, vq);
-		}
-		/*
-		 * Whatever is still open is all the driver queued (Linux
-		 * kicks a partial run when the ring is full, then waits for
-		 * it): complete it rather than hold the driver forever. A
-		 * broken ring (vq_pop < 0) is reported by virtio_dev_kick.
-		 */
-		if (d->run.n)
+	while (vq_pop(vq, &e) == 1) {
+		parse(e, &r);
+		run_add(d, vq, e, &r);
+		/* A header we could not read cannot continue a run. */
+		if (!r.fail_next)
 			run_finish(d, vq);
-		/*
-		 * Ask for the next kick (with EVENT_IDX: move avail_event up
-		 * to here, or the driver never kicks again); buffers that
-		 * arrived meanwhile would not kick, so serve them now.
-		 */
-	} while (vq_set_notify(vq, true) == 1);
+	}
+	/*
+	 * Whatever is still open is all the driver queued (Linux kicks a
+	 * partial run when the ring is full, then waits for it): complete it
+	 * rather than hold the driver forever. A broken ring (vq_pop < 0) is
+	 * reported by virtio_dev_kick.
+	 */
+	if (d->run.n)
+		run_finish(d, vq);
 }
 
 static void i2c_config_read(struct virtio_dev *vd, uint32_t off, void *buf,

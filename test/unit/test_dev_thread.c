@@ -2,7 +2,7 @@
 /*
  * Data-path threads (core/dev_thread.c): kicks and model fds served on the
  * device's own thread, pause/resume, kick_soon, polled queues, a kick fd
- * that hangs up.
+ * that hangs up, a queue kept busy past virtio_dev_kick's round limit.
  */
 
 /* cmocka.h needs these first, in this order. */
@@ -36,8 +36,31 @@ struct model {
 	int host_fd;
 	atomic_int kicks[2];
 	atomic_int fd_events;
+	atomic_bool feed; /* queue 0's handler plays a driver that never stops */
 	pthread_t kick_thread;
 };
+
+static struct ring_driver drv;
+
+/*
+ * Both sides of queue 0 on the data thread: take back what was used, serve
+ * every buffer, then add a new one after the last vq_pop (kicks are off:
+ * only virtio_dev_kick's re-check and the "again" path can find it).
+ */
+static void feed_ring(struct virtio_dev *d)
+{
+	struct ring_seg seg = {.gaddr = RING + 0x8000, .len = 8, .write = true};
+	struct vq_elem *e;
+	uint16_t id;
+	uint32_t len;
+
+	while (ring_driver_get_used(&drv, &id, &len) == 1)
+		;
+	while (vq_pop(&d->vqs[0], &e) == 1)
+		vq_push(&d->vqs[0], e, 0);
+	if (ring_driver_add(&drv, &seg, 1, false) >= 0)
+		ring_driver_publish(&drv);
+}
 
 static void m_kick(struct virtio_dev *d, unsigned q)
 {
@@ -45,6 +68,8 @@ static void m_kick(struct virtio_dev *d, unsigned q)
 
 	m->kick_thread = pthread_self();
 	atomic_fetch_add(&m->kicks[q], 1);
+	if (q == 0 && atomic_load(&m->feed))
+		feed_ring(d);
 }
 
 static void m_reset(struct virtio_dev *d)
@@ -84,7 +109,6 @@ static const struct virtio_dev_ops m_ops = {
 
 static struct model model;
 static struct fake_gmem mem;
-static struct ring_driver drv;
 static struct dev_thread *dt;
 
 static int setup(void **state)
@@ -236,6 +260,53 @@ static void test_kick_hangup(void **state)
 	close(p[0]);
 }
 
+static void test_busy_queue_does_not_starve(void **state)
+{
+	struct ring_driver drv1;
+	int kick0 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int kick1 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int n;
+
+	(void)state;
+	assert_int_equal(ring_driver_init(&drv1, &mem,
+					  &(struct ring_driver_cfg){
+						  .num = 16,
+						  .ring = RING + 0x4000}),
+			 0);
+	dev_thread_pause(dt);
+	assert_int_equal(virtio_dev_queue_start(&model.vdev, 1, &drv1.layout,
+						drv1.base),
+			 0);
+	assert_int_equal(dev_thread_set_kick(dt, 0, kick0), 0);
+	assert_int_equal(dev_thread_set_kick(dt, 1, kick1), 0);
+	/* One buffer to start with; from then on each round adds one. */
+	feed_ring(&model.vdev);
+	atomic_store(&model.feed, true);
+	dev_thread_resume(dt);
+	signal_fd(kick0);
+	/* One kick, served far past one call's round limit. */
+	assert_true(wait_for(&model.kicks[0], 10 * VIRTIO_DEV_KICK_ROUNDS));
+	/* Meanwhile the other queue is served when kicked... */
+	signal_fd(kick1);
+	assert_true(wait_for(&model.kicks[1], 1));
+	/* ...and the busy one still is. */
+	n = atomic_load(&model.kicks[0]);
+	assert_true(wait_for(&model.kicks[0], n + VIRTIO_DEV_KICK_ROUNDS));
+	/* A driver that stops adding: the queue goes quiet. */
+	atomic_store(&model.feed, false);
+	usleep(20000);
+	n = atomic_load(&model.kicks[0]);
+	usleep(20000);
+	assert_int_equal(atomic_load(&model.kicks[0]), n);
+	dev_thread_pause(dt);
+	assert_int_equal(dev_thread_set_kick(dt, 0, -1), 0);
+	assert_int_equal(dev_thread_set_kick(dt, 1, -1), 0);
+	dev_thread_resume(dt);
+	close(kick0);
+	close(kick1);
+	ring_driver_destroy(&drv1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -243,7 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_model_fds),   T(test_kick_on_data_thread),
 		T(test_kick_soon),   T(test_poll),
-		T(test_kick_hangup),
+		T(test_kick_hangup), T(test_busy_queue_does_not_starve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
