@@ -155,15 +155,15 @@ int vhu_set_vring_base(struct vhu_server *s, struct vhu_msg *m,
 	if (q->started)
 		return -EBUSY;
 	/*
-	 * Split: a 16-bit index. Packed: 15-bit avail index and its wrap bit,
-	 * and QEMU puts the used index and wrap bit in bits 16-31; the ring
-	 * layer restarts the used position at the avail one, so they go.
+	 * Split: a 16-bit index. Packed: all 32 bits, avail index and wrap
+	 * bit in the low half, QEMU's used index and wrap bit in the high
+	 * one (vq_start's encoding; checked against the ring size there).
+	 * QEMU 7.2 masks the used index with 0x7ffff on GET_VRING_BASE, so
+	 * its copy keeps the wrap bit inside, but it rebuilds the same 32
+	 * bits for SET_VRING_BASE: the round trip is exact.
 	 */
-	if (s->dev->features & (1ULL << VIRTIO_F_RING_PACKED)) {
-		q->base = m->p.state.num & 0xffff;
-		return 0;
-	}
-	if (m->p.state.num > 0xffff)
+	if (!(s->dev->features & (1ULL << VIRTIO_F_RING_PACKED)) &&
+	    m->p.state.num > 0xffff)
 		return -EINVAL;
 	q->base = m->p.state.num;
 	return 0;

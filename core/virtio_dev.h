@@ -183,9 +183,9 @@ int virtio_dev_config_write(struct virtio_dev *d, uint32_t off,
 int virtio_dev_queue_start(struct virtio_dev *d, unsigned q,
 			   const struct vq_layout *l, uint32_t base);
 /*
- * Stop queue q (model's queue_stopping, then vq_stop) and set *base to the
- * next available index in vq_start's encoding. Returns 0 or -EINVAL
- * (q out of range or not started).
+ * Stop queue q (model's queue_stopping, then vq_stop) and set *base to
+ * vq_stop's base (vq_start's encoding: packed carries the used position in
+ * bits 16-31). Returns 0 or -EINVAL (q out of range or not started).
  */
 int virtio_dev_queue_stop(struct virtio_dev *d, unsigned q, uint32_t *base);
 bool virtio_dev_queue_is_started(const struct virtio_dev *d, unsigned q);

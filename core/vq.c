@@ -463,7 +463,7 @@ uint32_t vq_stop(struct vq *vq)
 		vq->fetch_err = 0;
 		vq->started = false;
 	}
-	return vq->fmt->pos(vq);
+	return vq->fmt->base(vq);
 }
 
 void vq_reset(struct vq *vq)

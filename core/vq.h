@@ -175,15 +175,24 @@ void vq_destroy(struct vq *vq);
 /*
  * Start the queue on the given ring. features are the negotiated device
  * features (VIRTIO_F_RING_PACKED, VIRTIO_RING_F_INDIRECT_DESC,
- * VIRTIO_RING_F_EVENT_IDX matter here). base is the next available index:
- * split: 16-bit index; packed: bits 0-14 index, bit 15 wrap counter, as
- * vhost-user SET_VRING_BASE encodes it. The used position starts at the
- * same place (split: read from the used ring's idx).
+ * VIRTIO_RING_F_EVENT_IDX matter here). base says where to go on, in the
+ * encoding of vhost-user SET/GET_VRING_BASE as QEMU uses it:
+ *   split:  the next available index (16 bits); the used index is read
+ *           from the used ring;
+ *   packed: bits 0-14 the next available index, bit 15 its wrap counter,
+ *           bits 16-30 the next used index, bit 31 its wrap counter
+ *           (QEMU's virtio_queue_packed_{get,set}_last_avail_idx). An
+ *           upper half of 0 means "not given" (a front-end that sends only
+ *           16 bits): the used position then starts at the available one.
+ *           The one real position that encodes as 0, used index 0 with
+ *           wrap counter 0, is read that way too, which differs only if
+ *           buffers were in flight when the ring stopped.
  * Ring areas are translated once here (GMEM_PERSIST) and must each be
  * contiguous in host memory; no ring memory is written here.
  * Returns 0, -EINVAL (size 0, > max_num, split size not a power of 2,
- * misaligned ring, base out of range: split > 0xffff, packed index >= size
- * or bits above 15 set), -EFAULT (a ring area not in guest memory or not
+ * misaligned ring, base out of range: split > 0xffff; packed: an index >=
+ * size, or the used position ahead of the available one or more than the
+ * queue size behind it), -EFAULT (a ring area not in guest memory or not
  * contiguous), -EBUSY (already started). Clears the broken state.
  */
 int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
@@ -191,20 +200,24 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 
 /*
  * The base of a ring the driver has just set up (no vhost-user
- * SET_VRING_BASE, e.g. virtio-mmio QueueReady): 0 for split, 0x8000 for
- * packed (index 0, wrap counters start at 1).
+ * SET_VRING_BASE, e.g. virtio-mmio QueueReady): 0 for split, 0x80008000
+ * for packed (avail and used index 0, both wrap counters 1), which is also
+ * what vq_stop returns for a packed ring that never moved.
  */
 static inline uint32_t vq_base_fresh(uint64_t features)
 {
-	return features & (1ULL << VIRTIO_F_RING_PACKED) ? 0x8000 : 0;
+	return features & (1ULL << VIRTIO_F_RING_PACKED) ? 0x80008000u : 0;
 }
 
 /*
  * Stop the queue. Flushes pushed entries (without notifying), drops (and
- * unmaps) elements popped but not pushed, and returns the next available
- * index in the same encoding as vq_start's base: chains fetched ahead but
- * not popped are given back, so the base points just after the last chain
- * vq_pop returned. A stopped queue can be started again; stopping a stopped
+ * unmaps) elements popped but not pushed, and returns the base in
+ * vq_start's encoding: chains fetched ahead but not popped are given back,
+ * so the available position points just after the last chain vq_pop
+ * returned. Packed: always both halves; the used position is behind the
+ * available one exactly when popped elements were dropped (the driver
+ * still expects the next used descriptor there; a restart from this base
+ * puts it there). A stopped queue can be started again; stopping a stopped
  * queue returns the same base again (0 if it never started). Element
  * pointers held by device code are invalid afterwards.
  */

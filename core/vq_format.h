@@ -30,8 +30,12 @@ struct vq_format_ops {
 	 * Returns 0, -EINVAL or -EFAULT as vq_start documents.
 	 */
 	int (*start)(struct vq *vq, const struct vq_layout *l, uint32_t base);
-	/* The fetch position in vq_start's base encoding. */
+	/* The fetch position in vq_start's base encoding (packed: the low
+	 * half, avail index and wrap counter). */
 	uint32_t (*pos)(const struct vq *vq);
+	/* What vq_stop returns: the fetch position and, for packed, the
+	 * used position in the high half (see vq_start). */
+	uint32_t (*base)(const struct vq *vq);
 	/* Move the fetch position back to pos (a chain fetched, not popped). */
 	void (*rewind)(struct vq *vq, uint32_t pos);
 	/*

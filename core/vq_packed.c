@@ -23,16 +23,37 @@ static uint16_t lin(const struct vq *vq, uint16_t idx, bool wrap)
 	return wrap ? idx : idx + vq->num;
 }
 
+/*
+ * The base's two halves (vq_start): avail and used positions, each an
+ * index < num with the wrap counter in bit 15. The used position may be
+ * behind the avail one by buffers that were in flight when the ring
+ * stopped (never completed), by at most num slots; it is never ahead.
+ */
+static bool base_is_valid(uint16_t avail, uint16_t used, uint16_t num)
+{
+	uint16_t a = avail & ~WRAP_BIT, u = used & ~WRAP_BIT;
+	uint32_t two = 2u * num, la, lu;
+
+	if (a >= num || u >= num)
+		return false;
+	la = avail & WRAP_BIT ? a : a + num;
+	lu = used & WRAP_BIT ? u : u + num;
+	return (la + two - lu) % two <= num;
+}
+
 static int packed_start(struct vq *vq, const struct vq_layout *l,
 			uint32_t base)
 {
-	uint16_t idx = base & ~WRAP_BIT;
+	uint16_t avail = base & 0xffff, used = base >> 16;
 	void *desc, *drv, *dev;
 	int ret;
 
 	if (l->desc % 16 || l->driver % 4 || l->device % 4)
 		return -EINVAL;
-	if (base > 0xffff || idx >= l->num)
+	/* No used half: the used position restarts at the avail one. */
+	if (!used)
+		used = avail;
+	if (!base_is_valid(avail, used, l->num))
 		return -EINVAL;
 	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
 				   GMEM_READ | GMEM_WRITE | GMEM_PERSIST,
@@ -50,16 +71,25 @@ static int packed_start(struct vq *vq, const struct vq_layout *l,
 	vq->pdesc = desc;
 	vq->drv_event = drv;
 	vq->dev_event = dev;
-	/* Without in-flight tracking the used position restarts where the
-	 * available one does. */
-	vq->last_avail = vq->used_idx = idx;
-	vq->avail_wrap = vq->used_wrap = base & WRAP_BIT;
+	vq->last_avail = avail & ~WRAP_BIT;
+	vq->avail_wrap = avail & WRAP_BIT;
+	/* The driver looks for the next used descriptor where the last one
+	 * went, which is behind last_avail if buffers were dropped. */
+	vq->used_idx = used & ~WRAP_BIT;
+	vq->used_wrap = used & WRAP_BIT;
 	return 0;
 }
 
 static uint32_t packed_pos(const struct vq *vq)
 {
 	return vq->last_avail | (vq->avail_wrap ? WRAP_BIT : 0);
+}
+
+static uint32_t packed_base(const struct vq *vq)
+{
+	uint32_t used = vq->used_idx | (vq->used_wrap ? WRAP_BIT : 0);
+
+	return packed_pos(vq) | used << 16;
 }
 
 static void packed_rewind(struct vq *vq, uint32_t pos)
@@ -260,6 +290,7 @@ const struct vq_format_ops vq_packed_ops = {
 	.name = "packed",
 	.start = packed_start,
 	.pos = packed_pos,
+	.base = packed_base,
 	.rewind = packed_rewind,
 	.avail = packed_avail,
 	.fetch = packed_fetch,

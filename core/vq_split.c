@@ -220,6 +220,7 @@ const struct vq_format_ops vq_split_ops = {
 	.name = "split",
 	.start = split_start,
 	.pos = split_pos,
+	.base = split_pos, /* the used index lives in the ring */
 	.rewind = split_rewind,
 	.avail = split_avail,
 	.fetch = split_fetch,

@@ -146,24 +146,78 @@ static void test_base(void **state)
 	assert_false(virtio_dev_queue_is_started(&f.echo.vdev, 0));
 }
 
-/* GET_VRING_BASE on a packed ring: index | wrap counter << 15. */
+/* A server offering packed rings, with packed negotiated. */
+static void packed_fe(struct fe *g)
+{
+	static struct vhu_server_opts o = {.name = "packed",
+					   .offer_packed = true};
+
+	fe_init(g, &o);
+	fe_negotiate(g);
+	assert_int_equal(fe_set_u64(g, VHU_SET_FEATURES,
+				    FE_V1 | FE_BIT(VIRTIO_F_RING_PACKED)),
+			 0);
+	assert_int_equal(fe_mem_table(g), 0);
+}
+
+/*
+ * GET/SET_VRING_BASE on a packed ring, as QEMU reads and writes them
+ * (virtio_queue_packed_{get,set}_last_avail_idx): bits 0-14 avail index,
+ * bit 15 its wrap counter, bits 16-30 used index, bit 31 its wrap counter.
+ */
+#define PBASE(avail, used) ((uint32_t)(avail) | (uint32_t)(used) << 16)
+#define PWRAP		   (1u << 15)
+
 static void test_base_packed(void **state)
 {
 	struct fe g;
-	struct vhu_server_opts o = {.name = "packed", .offer_packed = true};
-	uint64_t packed = FE_BIT(VIRTIO_F_RING_PACKED);
+	uint32_t base;
 
 	(void)state;
-	fe_init(&g, &o);
-	fe_negotiate(&g);
-	assert_int_equal(fe_set_u64(&g, VHU_SET_FEATURES, FE_V1 | packed), 0);
-	assert_int_equal(fe_mem_table(&g), 0);
-	fe_ring_start(&g, 0, packed);
+	packed_fe(&g);
+	fe_ring_start(&g, 0, FE_BIT(VIRTIO_F_RING_PACKED));
 	for (int i = 0; i < FE_NUM + 2; i++)
 		fe_echo(&g, 0, "p");
 	/* 18 buffers of 2 descriptors in a 16-slot ring: 36 slots used,
-	 * position 4 after two wraps, wrap counter back to 1. */
-	assert_int_equal(fe_get_vring_base(&g, 0), 4 | 1u << 15);
+	 * position 4 after two wraps, wrap counters back to 1; nothing in
+	 * flight, so used is where avail is. */
+	base = fe_get_vring_base(&g, 0);
+	assert_int_equal(base, PBASE(4 | PWRAP, 4 | PWRAP));
+	/* Restarted from it, as QEMU does after a stop: the driver's ring
+	 * goes on where it was. */
+	fe_ring_send(&g, 0, base);
+	fe_echo(&g, 0, "again");
+	assert_int_equal(fe_get_vring_base(&g, 0),
+			 PBASE(6 | PWRAP, 6 | PWRAP));
+	/* All 32 bits are kept until the ring starts; it checks them. */
+	assert_int_equal(fe_state(&g, VHU_SET_VRING_BASE, 0,
+				  PBASE(PWRAP, FE_NUM | PWRAP)),
+			 0);
+	assert_int_equal(fe_get_vring_base(&g, 0),
+			 PBASE(PWRAP, FE_NUM | PWRAP)); /* never started */
+	fe_fini(&g);
+}
+
+/* SET_VRING_BASE with the used index behind the avail one (a buffer was in
+ * flight when the previous back-end stopped): completions go where the
+ * driver looks for them. */
+static void test_base_packed_used_behind(void **state)
+{
+	struct fe g;
+	int lost;
+
+	(void)state;
+	packed_fe(&g);
+	fe_ring_init(&g, 0, FE_BIT(VIRTIO_F_RING_PACKED));
+	/* Slots 0-1: made available, taken by the old back-end, never
+	 * completed. */
+	lost = fe_post(&g, 0, "lost");
+	fe_ring_send(&g, 0, PBASE(2 | PWRAP, 0 | PWRAP));
+	/* The next request (slots 2-3) is completed in slot 0. */
+	fe_echo(&g, 0, "found");
+	assert_int_equal(fe_get_vring_base(&g, 0),
+			 PBASE(4 | PWRAP, 2 | PWRAP));
+	(void)lost;
 	fe_fini(&g);
 }
 
@@ -331,6 +385,7 @@ int main(void)
 		T(test_addr_not_in_memory),
 		T(test_base),
 		T(test_base_packed),
+		T(test_base_packed_used_behind),
 		T(test_kick_replace),
 		T(test_kick_nofd_polls),
 		T(test_vring_fd_malformed),

@@ -4,7 +4,8 @@
  * packed ring, one test each, plus the packed-specific parts: wrap counters
  * over many laps, buffer ids and out-of-order completion, used descriptors,
  * driver/device event suppression (ENABLE, DISABLE, DESC with off_wrap),
- * and start/stop with the wrap bit in the base.
+ * and start/stop with the base in QEMU's encoding (avail index and wrap
+ * counter in bits 0-15, used index and wrap counter in bits 16-31).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,8 @@
 #define AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
 #define USED_F (1u << VRING_PACKED_DESC_F_USED)
 #define WRAP (1u << 15)
+/* A packed base from its avail and used halves (index | wrap << 15 each). */
+#define BASE(avail, used) ((uint32_t)(avail) | (uint32_t)(used) << 16)
 
 static struct ring_driver_fixture fx;
 static bool fx_up;
@@ -409,9 +412,11 @@ static void test_wrap_many_laps(void **state)
 	}
 	assert_int_equal(nheld, 0);
 	assert_int_equal(ring_driver_num_free(&fx.drv), 5);
-	/* Device and driver agree on the position after many laps. */
+	/* Device and driver agree on the positions after many laps; with
+	 * nothing in flight, used is where avail is. */
 	assert_int_equal(vq_stop(&fx.vq),
-			 fx.drv.next_avail | (fx.drv.avail_wrap ? WRAP : 0));
+			 BASE(fx.drv.next_avail | (fx.drv.avail_wrap ? WRAP : 0),
+			      ring_driver_used_pos(&fx.drv)));
 }
 
 static void test_event_enable_disable(void **state)
@@ -561,7 +566,20 @@ static void test_start_errors(void **state)
 	vq_stop(&fx.vq);
 	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, 8 | WRAP),
 			 -EINVAL); /* index >= size */
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, 0x10000),
+	/* Used index >= size. */
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
+				  BASE(WRAP, 8 | WRAP)),
+			 -EINVAL);
+	/* Used position ahead of the available one (by 1; by 3 on the
+	 * previous lap, i.e. more than the queue size behind). */
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
+				  BASE(3 | WRAP, 4 | WRAP)),
+			 -EINVAL);
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
+				  BASE(0, 1)),
+			 -EINVAL);
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
+				  BASE(3 | WRAP, 2)),
 			 -EINVAL);
 	l.driver += 2;
 	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, WRAP),
@@ -604,7 +622,7 @@ static void test_stop_start_base_wrap(void **state)
 	assert_int_equal(vq_pop(&fx.vq, &e), 1); /* fetches both */
 	vq_push(&fx.vq, e, 3);
 	base = vq_stop(&fx.vq);
-	assert_int_equal(base, 2); /* wrap counter 0 */
+	assert_int_equal(base, BASE(2, 2)); /* wrap counters 0 */
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 	assert_int_equal(len, 3);
@@ -621,9 +639,106 @@ static void test_stop_start_base_wrap(void **state)
 		assert_int_equal(len, 2);
 	}
 	/* 2/0 + 9 slots = 3, wrap counter flipped twice: 3/0. */
-	assert_int_equal(vq_stop(&fx.vq), 3);
+	assert_int_equal(vq_stop(&fx.vq), BASE(3, 3));
 	assert_int_equal(fx.drv.next_avail, 3);
 	assert_false(fx.drv.avail_wrap);
+}
+
+/* Serve one buffer end to end; the driver must get it back. */
+static void round_trip(void)
+{
+	struct vq_elem *e;
+	uint16_t id;
+	uint32_t len;
+	int posted = add1(DATA, 8, true);
+
+	assert_int_equal(vq_pop(&fx.vq, &e), 1);
+	assert_int_equal(e->id, posted);
+	vq_push(&fx.vq, e, 4);
+	vq_flush(&fx.vq);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, posted);
+	assert_int_equal(len, 4);
+}
+
+static void restart(uint32_t base)
+{
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &fx.drv.layout,
+				  base),
+			 0);
+}
+
+static void test_stop_start_nothing_in_flight(void **state)
+{
+	uint32_t base;
+
+	(void)state;
+	up(0, 4);
+	/* Never moved: what vq_base_fresh says, both wrap counters 1. */
+	assert_int_equal(vq_stop(&fx.vq), BASE(WRAP, WRAP));
+	assert_int_equal(vq_stop(&fx.vq), vq_base_fresh(PACKED));
+	restart(vq_stop(&fx.vq));
+	for (int i = 0; i < 6; i++) /* one lap and two slots */
+		round_trip();
+	/* Everything completed: both halves at 2 with wrap counter 0. */
+	base = vq_stop(&fx.vq);
+	assert_int_equal(base, BASE(2, 2));
+	restart(base);
+	for (int i = 0; i < 3; i++) /* 2/0 -> 1/1 */
+		round_trip();
+	assert_int_equal(vq_stop(&fx.vq), BASE(1 | WRAP, 1 | WRAP));
+	/* A front-end that sends the low half only: used starts there too. */
+	restart(1 | WRAP);
+	round_trip();
+	assert_int_equal(vq_stop(&fx.vq), BASE(2 | WRAP, 2 | WRAP));
+}
+
+static void test_stop_start_used_behind_avail(void **state)
+{
+	struct ring_seg two[] = {{DATA, 8, false}, {DATA + 64, 8, true}};
+	struct vq_elem *a, *b, *c;
+	int ida, idb, idc;
+	uint16_t id;
+	uint32_t len, base;
+
+	(void)state;
+	up(0, 8);
+	for (int i = 0; i < 7; i++) /* 7/1 */
+		round_trip();
+	ida = add1(DATA, 8, true);		 /* slot 7 */
+	idb = add(two, 2, false);		 /* slots 0-1, next lap */
+	idc = add1(DATA, 8, true);		 /* slot 2 */
+	assert_int_equal(vq_pop(&fx.vq, &a), 1);
+	assert_int_equal(vq_pop(&fx.vq, &b), 1);
+	assert_int_equal(vq_pop(&fx.vq, &c), 1);
+	assert_int_equal(b->id, idb);
+	/* Out of order: C, then A; B is still in flight at the stop. */
+	vq_push(&fx.vq, c, 1);
+	vq_push(&fx.vq, a, 2);
+	base = vq_stop(&fx.vq);
+	/*
+	 * Avail went past all three chains (4 slots: 3/0). Used advanced by
+	 * C's and A's slots only (2: 7/1 -> 1/0): B was dropped, and the
+	 * driver expects the next used descriptor at 1/0.
+	 */
+	assert_int_equal(base, BASE(3, 1));
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, idc);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, ida);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 0);
+	/* Restarted from that base, completions go where the driver looks:
+	 * none is lost, for laps (B's id stays with the driver). */
+	restart(base);
+	for (int i = 0; i < 20; i++)
+		round_trip();
+	/* Avail 3/0 + 20 = 7/0, used 1/0 + 20 = 5/0 (two laps and a bit):
+	 * still B's 2 slots behind. */
+	base = vq_stop(&fx.vq);
+	assert_int_equal(base, BASE(7, 5));
+	restart(base);
+	round_trip();
+	(void)idb;
 }
 
 #define T(f) cmocka_unit_test_teardown(f, down)
@@ -658,6 +773,8 @@ int main(void)
 		T(test_set_notify_event_idx),
 		T(test_start_errors),
 		T(test_stop_start_base_wrap),
+		T(test_stop_start_nothing_in_flight),
+		T(test_stop_start_used_behind_avail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -485,33 +485,46 @@ static inline int64_t fe_mem_table(struct fe *f)
 	return fe_ack(f, VHU_SET_MEM_TABLE, &t, sizeof(t), &f->memfd, 1);
 }
 
-/* Lay out a ring for q, send NUM/BASE/ADDR/KICK and ENABLE. */
-static inline void fe_ring_start(struct fe *f, unsigned q,
-				 uint64_t ring_features)
+/* Lay out a fresh ring for q in guest memory (nothing sent yet). */
+static inline void fe_ring_init(struct fe *f, unsigned q,
+				uint64_t ring_features)
 {
-	struct ring_driver *d = &f->drv[q];
-	struct vhu_vring_addr a;
-
 	fe_mem_create(f);
-	assert_int_equal(ring_driver_init(d, &f->fgm,
+	assert_int_equal(ring_driver_init(&f->drv[q], &f->fgm,
 					  &(struct ring_driver_cfg){
 						  .features = ring_features,
 						  .num = FE_NUM,
 						  .ring = FE_RING(q)}),
 			 0);
 	f->drv_up[q] = true;
-	a = (struct vhu_vring_addr){.index = q,
-				    .desc = FE_UVA + d->layout.desc - FE_GPA,
-				    .used = FE_UVA + d->layout.device - FE_GPA,
-				    .avail =
-					    FE_UVA + d->layout.driver - FE_GPA};
+}
+
+/* Send NUM, BASE (base as given), ADDR, KICK and ENABLE for q's ring. */
+static inline void fe_ring_send(struct fe *f, unsigned q, uint32_t base)
+{
+	struct ring_driver *d = &f->drv[q];
+	struct vhu_vring_addr a = {
+		.index = q,
+		.desc = FE_UVA + d->layout.desc - FE_GPA,
+		.used = FE_UVA + d->layout.device - FE_GPA,
+		.avail = FE_UVA + d->layout.driver - FE_GPA};
+
 	assert_int_equal(fe_state(f, VHU_SET_VRING_NUM, q, FE_NUM), 0);
-	assert_int_equal(fe_state(f, VHU_SET_VRING_BASE, q, d->base), 0);
+	assert_int_equal(fe_state(f, VHU_SET_VRING_BASE, q, base), 0);
 	assert_int_equal(fe_ack(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
 			 0);
-	f->kick[q] = fe_eventfd();
+	if (f->kick[q] < 0)
+		f->kick[q] = fe_eventfd();
 	assert_int_equal(fe_vring_fd(f, VHU_SET_VRING_KICK, q, f->kick[q]), 0);
 	assert_int_equal(fe_state(f, VHU_SET_VRING_ENABLE, q, 1), 0);
+}
+
+/* Lay out a ring for q, send NUM/BASE/ADDR/KICK and ENABLE. */
+static inline void fe_ring_start(struct fe *f, unsigned q,
+				 uint64_t ring_features)
+{
+	fe_ring_init(f, q, ring_features);
+	fe_ring_send(f, q, f->drv[q].base);
 }
 
 static inline void fe_signal(int fd)
