@@ -2,6 +2,7 @@
 #include "gmem_mmap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -172,6 +173,24 @@ static int check_file_size(int fd, uint64_t end)
 	return 0;
 }
 
+/*
+ * A file that shrinks under a mapping turns our next access into SIGBUS,
+ * which would take every device of the process down. Seal the front-end's
+ * memfd against shrinking where it allows sealing (QEMU's memory-backend-
+ * memfd seals it itself); other files stay a documented limit.
+ */
+static void seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || (seals & F_SEAL_SHRINK))
+		return;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		log_debug("guest memory fd %d cannot be sealed against "
+			  "shrinking: %s",
+			  fd, strerror(errno));
+}
+
 int gmem_mmap_region_map(struct gmem_mmap_region *r, uint64_t gpa,
 			 uint64_t size, uint64_t uva, int fd,
 			 uint64_t mmap_offset)
@@ -192,6 +211,7 @@ int gmem_mmap_region_map(struct gmem_mmap_region *r, uint64_t gpa,
 	 * ring in guest memory is a misaligned one in ours. */
 	if (delta != gpa % page)
 		return -EINVAL;
+	seal_shrink(fd);
 	ret = check_file_size(fd, mmap_offset + size);
 	if (ret < 0)
 		return ret;

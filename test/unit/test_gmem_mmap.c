@@ -16,6 +16,7 @@
 /* clang-format on */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -255,6 +256,29 @@ static void test_delegate(void **state)
 	close(fd);
 }
 
+/* A memfd that allows sealing cannot shrink under our mapping (SIGBUS). */
+static void test_shrink_sealed(void **state)
+{
+	struct gmem_mmap_region r;
+	int fd = memfd_create("test-gmem-seal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int plain = memfd(0x2000);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 0x2000), 0);
+	assert_int_equal(gmem_mmap_region_map(&r, 0, 0x2000, 0, fd, 0), 0);
+	assert_true(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK);
+	assert_int_equal(ftruncate(fd, 0x1000), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(fd, 0x3000), 0); /* growing stays allowed */
+	gmem_mmap_region_unmap(&r);
+	/* A file that cannot be sealed is still mapped (a documented limit). */
+	assert_int_equal(gmem_mmap_region_map(&r, 0, 0x2000, 0, plain, 0), 0);
+	gmem_mmap_region_unmap(&r);
+	close(plain);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_delegate),
+		cmocka_unit_test(test_shrink_sealed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
