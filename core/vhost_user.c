@@ -155,7 +155,7 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 	if (!h) {
 		log_ratelimited(LOG_LEVEL_WARN, "%s: refusing %s: %s", s->name,
 				vhu_msg_name(m->hdr.request),
-				why ? why : "not implemented");
+				why ? why : "not supported by this back-end");
 		ret = -EOPNOTSUPP;
 	} else {
 		struct vhu_queue *q = t->queue == VHU_QUEUE_NONE
