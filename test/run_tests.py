@@ -12,6 +12,7 @@ any failed. On success STAMP is written, so SCons knows the run happened.
 """
 
 import argparse
+import glob
 import os
 import re
 import shlex
@@ -72,10 +73,14 @@ def run_fuzz(args):
 
 
 def run_bench(args):
+    """The C benchmarks given, then every test/bench/bench_*.py (end to end
+    through QEMU and a guest)."""
+    scripts = sorted(glob.glob(os.path.join(ROOT, 'test', 'bench', 'bench_*.py')))
     status = 0
-    for bench in args.binaries:
+    for bench in args.binaries + scripts:
         print('== %s' % os.path.basename(bench), flush=True)
-        status |= subprocess.run([bench]).returncode != 0
+        cmd = [sys.executable, bench] if bench.endswith('.py') else [bench]
+        status |= subprocess.run(cmd, cwd=ROOT).returncode != 0
     return 1 if status else 0
 
 

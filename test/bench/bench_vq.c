@@ -18,6 +18,11 @@
  * request in the timed window (device and driver threads included), which
  * must be 0.
  *
+ * Ratio columns compare with baselines measured in the same run: "x batch1"
+ * is the row's throughput over the batch-1 row of the same format, notify
+ * mode and chain length (what batching buys); "x split" is over the split
+ * row of the same shape (what the packed format buys).
+ *
  * It prints numbers and asserts nothing about speed.
  */
 #include <errno.h>
@@ -228,9 +233,18 @@ static int bench_run(struct bench *b, uint64_t features, struct result *r)
 	return 0;
 }
 
-/* One row of the table. Returns 0 or -errno. */
+/*
+ * Baselines measured in the same run, for the ratio columns: the batch-1
+ * row of the same format/notify/chain, and the split row of the same shape.
+ */
+struct baselines {
+	double batch1;
+	double split[2][2][3]; /* [eventfd][chain index][batch index] */
+};
+
+/* One row of the table. Returns 0 or -errno; *rps gets the throughput. */
 static int row(struct bench *b, bool packed, bool eventfd_mode,
-	       unsigned chain, unsigned batch)
+	       unsigned chain, unsigned batch, double *rps)
 {
 	uint64_t f = (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
@@ -244,20 +258,26 @@ static int row(struct bench *b, bool packed, bool eventfd_mode,
 	ret = bench_run(b, f, &r);
 	if (ret < 0)
 		return ret;
-	printf("%-7s %5u %5u  %-7s %12.0f %9.1f %10.3f %9.3f %11.3g\n",
+	printf("%-7s %5u %5u  %-7s %12.0f %9.1f %10.3f %9.3f %11.3g",
 	       packed ? "packed" : "split", chain, batch,
 	       eventfd_mode ? "eventfd" : "poll", r.rps, r.ns, r.kicks, r.irqs,
 	       r.allocs);
+	*rps = r.rps;
 	if (r.stalls)
-		printf("        %lu wake-ups timed out (lost notification?)\n",
+		printf("\n        %lu wake-ups timed out (lost notification?)",
 		       r.stalls);
-	fflush(stdout);
 	return 0;
+}
+
+static double ratio(double v, double base)
+{
+	return base > 0 ? v / base : 0;
 }
 
 int main(void)
 {
 	static struct bench b;
+	struct baselines base = { 0 };
 	static const unsigned chains[] = { 1, 3 }, batches[] = { 1, 16, 64 };
 	int ret = 0;
 
@@ -275,12 +295,27 @@ int main(void)
 	printf("ring microbenchmark: queue size %d, %.1f s per row, driver and "
 	       "device on two threads, EVENT_IDX negotiated\n",
 	       QUEUE_SIZE, RUN_NS / 1e9);
-	printf("%-7s %5s %5s  %-7s %12s %9s %10s %9s %11s\n", "format", "chain",
-	       "batch", "notify", "requests/s", "ns/req", "kicks/req",
-	       "irqs/req", "allocs/req");
-	for (int i = 0; i < 2 * 2 * 2 * 3 && ret == 0; i++)
-		ret = row(&b, i / 12, i / 6 % 2, chains[i / 3 % 2],
-			  batches[i % 3]);
+	printf("%-7s %5s %5s  %-7s %12s %9s %10s %9s %11s %9s %9s\n", "format",
+	       "chain", "batch", "notify", "requests/s", "ns/req", "kicks/req",
+	       "irqs/req", "allocs/req", "x batch1", "x split");
+	/* Split rows come first, so every packed row has its split baseline;
+	 * within a shape, batch 1 comes first. */
+	for (int i = 0; i < 2 * 2 * 2 * 3 && ret == 0; i++) {
+		bool packed = i / 12, efd = i / 6 % 2;
+		unsigned ci = i / 3 % 2, bi = i % 3;
+		double rps = 0;
+
+		ret = row(&b, packed, efd, chains[ci], batches[bi], &rps);
+		if (ret < 0)
+			break;
+		if (bi == 0)
+			base.batch1 = rps;
+		if (!packed)
+			base.split[efd][ci][bi] = rps;
+		printf(" %9.2f %9.2f\n", ratio(rps, base.batch1),
+		       ratio(rps, base.split[efd][ci][bi]));
+		fflush(stdout);
+	}
 	if (ret < 0)
 		fprintf(stderr, "bench_vq: setup failed: %s\n", strerror(-ret));
 	close(b.kick_fd);
