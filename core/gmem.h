@@ -31,8 +31,8 @@
 #include <stdint.h>
 
 /* Access flags for gmem_translate() and struct gmem_range. */
-#define GMEM_READ 0x1u	  /* the device reads (driver-written buffer) */
-#define GMEM_WRITE 0x2u	  /* the device writes (device-writable buffer) */
+#define GMEM_READ    0x1u /* the device reads (driver-written buffer) */
+#define GMEM_WRITE   0x2u /* the device writes (device-writable buffer) */
 #define GMEM_PERSIST 0x4u /* ring area: keep mapped until the queue stops */
 
 /* One guest range, as handed to map_batch/unmap_batch. */
@@ -58,7 +58,8 @@ struct gmem_ops {
 	 * Optional. Map every range before any of them is translated.
 	 * Returns 0 or -errno; on failure nothing stays mapped.
 	 */
-	int (*map_batch)(struct gmem *m, const struct gmem_range *r, unsigned n);
+	int (*map_batch)(struct gmem *m, const struct gmem_range *r,
+			 unsigned n);
 	/*
 	 * Optional. Undo map_batch for these ranges: each range exactly as
 	 * mapped (gaddr, len, access) and exactly once, in any order and

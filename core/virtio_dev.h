@@ -43,8 +43,8 @@
 #include "vq.h"
 
 #ifndef container_of
-#define container_of(ptr, type, member)                                        \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 struct loop;
@@ -53,9 +53,9 @@ struct virtio_dev;
 #define VIRTIO_DEV_QUEUES_MAX 64
 
 struct virtio_dev_ops {
-	const char *name;     /* "i2c", "gpio", "vsock" */
-	uint32_t device_id;   /* VIRTIO_ID_* */
-	uint64_t features;    /* model feature bits offered */
+	const char *name;   /* "i2c", "gpio", "vsock" */
+	uint32_t device_id; /* VIRTIO_ID_* */
+	uint64_t features;  /* model feature bits offered */
 	unsigned num_queues;
 	uint16_t queue_max;   /* maximum size of each queue */
 	uint32_t config_size; /* bytes of device config space (may be 0) */
@@ -121,7 +121,7 @@ struct virtio_dev {
 	uint64_t features_offered;
 	uint64_t features; /* accepted by the driver */
 	uint8_t status;
-	struct vq *vqs; /* ops->num_queues entries */
+	struct vq *vqs;	   /* ops->num_queues entries */
 	struct loop *loop; /* data-path loop, set by dev_thread_create */
 	atomic_uint config_generation;
 	uint64_t queue_error_sent; /* bit q: queue_error reported for q */
@@ -171,8 +171,8 @@ uint8_t virtio_dev_status(const struct virtio_dev *d);
  */
 int virtio_dev_config_read(struct virtio_dev *d, uint32_t off, void *buf,
 			   uint32_t len);
-int virtio_dev_config_write(struct virtio_dev *d, uint32_t off,
-			    const void *buf, uint32_t len);
+int virtio_dev_config_write(struct virtio_dev *d, uint32_t off, const void *buf,
+			    uint32_t len);
 
 /*
  * Start queue q on ring l at base (vq_start's encoding) with the accepted

@@ -46,12 +46,12 @@ int vq_walk_count(struct vq_walk *w)
 	if (++w->count > w->vq->num)
 		return vq_fail(w->vq, -ELOOP,
 			       "descriptor chain loops or is longer than the "
-			       "queue size %u", w->vq->num);
+			       "queue size %u",
+			       w->vq->num);
 	return 0;
 }
 
-int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
-		 uint16_t flags)
+int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vq_elem *e = w->e;
 	bool wr = flags & VRING_DESC_F_WRITE;
@@ -69,8 +69,8 @@ int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
 		return 0;
 	if (addr + len < addr)
 		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor 0x%" PRIx64 "+%u wraps around",
-			       addr, len);
+			       "descriptor 0x%" PRIx64 "+%u wraps around", addr,
+			       len);
 	w->total += len;
 	if (w->total > UINT32_MAX)
 		return vq_fail(w->vq, -EOVERFLOW,
@@ -94,26 +94,29 @@ int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 	int ret;
 
 	if (!vq->indirect)
-		return vq_fail(vq, -EINVAL, "indirect descriptor, but "
+		return vq_fail(vq, -EINVAL,
+			       "indirect descriptor, but "
 			       "VIRTIO_RING_F_INDIRECT_DESC not negotiated");
 	if (flags & VRING_DESC_F_NEXT)
 		return vq_fail(vq, -EINVAL, "indirect descriptor with NEXT");
 	if (len == 0 || len % 16)
 		return vq_fail(vq, -EINVAL,
 			       "indirect table length %u is not a non-zero "
-			       "multiple of 16", len);
+			       "multiple of 16",
+			       len);
 	if (addr + len < addr)
 		return vq_fail(vq, -EOVERFLOW,
 			       "indirect table 0x%" PRIx64 "+%u wraps around",
 			       addr, len);
 	memset(t, 0, sizeof(*t));
-	t->range = (struct gmem_range){ addr, len, GMEM_READ };
+	t->range = (struct gmem_range){addr, len, GMEM_READ};
 	t->n = len / 16;
 	ret = gmem_map_batch(vq->mem, &t->range, 1);
 	if (ret < 0)
 		return vq_fail(vq, ret,
 			       "cannot map indirect table 0x%" PRIx64 "+%u "
-			       "(error %d)", addr, len, ret);
+			       "(error %d)",
+			       addr, len, ret);
 	w->in_table = true;
 	return 0;
 }
@@ -138,8 +141,7 @@ static int copy_pieces(struct vq *vq, uint64_t gaddr, uint8_t *out,
 	return 0;
 }
 
-int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i,
-		  void *out)
+int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 {
 	uint64_t off = (uint64_t)i * 16;
 	uint64_t gaddr = t->range.gaddr + off;
@@ -202,8 +204,8 @@ static void slot_free(struct vq *vq, struct vq_elem *e)
 static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
 {
 	for (unsigned i = 0; i < e->nseg; i++)
-		r[i] = (struct gmem_range){ e->seg[i].addr, e->seg[i].len,
-					    e->seg[i].access };
+		r[i] = (struct gmem_range){e->seg[i].addr, e->seg[i].len,
+					   e->seg[i].access};
 	return e->nseg;
 }
 
@@ -250,8 +252,8 @@ static int fetch_one(struct vq *vq, struct vq_elem **out)
 		return ret;
 	/* A driver cannot have more buffers outstanding than descriptors. */
 	if (outstanding(vq) >= vq->num)
-		return vq_fail(vq, -EINVAL,
-			       "more than %u buffers outstanding", vq->num);
+		return vq_fail(vq, -EINVAL, "more than %u buffers outstanding",
+			       vq->num);
 	e = slot_alloc(vq);
 	ret = vq->fmt->fetch(vq, e);
 	if (ret < 0) {
@@ -283,8 +285,9 @@ static unsigned batch_map(struct vq *vq, int *err)
 		nr = elem_ranges(e, vq->ranges);
 		ret = nr ? gmem_map_batch(vq->mem, vq->ranges, nr) : 0;
 		if (ret < 0) {
-			*err = vq_fail(vq, ret, "cannot map buffer %u (error %d)",
-				       e->id, ret);
+			*err = vq_fail(vq, ret,
+				       "cannot map buffer %u (error %d)", e->id,
+				       ret);
 			break;
 		}
 	}
@@ -344,8 +347,8 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 			if (niov == VQ_IOV_MAX)
 				return vq_fail(vq, -E2BIG,
 					       "buffer %u needs more than %d "
-					       "iov segments", e->id,
-					       VQ_IOV_MAX);
+					       "iov segments",
+					       e->id, VQ_IOV_MAX);
 			ret = gmem_translate(vq->mem, s->addr + off,
 					     s->len - off, s->access, &hva,
 					     &maplen);
@@ -355,7 +358,7 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 					       "not in guest memory (error %d)",
 					       e->id, s->addr, s->len, ret);
 			assert(maplen >= 1 && maplen <= s->len - off);
-			e->iov[niov++] = (struct iovec){ hva, maplen };
+			e->iov[niov++] = (struct iovec){hva, maplen};
 			off += maplen;
 		}
 		if (s->access == GMEM_READ) {

@@ -64,7 +64,7 @@
 #include "gmem.h"
 
 #define VQ_IOV_MAX 16 /* iov segments per element, readable + writable */
-#define VQ_BATCH 32   /* chains fetched per refill */
+#define VQ_BATCH   32 /* chains fetched per refill */
 #define VQ_NUM_MAX 32768
 
 /* Ring-independent descriptor: what the walker produces for each segment. */
@@ -79,7 +79,7 @@ struct vq_desc {
  * vq_push() of the same element; the iov arrays point into the queue.
  */
 struct vq_elem {
-	uint16_t id; /* buffer id: split head index or packed buffer id */
+	uint16_t id;	 /* buffer id: split head index or packed buffer id */
 	uint16_t rd_num; /* device-readable segments, rd_iov[0..rd_num) */
 	uint16_t wr_num; /* device-writable segments, wr_iov[0..wr_num) */
 	uint32_t rd_len; /* byte totals */
@@ -91,7 +91,8 @@ struct vq_elem {
 	uint16_t ndesc; /* ring slots the chain occupied (packed) */
 	uint16_t nseg;	/* entries used in seg[] */
 	uint32_t slot;	/* index in the queue's element pool */
-	uint32_t pos;	/* ring position of the head, in vq_start's base encoding */
+	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
+			*/
 	uint8_t state; /* free, fetched (in the batch) or popped */
 	struct vq_desc seg[VQ_IOV_MAX];
 	struct iovec iov[VQ_IOV_MAX];
@@ -124,9 +125,9 @@ struct vq {
 	bool started;
 	bool event_idx;
 	bool indirect;
-	int broken;	  /* 0, or the -errno of the violation */
-	int fetch_err;	  /* violation found by a fetch, reported after the
-			   * chains fetched before it have been popped */
+	int broken;	     /* 0, or the -errno of the violation */
+	int fetch_err;	     /* violation found by a fetch, reported after the
+			      * chains fetched before it have been popped */
 	char broken_why[96]; /* human-readable reason (broken or fetch_err) */
 
 	/* split ring */
@@ -138,12 +139,12 @@ struct vq {
 	struct vring_packed_desc_event *drv_event;
 	struct vring_packed_desc_event *dev_event;
 
-	uint16_t last_avail; /* next ring position to fetch */
-	bool avail_wrap;     /* packed: driver wrap counter at last_avail */
-	uint16_t avail_shadow; /* split: last avail->idx read */
-	uint16_t head_flags;   /* packed: flags of the head found available */
-	uint16_t used_idx;   /* next used position (split: free-running) */
-	bool used_wrap;	     /* packed */
+	uint16_t last_avail;	 /* next ring position to fetch */
+	bool avail_wrap;	 /* packed: driver wrap counter at last_avail */
+	uint16_t avail_shadow;	 /* split: last avail->idx read */
+	uint16_t head_flags;	 /* packed: flags of the head found available */
+	uint16_t used_idx;	 /* next used position (split: free-running) */
+	bool used_wrap;		 /* packed */
 	uint16_t signalled_used; /* used position at the last flush decision
 				  * (packed: linear, see vq_packed.c) */
 	bool signalled_used_valid;

@@ -97,10 +97,10 @@ static inline void vq_store32(void *p, uint32_t v)
 struct vq_walk {
 	struct vq *vq;
 	struct vq_elem *e;
-	unsigned count;	 /* descriptors walked, direct and indirect */
-	uint64_t total;	 /* bytes, readable + writable */
-	bool writable;	 /* a writable descriptor was seen */
-	bool in_table;	 /* walking an indirect table */
+	unsigned count; /* descriptors walked, direct and indirect */
+	uint64_t total; /* bytes, readable + writable */
+	bool writable;	/* a writable descriptor was seen */
+	bool in_table;	/* walking an indirect table */
 };
 
 void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e);
@@ -119,9 +119,9 @@ int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
 /* Table of 16-byte descriptors in guest memory, read entry by entry. */
 struct vq_table {
 	struct gmem_range range;
-	uint32_t n;	      /* entries */
-	const uint8_t *hva;   /* current translated window */
-	uint64_t win_start;   /* byte offset of hva in the table */
+	uint32_t n;	    /* entries */
+	const uint8_t *hva; /* current translated window */
+	uint64_t win_start; /* byte offset of hva in the table */
 	uint64_t win_len;
 };
 
@@ -134,8 +134,7 @@ struct vq_table {
 int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 		  uint32_t len, uint16_t flags);
 /* Copy entry i (< t->n) of the table into out[16]. 0 or -errno. */
-int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i,
-		  void *out);
+int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out);
 void vq_table_close(struct vq_walk *w, struct vq_table *t);
 
 #endif

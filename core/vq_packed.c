@@ -14,8 +14,8 @@
 
 #include "vq_format.h"
 
-#define AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
-#define USED_F (1u << VRING_PACKED_DESC_F_USED)
+#define AVAIL_F	 (1u << VRING_PACKED_DESC_F_AVAIL)
+#define USED_F	 (1u << VRING_PACKED_DESC_F_USED)
 #define WRAP_BIT (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
 
 static uint16_t lin(const struct vq *vq, uint16_t idx, bool wrap)
@@ -41,8 +41,7 @@ static bool base_is_valid(uint16_t avail, uint16_t used, uint16_t num)
 	return (la + two - lu) % two <= num;
 }
 
-static int packed_start(struct vq *vq, const struct vq_layout *l,
-			uint32_t base)
+static int packed_start(struct vq *vq, const struct vq_layout *l, uint32_t base)
 {
 	uint16_t avail = base & 0xffff, used = base >> 16;
 	void *desc, *drv, *dev;
@@ -56,16 +55,15 @@ static int packed_start(struct vq *vq, const struct vq_layout *l,
 	if (!base_is_valid(avail, used, l->num))
 		return -EINVAL;
 	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
-				   GMEM_READ | GMEM_WRITE | GMEM_PERSIST,
-				   &desc);
+				    GMEM_READ | GMEM_WRITE | GMEM_PERSIST,
+				    &desc);
 	if (ret == 0)
 		ret = gmem_translate_contig(vq->mem, l->driver, 4,
-					   GMEM_READ | GMEM_PERSIST, &drv);
+					    GMEM_READ | GMEM_PERSIST, &drv);
 	if (ret == 0)
-		ret = gmem_translate_contig(vq->mem, l->device, 4,
-					   GMEM_READ | GMEM_WRITE |
-						   GMEM_PERSIST,
-					   &dev);
+		ret = gmem_translate_contig(
+			vq->mem, l->device, 4,
+			GMEM_READ | GMEM_WRITE | GMEM_PERSIST, &dev);
 	if (ret < 0)
 		return ret == -EOVERFLOW || ret == -EINVAL ? -EFAULT : ret;
 	vq->pdesc = desc;
@@ -116,13 +114,13 @@ static int packed_avail(struct vq *vq)
 
 /* Walk an indirect table: entries are consecutive, WRITE is the only flag
  * that matters (INDIRECT is refused by the walker as nesting). */
-static int packed_indirect(struct vq_walk *w,
-			   const struct vring_packed_desc *d, uint16_t flags)
+static int packed_indirect(struct vq_walk *w, const struct vring_packed_desc *d,
+			   uint16_t flags)
 {
 	struct vq_table t;
 	struct vring_packed_desc e;
-	int ret = vq_table_open(w, &t, le64toh(d->addr), le32toh(d->len),
-				flags);
+	int ret =
+		vq_table_open(w, &t, le64toh(d->addr), le32toh(d->len), flags);
 
 	if (ret < 0)
 		return ret;

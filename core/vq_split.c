@@ -25,15 +25,14 @@ static int split_start(struct vq *vq, const struct vq_layout *l, uint32_t base)
 	if (l->desc % 16 || l->driver % 2 || l->device % 4 || base > 0xffff)
 		return -EINVAL;
 	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
-				   GMEM_READ | GMEM_PERSIST, &desc);
+				    GMEM_READ | GMEM_PERSIST, &desc);
 	if (ret == 0)
 		ret = gmem_translate_contig(vq->mem, l->driver, avail_len,
-					   GMEM_READ | GMEM_PERSIST, &avail);
+					    GMEM_READ | GMEM_PERSIST, &avail);
 	if (ret == 0)
-		ret = gmem_translate_contig(vq->mem, l->device, used_len,
-					   GMEM_READ | GMEM_WRITE |
-						   GMEM_PERSIST,
-					   &used);
+		ret = gmem_translate_contig(
+			vq->mem, l->device, used_len,
+			GMEM_READ | GMEM_WRITE | GMEM_PERSIST, &used);
 	if (ret < 0)
 		return ret == -EOVERFLOW || ret == -EINVAL ? -EFAULT : ret;
 	vq->desc = desc;
@@ -65,7 +64,8 @@ static int split_avail(struct vq *vq)
 	if ((uint16_t)(idx - vq->last_avail) > vq->num)
 		return vq_fail(vq, -EINVAL,
 			       "avail idx %u is more than the queue size %u "
-			       "ahead of %u", idx, vq->num, vq->last_avail);
+			       "ahead of %u",
+			       idx, vq->num, vq->last_avail);
 	if (idx == vq->last_avail)
 		return 0;
 	vq->avail_shadow = idx;
@@ -113,8 +113,8 @@ static int split_indirect(struct vq_walk *w, const struct vring_desc *d)
 
 static int split_fetch(struct vq *vq, struct vq_elem *e)
 {
-	uint16_t head = vq_load16(&vq->avail->ring[vq->last_avail &
-						    (vq->num - 1)]);
+	uint16_t head =
+		vq_load16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
 	uint16_t i = head;
 	struct vq_walk w;
 	int ret;
@@ -172,8 +172,8 @@ static int split_need_notify(struct vq *vq, uint16_t old, uint16_t new)
 
 static int split_flush(struct vq *vq)
 {
-	uint16_t old = vq->signalled_used_valid ? vq->signalled_used
-						: vq->used_idx;
+	uint16_t old =
+		vq->signalled_used_valid ? vq->signalled_used : vq->used_idx;
 	uint16_t mask = vq->num - 1;
 
 	for (unsigned k = 0; k < vq->npending; k++) {

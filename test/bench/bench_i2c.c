@@ -218,14 +218,15 @@ int main(void)
 	       "txn/s", "req/s", "p50 ns", "p99 ns", "alloc/req", "x split");
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		/* The split row is the baseline of the packed row below it. */
-		double split = run_case("split", 1ull << VIRTIO_RING_F_EVENT_IDX,
-					&shapes[i]);
+		double split = run_case(
+			"split", 1ull << VIRTIO_RING_F_EVENT_IDX, &shapes[i]);
 
 		printf(" %8.2f\n", split > 0 ? 1.0 : 0);
-		double packed = run_case("packed",
-					 (1ull << VIRTIO_F_RING_PACKED) |
-						 (1ull << VIRTIO_RING_F_EVENT_IDX),
-					 &shapes[i]);
+		double packed =
+			run_case("packed",
+				 (1ull << VIRTIO_F_RING_PACKED) |
+					 (1ull << VIRTIO_RING_F_EVENT_IDX),
+				 &shapes[i]);
 
 		printf(" %8.2f\n", split > 0 ? packed / split : 0);
 	}

@@ -42,8 +42,8 @@
 #include "vq.h"
 
 #define QUEUE_SIZE 256
-#define WARMUP_NS 50000000ll
-#define RUN_NS 400000000ll
+#define WARMUP_NS  50000000ll
+#define RUN_NS	   400000000ll
 
 /* ---- one run ---- */
 
@@ -76,7 +76,7 @@ static void fd_signal(int fd)
 /* Sleep until fd is signalled; a timeout would be a lost wake-up. */
 static void fd_wait(struct bench *b, int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t v;
 
 	if (poll(&p, 1, 1000) == 0) {
@@ -152,9 +152,9 @@ static void *device_thread(void *arg)
 static void driver_round(struct bench *b, unsigned long *done)
 {
 	struct ring_seg s[3] = {
-		{ RING_DRIVER_MEM_DATA, 16, false },
-		{ RING_DRIVER_MEM_DATA + 64, 64, false },
-		{ RING_DRIVER_MEM_DATA + 128, 16, true },
+		{RING_DRIVER_MEM_DATA, 16, false},
+		{RING_DRIVER_MEM_DATA + 64, 64, false},
+		{RING_DRIVER_MEM_DATA + 128, 16, true},
 	};
 	unsigned got = 0, spins = 0;
 	uint16_t id;
@@ -243,8 +243,8 @@ struct baselines {
 };
 
 /* One row of the table. Returns 0 or -errno; *rps gets the throughput. */
-static int row(struct bench *b, bool packed, bool eventfd_mode,
-	       unsigned chain, unsigned batch, double *rps)
+static int row(struct bench *b, bool packed, bool eventfd_mode, unsigned chain,
+	       unsigned batch, double *rps)
 {
 	uint64_t f = (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
@@ -277,8 +277,8 @@ static double ratio(double v, double base)
 int main(void)
 {
 	static struct bench b;
-	struct baselines base = { 0 };
-	static const unsigned chains[] = { 1, 3 }, batches[] = { 1, 16, 64 };
+	struct baselines base = {0};
+	static const unsigned chains[] = {1, 3}, batches[] = {1, 16, 64};
 	int ret = 0;
 
 	if (!alloc_count_is_active()) {

@@ -157,7 +157,8 @@ static int setup(struct run *r, const uint8_t *d, const uint8_t *img,
 		      (d[0] & 2 ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0) |
 		      (d[0] & 4 ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
 	if (fake_gmem_init(&r->mem) < 0 ||
-	    fake_gmem_add(&r->mem, MEM_BASE, MEM_SIZE, GMEM_READ | GMEM_WRITE) ||
+	    fake_gmem_add(&r->mem, MEM_BASE, MEM_SIZE,
+			  GMEM_READ | GMEM_WRITE) ||
 	    fake_gmem_add(&r->mem, MEM_BASE + MEM_SIZE, MEM_SIZE,
 			  GMEM_READ | GMEM_WRITE))
 		abort();
@@ -184,8 +185,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nscript = (data[5] | data[6] << 8) % 256;
 	if (7 + 3 * nscript > size)
 		nscript = (size - 7) / 3;
-	if (setup(&r, data, data + 7 + 3 * nscript,
-		  size - 7 - 3 * nscript) == 0) {
+	if (setup(&r, data, data + 7 + 3 * nscript, size - 7 - 3 * nscript) ==
+	    0) {
 		for (size_t i = 0; i < nscript; i++)
 			step(&r, data + 7 + 3 * i);
 		/* Drain: bounded, whatever the guest wrote. */

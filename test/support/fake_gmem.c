@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define container_of(ptr, type, member)                                        \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
-static struct fake_gmem_region *region_find(struct fake_gmem *m,
-					    uint64_t gaddr)
+static struct fake_gmem_region *region_find(struct fake_gmem *m, uint64_t gaddr)
 {
 	for (unsigned i = 0; i < m->nregions; i++) {
 		struct fake_gmem_region *r = &m->region[i];
@@ -42,8 +41,8 @@ static int fault_hit(struct fake_gmem *m, enum fake_gmem_op op, uint64_t gaddr,
 	return f->err;
 }
 
-static bool live_covers(const struct fake_gmem *m, uint64_t gaddr,
-			uint64_t len, uint32_t access)
+static bool live_covers(const struct fake_gmem *m, uint64_t gaddr, uint64_t len,
+			uint32_t access)
 {
 	for (unsigned i = 0; i < m->nlive; i++) {
 		const struct gmem_range *r = &m->live[i];
@@ -110,8 +109,8 @@ static int fake_map_batch(struct gmem *g, const struct gmem_range *r,
 	if (m->nlive + n > FAKE_GMEM_LIVE_MAX)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		int err = fault_hit(m, FAKE_GMEM_FAULT_MAP, r[i].gaddr,
-				    r[i].len);
+		int err =
+			fault_hit(m, FAKE_GMEM_FAULT_MAP, r[i].gaddr, r[i].len);
 
 		if (err)
 			return err; /* nothing recorded yet: nothing mapped */
@@ -191,7 +190,7 @@ int fake_gmem_add(struct fake_gmem *m, uint64_t gaddr, uint64_t size,
 		return -ENOMEM;
 	memset(host, 0, size);
 	r = &m->region[m->nregions++];
-	*r = (struct fake_gmem_region){ gaddr, size, access, host };
+	*r = (struct fake_gmem_region){gaddr, size, access, host};
 	return 0;
 }
 
@@ -235,8 +234,7 @@ int fake_gmem_write(struct fake_gmem *m, uint64_t gaddr, const void *buf,
 	return copy(m, gaddr, (void *)buf, len, true);
 }
 
-int fake_gmem_read(struct fake_gmem *m, uint64_t gaddr, void *buf,
-		   uint64_t len)
+int fake_gmem_read(struct fake_gmem *m, uint64_t gaddr, void *buf, uint64_t len)
 {
 	return copy(m, gaddr, buf, len, false);
 }

@@ -37,7 +37,7 @@
 #include "gmem.h"
 
 #define FAKE_GMEM_REGIONS_MAX 8
-#define FAKE_GMEM_LIVE_MAX 8192 /* ranges mapped at once */
+#define FAKE_GMEM_LIVE_MAX    8192 /* ranges mapped at once */
 
 struct fake_gmem_region {
 	uint64_t gaddr;
@@ -70,10 +70,10 @@ struct fake_gmem {
 	unsigned nregions;
 
 	/* knobs */
-	uint64_t max_map;  /* 0: no cap */
-	bool require_map;  /* translate needs a live map_batch range */
-	bool untracked;	   /* map/unmap only count (benchmarks): no live
-			    * ranges, no bad_unmaps, no require_map */
+	uint64_t max_map; /* 0: no cap */
+	bool require_map; /* translate needs a live map_batch range */
+	bool untracked;	  /* map/unmap only count (benchmarks): no live
+			   * ranges, no bad_unmaps, no require_map */
 	struct fake_gmem_fault fault;
 	/* Called at the start of every map_batch: lets a test act as a guest
 	 * that rewrites memory between the walk and the translation. */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
-#define USED_F (1u << VRING_PACKED_DESC_F_USED)
-#define WRAP_BIT (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+#define AVAIL_F	    (1u << VRING_PACKED_DESC_F_AVAIL)
+#define USED_F	    (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP_BIT    (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
 #define TABLE_BYTES (RING_DRIVER_SEGS_MAX * 16u)
 
 static uint16_t ld16(const void *p)
@@ -210,7 +210,7 @@ static int split_add(struct ring_driver *d, const struct ring_seg *s,
 	}
 	d->free_head = d->next[last];
 	d->num_free -= need;
-	d->buf[head] = (struct ring_driver_buf){ (uint16_t)need, true };
+	d->buf[head] = (struct ring_driver_buf){(uint16_t)need, true};
 	d->last_head = head;
 	st16(&d->avail->ring[d->avail_idx++ & (d->num - 1)], head);
 	return head;
@@ -265,7 +265,7 @@ static int packed_add(struct ring_driver *d, const struct ring_seg *s,
 				   k == 0);
 	}
 	d->num_free -= need;
-	d->buf[id] = (struct ring_driver_buf){ (uint16_t)need, true };
+	d->buf[id] = (struct ring_driver_buf){(uint16_t)need, true};
 	return id;
 }
 
@@ -391,8 +391,7 @@ static int split_get_used(struct ring_driver *d, uint16_t *id, uint32_t *len)
 	return 1;
 }
 
-static int packed_get_used(struct ring_driver *d, uint16_t *id,
-			   uint32_t *len)
+static int packed_get_used(struct ring_driver *d, uint16_t *id, uint32_t *len)
 {
 	struct vring_packed_desc *pd = &d->pdesc[d->last_used];
 	uint16_t flags = ld16(&pd->flags);
@@ -502,7 +501,8 @@ int ring_driver_fixture_init(struct ring_driver_fixture *f, uint64_t features,
 		return ret;
 	ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_RING, 0x100000, rw);
 	if (ret == 0)
-		ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_DATA, 0x100000, rw);
+		ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_DATA, 0x100000,
+				    rw);
 	if (ret == 0)
 		ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_DATA2, 0x100000,
 				    rw);

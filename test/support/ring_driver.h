@@ -83,10 +83,10 @@ struct ring_driver {
 	bool event_idx;
 
 	/* Raw ring in guest memory, for deliberate corruption. */
-	struct vring_desc *desc;	   /* split */
-	struct vring_avail *avail;	   /* split */
-	struct vring_used *used;	   /* split */
-	struct vring_packed_desc *pdesc;   /* packed */
+	struct vring_desc *desc;		      /* split */
+	struct vring_avail *avail;		      /* split */
+	struct vring_used *used;		      /* split */
+	struct vring_packed_desc *pdesc;	      /* packed */
 	struct vring_packed_desc_event *driver_event; /* packed, driver's */
 	struct vring_packed_desc_event *device_event; /* packed, device's */
 	uint16_t last_head; /* ring slot of the last added chain's head */
@@ -103,8 +103,8 @@ struct ring_driver {
 	} * buf;	    /* per buffer id */
 	uint16_t *free_ids; /* packed */
 	uint16_t nfree_ids;
-	uint16_t avail_idx, kicked_idx;	 /* split */
-	uint16_t next_avail, pub_avail;	 /* packed positions */
+	uint16_t avail_idx, kicked_idx; /* split */
+	uint16_t next_avail, pub_avail; /* packed positions */
 	bool avail_wrap, pub_wrap;
 	uint16_t *staged_slot, *staged_flags; /* packed heads to publish */
 	uint16_t nstaged;
@@ -183,8 +183,7 @@ void ring_driver_split_post(struct ring_driver *d, uint16_t head);
  * ring_driver_publish(). No accounting: they take no buffer id.
  */
 void ring_driver_packed_post(struct ring_driver *d,
-			     const struct vring_packed_desc *descs,
-			     unsigned n);
+			     const struct vring_packed_desc *descs, unsigned n);
 
 /* Host pointer to buffer id's indirect table (RING_DRIVER_SEGS_MAX
  * entries of 16 bytes), or NULL without cfg.tables. */
@@ -201,10 +200,10 @@ void *ring_driver_table(struct ring_driver *d, uint16_t id);
  *                                   buffer can cross from one to the other
  * All regions are readable and writable.
  */
-#define RING_DRIVER_MEM_RING 0x100000ull
+#define RING_DRIVER_MEM_RING   0x100000ull
 #define RING_DRIVER_MEM_TABLES 0x140000ull /* up to 1536 tables */
-#define RING_DRIVER_MEM_DATA 0x200000ull
-#define RING_DRIVER_MEM_DATA2 0x300000ull
+#define RING_DRIVER_MEM_DATA   0x200000ull
+#define RING_DRIVER_MEM_DATA2  0x300000ull
 
 struct ring_driver_fixture {
 	struct fake_gmem mem;

@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <xendevicemodel.h>
-#include <xenforeignmemory.h>
 #include <xen/hvm/dm_op.h>
 #include <xen/memory.h>
+#include <xendevicemodel.h>
+#include <xenforeignmemory.h>
 
 static int fail(const char *step)
 {
-	printf("IOREQ-PROBE: FAIL %s: %s (errno %d)\n", step, strerror(errno), errno);
+	printf("IOREQ-PROBE: FAIL %s: %s (errno %d)\n", step, strerror(errno),
+	       errno);
 	return 1;
 }
 
@@ -36,18 +37,22 @@ int main(int argc, char **argv)
 	fmem = xenforeignmemory_open(NULL, 0);
 	if (!dm || !fmem)
 		return fail("open");
-	if (xendevicemodel_create_ioreq_server(dm, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &id))
+	if (xendevicemodel_create_ioreq_server(dm, domid,
+					       HVM_IOREQSRV_BUFIOREQ_OFF, &id))
 		return fail("create_ioreq_server");
-	res = xenforeignmemory_map_resource(fmem, domid, XENMEM_resource_ioreq_server, id,
-					    XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &page,
-					    PROT_READ | PROT_WRITE, 0);
+	res = xenforeignmemory_map_resource(
+		fmem, domid, XENMEM_resource_ioreq_server, id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &page,
+		PROT_READ | PROT_WRITE, 0);
 	if (!res)
 		return fail("map_resource(ioreq page)");
 	if (xendevicemodel_set_ioreq_server_state(dm, domid, id, 1))
 		return fail("set_ioreq_server_state");
-	if (xendevicemodel_map_io_range_to_ioreq_server(dm, domid, id, 1, 0x2000000, 0x20001ff))
+	if (xendevicemodel_map_io_range_to_ioreq_server(dm, domid, id, 1,
+							0x2000000, 0x20001ff))
 		return fail("map_io_range_to_ioreq_server");
-	if (xendevicemodel_unmap_io_range_from_ioreq_server(dm, domid, id, 1, 0x2000000, 0x20001ff))
+	if (xendevicemodel_unmap_io_range_from_ioreq_server(
+		    dm, domid, id, 1, 0x2000000, 0x20001ff))
 		return fail("unmap_io_range_from_ioreq_server");
 	xenforeignmemory_unmap_resource(fmem, res);
 	if (xendevicemodel_destroy_ioreq_server(dm, domid, id))

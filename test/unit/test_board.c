@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include "board.h"
 #include "board_config.h"

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include "board_config.h"
 

@@ -36,7 +36,8 @@ struct model {
 	int host_fd;
 	atomic_int kicks[2];
 	atomic_int fd_events;
-	atomic_bool feed; /* queue 0's handler plays a driver that never stops */
+	atomic_bool
+		feed; /* queue 0's handler plays a driver that never stops */
 	pthread_t kick_thread;
 };
 
@@ -268,15 +269,15 @@ static void test_busy_queue_does_not_starve(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(ring_driver_init(&drv1, &mem,
-					  &(struct ring_driver_cfg){
-						  .num = 16,
-						  .ring = RING + 0x4000}),
-			 0);
+	assert_int_equal(
+		ring_driver_init(&drv1, &mem,
+				 &(struct ring_driver_cfg){
+					 .num = 16, .ring = RING + 0x4000}),
+		0);
 	dev_thread_pause(dt);
-	assert_int_equal(virtio_dev_queue_start(&model.vdev, 1, &drv1.layout,
-						drv1.base),
-			 0);
+	assert_int_equal(
+		virtio_dev_queue_start(&model.vdev, 1, &drv1.layout, drv1.base),
+		0);
 	assert_int_equal(dev_thread_set_kick(dt, 0, kick0), 0);
 	assert_int_equal(dev_thread_set_kick(dt, 1, kick1), 0);
 	/* One buffer to start with; from then on each round adds one. */

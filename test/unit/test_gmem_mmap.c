@@ -260,7 +260,8 @@ static void test_delegate(void **state)
 static void test_shrink_sealed(void **state)
 {
 	struct gmem_mmap_region r;
-	int fd = memfd_create("test-gmem-seal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd =
+		memfd_create("test-gmem-seal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int plain = memfd(0x2000);
 
 	(void)state;

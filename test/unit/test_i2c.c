@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include "i2c.h"
 #include "log.h"

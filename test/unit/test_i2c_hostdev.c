@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include "i2c_bus.h"
 

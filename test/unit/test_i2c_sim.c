@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
 #include <cmocka.h>
+/* clang-format on */
 
 #include "i2c_bus.h"
 

@@ -187,8 +187,7 @@ static void test_base_packed(void **state)
 	 * goes on where it was. */
 	fe_ring_send(&g, 0, base);
 	fe_echo(&g, 0, "again");
-	assert_int_equal(fe_get_vring_base(&g, 0),
-			 PBASE(6 | PWRAP, 6 | PWRAP));
+	assert_int_equal(fe_get_vring_base(&g, 0), PBASE(6 | PWRAP, 6 | PWRAP));
 	/* All 32 bits are kept until the ring starts; it checks them. */
 	assert_int_equal(fe_state(&g, VHU_SET_VRING_BASE, 0,
 				  PBASE(PWRAP, FE_NUM | PWRAP)),
@@ -215,8 +214,7 @@ static void test_base_packed_used_behind(void **state)
 	fe_ring_send(&g, 0, PBASE(2 | PWRAP, 0 | PWRAP));
 	/* The next request (slots 2-3) is completed in slot 0. */
 	fe_echo(&g, 0, "found");
-	assert_int_equal(fe_get_vring_base(&g, 0),
-			 PBASE(4 | PWRAP, 2 | PWRAP));
+	assert_int_equal(fe_get_vring_base(&g, 0), PBASE(4 | PWRAP, 2 | PWRAP));
 	(void)lost;
 	fe_fini(&g);
 }

@@ -500,18 +500,17 @@ static void start_ring(void **state)
 	uint64_t packed = ring_features & BIT(VIRTIO_F_RING_PACKED);
 
 	ring_driver_destroy(&drv);
-	assert_int_equal(
-		ring_driver_init(&drv, &mem,
-				 &(struct ring_driver_cfg){
-					 .features = ring_features,
-					 .num = 16,
-					 .ring = RING}),
-		0);
+	assert_int_equal(ring_driver_init(&drv, &mem,
+					  &(struct ring_driver_cfg){
+						  .features = ring_features,
+						  .num = 16,
+						  .ring = RING}),
+			 0);
 	virtio_dev_destroy(&echo.vdev);
 	assert_int_equal(virtio_dev_init(&echo.vdev, &echo_ops, packed), 0);
 	virtio_dev_attach(&echo.vdev, &ct.tp, &mem.gmem);
-	assert_int_equal(virtio_dev_set_features(&echo.vdev, V1 | ring_features),
-			 0);
+	assert_int_equal(
+		virtio_dev_set_features(&echo.vdev, V1 | ring_features), 0);
 	assert_int_equal(
 		virtio_dev_queue_start(&echo.vdev, 0, &drv.layout, drv.base),
 		0);
@@ -597,7 +596,8 @@ static void test_kick_model_leaves_buffers(void **state)
 	start_ring(state);
 	post_hello();
 	/* A model that keeps buffers in the ring until it can use them is
-	 * called once, not spun: the re-check sees buffers, but it took none. */
+	 * called once, not spun: the re-check sees buffers, but it took none.
+	 */
 	echo.leave_ring = true;
 	assert_int_equal(virtio_dev_kick(&echo.vdev, 0), 0);
 	assert_int_equal(echo.kicks, 1);
@@ -617,8 +617,8 @@ static void test_kick_broken_ring_stops(void **state)
 	if (ring_features & BIT(VIRTIO_F_RING_PACKED))
 		ring_driver_packed_post(
 			&drv,
-			&(struct vring_packed_desc){.addr = DATA, .len = 5,
-						    .id = 200},
+			&(struct vring_packed_desc){
+				.addr = DATA, .len = 5, .id = 200},
 			1);
 	else
 		ring_driver_split_post(&drv, 200);
@@ -631,8 +631,10 @@ static void test_kick_broken_ring_stops(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-#define R(f, feat)                                                             \
-	{#f " " #feat, f, setup, teardown, &(feat)}
+#define R(f, feat)                                        \
+	{                                                 \
+#f " " #feat, f, setup, teardown, &(feat) \
+	}
 
 int main(void)
 {
@@ -651,7 +653,7 @@ int main(void)
 			packed = BIT(VIRTIO_F_RING_PACKED),
 			packed_event_idx = BIT(VIRTIO_F_RING_PACKED) |
 					   BIT(VIRTIO_RING_F_EVENT_IDX);
-#define RINGS(f)                                                               \
+#define RINGS(f) \
 	R(f, split), R(f, split_event_idx), R(f, packed), R(f, packed_event_idx)
 	const struct CMUnitTest kick_loop[] = {
 		RINGS(test_kick_asks_for_the_next_kick),

@@ -6,11 +6,14 @@
  * after good chains, back-end failures, lifecycle (stop drops and unmaps,
  * reset), and a broken queue that stays broken while another one works.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <endian.h>
 #include <errno.h>
@@ -20,11 +23,11 @@
 #include "vq.h"
 
 #define PACKED (1ull << VIRTIO_F_RING_PACKED)
-#define IND (1ull << VIRTIO_RING_F_INDIRECT_DESC)
-#define DATA RING_DRIVER_MEM_DATA
-#define DATA2 RING_DRIVER_MEM_DATA2
+#define IND    (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define DATA   RING_DRIVER_MEM_DATA
+#define DATA2  RING_DRIVER_MEM_DATA2
 
-static const uint64_t formats[2] = { 0, PACKED };
+static const uint64_t formats[2] = {0, PACKED};
 static struct ring_driver_fixture fx;
 static bool fx_up;
 
@@ -33,8 +36,7 @@ static void up(void **state, uint64_t features, uint16_t num)
 {
 	uint64_t fmt = *(const uint64_t *)*state;
 
-	assert_int_equal(ring_driver_fixture_init(&fx, fmt | features, num),
-			 0);
+	assert_int_equal(ring_driver_fixture_init(&fx, fmt | features, num), 0);
 	fx_up = true;
 }
 
@@ -58,7 +60,7 @@ static int add(const struct ring_seg *s, unsigned n, bool indirect)
 
 static int add1(uint64_t gaddr, uint32_t len, bool write)
 {
-	return add(&(struct ring_seg){ gaddr, len, write }, 1, false);
+	return add(&(struct ring_seg){gaddr, len, write}, 1, false);
 }
 
 static struct vq_elem *pop(void)
@@ -119,8 +121,9 @@ static void test_empty(void **state)
 
 static void test_iov_layout(void **state)
 {
-	struct ring_seg s[] = { { DATA, 5, false }, { DATA + 100, 7, false },
-				{ DATA + 200, 64, true } };
+	struct ring_seg s[] = {{DATA, 5, false},
+			       {DATA + 100, 7, false},
+			       {DATA + 200, 64, true}};
 	struct vq_elem *e;
 
 	up(state, 0, 8);
@@ -175,7 +178,7 @@ static void test_batch_one_map_call(void **state)
 
 static void test_indirect_tables_mapped(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, false }, { DATA + 64, 16, true } };
+	struct ring_seg s[] = {{DATA, 16, false}, {DATA + 64, 16, true}};
 
 	up(state, IND, 8);
 	fx.mem.require_map = true;
@@ -195,8 +198,8 @@ static void test_indirect_tables_mapped(void **state)
 
 static void test_region_crossing(void **state)
 {
-	struct ring_seg s[] = { { DATA2 - 100, 300, false },
-				{ DATA2 - 10, 20, true } };
+	struct ring_seg s[] = {{DATA2 - 100, 300, false},
+			       {DATA2 - 10, 20, true}};
 	struct vq_elem *e;
 
 	up(state, 0, 8);
@@ -263,7 +266,7 @@ static void test_access_rights(void **state)
 
 static void test_error_after_good_chains(void **state)
 {
-	struct ring_seg bad[] = { { DATA, 8, true }, { DATA, 8, false } };
+	struct ring_seg bad[] = {{DATA, 8, true}, {DATA, 8, false}};
 	struct vq_elem *e;
 	const char *why;
 
@@ -292,8 +295,8 @@ static void test_translate_failure(void **state)
 	up(state, 0, 8);
 	for (int i = 0; i < 4; i++)
 		add1(DATA + 0x1000 * i, 8, false);
-	fx.mem.fault = (struct fake_gmem_fault){ FAKE_GMEM_FAULT_TRANSLATE,
-						 DATA + 0x1000, 0, -EIO };
+	fx.mem.fault = (struct fake_gmem_fault){FAKE_GMEM_FAULT_TRANSLATE,
+						DATA + 0x1000, 0, -EIO};
 	first = pop();
 	assert_int_equal(vq_pop(&fx.vq, &e), -EIO);
 	/* The rest of the batch was unmapped; only the popped one is left. */
@@ -312,8 +315,8 @@ static void test_map_failure_mid_batch(void **state)
 	for (int i = 0; i < 5; i++)
 		add1(DATA + 0x1000 * i, 8, true);
 	/* The batch call fails; element by element, the third fails. */
-	fx.mem.fault = (struct fake_gmem_fault){ FAKE_GMEM_FAULT_MAP,
-						 DATA + 0x2000, 0, -EIO };
+	fx.mem.fault = (struct fake_gmem_fault){FAKE_GMEM_FAULT_MAP,
+						DATA + 0x2000, 0, -EIO};
 	e[0] = pop();
 	e[1] = pop();
 	assert_int_equal(fake_gmem_live(&fx.mem), 2);
@@ -373,8 +376,8 @@ struct second {
 
 static void second_up(struct second *q, uint64_t fmt)
 {
-	struct ring_driver_cfg cfg = { fmt, 8, RING_DRIVER_MEM_RING + 0x20000,
-				       0, 0 };
+	struct ring_driver_cfg cfg = {fmt, 8, RING_DRIVER_MEM_RING + 0x20000, 0,
+				      0};
 
 	assert_int_equal(ring_driver_init(&q->drv, &fx.mem, &cfg), 0);
 	assert_int_equal(vq_init(&q->vq, 1, 8), 0);
@@ -385,7 +388,7 @@ static void second_up(struct second *q, uint64_t fmt)
 
 static void second_roundtrip(struct second *q)
 {
-	struct ring_seg s = { DATA, 8, true };
+	struct ring_seg s = {DATA, 8, true};
 	struct vq_elem *e;
 	uint16_t id;
 	uint32_t len;
@@ -416,7 +419,7 @@ static void test_broken_queue_isolated(void **state)
 	assert_int_equal(ring_driver_init(&fx.drv, &fx.mem,
 					  &(struct ring_driver_cfg){
 						  fmt, 8, RING_DRIVER_MEM_RING,
-						  RING_DRIVER_MEM_TABLES, 0 }),
+						  RING_DRIVER_MEM_TABLES, 0}),
 			 0);
 	add1(DATA, 8, false);
 	assert_int_equal(vq_pop(&fx.vq, &e), 0); /* reset: not started */
@@ -446,15 +449,15 @@ static void test_broken_stays_broken(void **state)
 /* The table at gaddr crosses from region A into B. */
 static void put_crossing_table(uint64_t gaddr)
 {
-	uint8_t t[48] = { 0 };
+	uint8_t t[48] = {0};
 	bool packed = fx.drv.packed;
 
 	for (int k = 0; k < 3; k++) {
 		uint64_t addr = htole64(DATA + 64 * k);
 		uint32_t len = htole32(8 + k);
-		uint16_t flags = htole16(
-			(k == 2 ? VRING_DESC_F_WRITE : 0) |
-			(!packed && k < 2 ? VRING_DESC_F_NEXT : 0));
+		uint16_t flags =
+			htole16((k == 2 ? VRING_DESC_F_WRITE : 0) |
+				(!packed && k < 2 ? VRING_DESC_F_NEXT : 0));
 		uint16_t next = htole16(packed ? 0 : k + 1);
 
 		memcpy(t + 16 * k, &addr, 8);
@@ -468,14 +471,14 @@ static void put_crossing_table(uint64_t gaddr)
 static void post_indirect(uint64_t table, uint32_t len)
 {
 	if (fx.drv.packed) {
-		struct vring_packed_desc d = { table, len, 0,
-					       VRING_DESC_F_INDIRECT };
+		struct vring_packed_desc d = {table, len, 0,
+					      VRING_DESC_F_INDIRECT};
 
 		ring_driver_packed_post(&fx.drv, &d, 1);
 	} else {
-		fx.drv.desc[0] = (struct vring_desc){
-			htole64(table), htole32(len),
-			htole16(VRING_DESC_F_INDIRECT), 0 };
+		fx.drv.desc[0] =
+			(struct vring_desc){htole64(table), htole32(len),
+					    htole16(VRING_DESC_F_INDIRECT), 0};
 		ring_driver_split_post(&fx.drv, 0);
 	}
 	ring_driver_publish(&fx.drv);
@@ -552,7 +555,7 @@ static void test_descriptor_copied_once(void **state)
 
 static void test_written_clamped(void **state)
 {
-	struct ring_seg s[] = { { DATA, 100, false }, { DATA, 10, true } };
+	struct ring_seg s[] = {{DATA, 100, false}, {DATA, 10, true}};
 	uint16_t id;
 	uint32_t len;
 
@@ -564,10 +567,10 @@ static void test_written_clamped(void **state)
 	assert_int_equal(len, 10);
 }
 
-#define T2(f)                                                                  \
-	{ "split/" #f, f, NULL, down, (void *)&formats[0] },                   \
-	{                                                                      \
-		"packed/" #f, f, NULL, down, (void *)&formats[1]               \
+#define T2(f)                                                    \
+	{"split/" #f, f, NULL, down, (void *)&formats[0]},       \
+	{                                                        \
+		"packed/" #f, f, NULL, down, (void *)&formats[1] \
 	}
 
 int main(void)

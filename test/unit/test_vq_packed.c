@@ -7,11 +7,14 @@
  * and start/stop with the base in QEMU's encoding (avail index and wrap
  * counter in bits 0-15, used index and wrap counter in bits 16-31).
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <endian.h>
 #include <errno.h>
@@ -20,17 +23,17 @@
 #include "ring_driver.h"
 #include "vq.h"
 
-#define PACKED (1ull << VIRTIO_F_RING_PACKED)
-#define IND (1ull << VIRTIO_RING_F_INDIRECT_DESC)
-#define EVT (1ull << VIRTIO_RING_F_EVENT_IDX)
-#define DATA RING_DRIVER_MEM_DATA
-#define TABLES RING_DRIVER_MEM_TABLES
-#define NEXT VRING_DESC_F_NEXT
-#define WRITE VRING_DESC_F_WRITE
+#define PACKED	 (1ull << VIRTIO_F_RING_PACKED)
+#define IND	 (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define EVT	 (1ull << VIRTIO_RING_F_EVENT_IDX)
+#define DATA	 RING_DRIVER_MEM_DATA
+#define TABLES	 RING_DRIVER_MEM_TABLES
+#define NEXT	 VRING_DESC_F_NEXT
+#define WRITE	 VRING_DESC_F_WRITE
 #define INDIRECT VRING_DESC_F_INDIRECT
-#define AVAIL_F (1u << VRING_PACKED_DESC_F_AVAIL)
-#define USED_F (1u << VRING_PACKED_DESC_F_USED)
-#define WRAP (1u << 15)
+#define AVAIL_F	 (1u << VRING_PACKED_DESC_F_AVAIL)
+#define USED_F	 (1u << VRING_PACKED_DESC_F_USED)
+#define WRAP	 (1u << 15)
 /* A packed base from its avail and used halves (index | wrap << 15 each). */
 #define BASE(avail, used) ((uint32_t)(avail) | (uint32_t)(used) << 16)
 
@@ -57,8 +60,8 @@ static int down(void **state)
 static struct vring_packed_desc pd(uint64_t addr, uint32_t len, uint16_t id,
 				   uint16_t flags)
 {
-	return (struct vring_packed_desc){ .addr = addr, .len = len, .id = id,
-					   .flags = flags };
+	return (struct vring_packed_desc){
+		.addr = addr, .len = len, .id = id, .flags = flags};
 }
 
 static void post(const struct vring_packed_desc *d, unsigned n)
@@ -72,8 +75,8 @@ static void tdesc(unsigned k, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vring_packed_desc *t = ring_driver_table(&fx.drv, 0);
 
-	t[k] = (struct vring_packed_desc){ htole64(addr), htole32(len), 0,
-					   htole16(flags) };
+	t[k] = (struct vring_packed_desc){htole64(addr), htole32(len), 0,
+					  htole16(flags)};
 }
 
 static int add(const struct ring_seg *s, unsigned n, bool indirect)
@@ -87,7 +90,7 @@ static int add(const struct ring_seg *s, unsigned n, bool indirect)
 
 static int add1(uint64_t gaddr, uint32_t len, bool write)
 {
-	return add(&(struct ring_seg){ gaddr, len, write }, 1, false);
+	return add(&(struct ring_seg){gaddr, len, write}, 1, false);
 }
 
 static void expect_broken(int err)
@@ -104,8 +107,8 @@ static void expect_broken(int err)
 
 static void test_buffer_id_out_of_range(void **state)
 {
-	struct vring_packed_desc d[] = { pd(DATA, 16, 0, NEXT),
-					 pd(DATA, 16, 8, 0) };
+	struct vring_packed_desc d[] = {pd(DATA, 16, 0, NEXT),
+					pd(DATA, 16, 8, 0)};
 
 	(void)state;
 	up(0, 8);
@@ -187,8 +190,8 @@ static void test_indirect_len_zero(void **state)
 
 static void test_indirect_with_next(void **state)
 {
-	struct vring_packed_desc d[] = { pd(TABLES, 16, 0, INDIRECT | NEXT),
-					 pd(DATA, 16, 0, 0) };
+	struct vring_packed_desc d[] = {pd(TABLES, 16, 0, INDIRECT | NEXT),
+					pd(DATA, 16, 0, 0)};
 
 	(void)state;
 	up(IND, 8);
@@ -210,8 +213,9 @@ static void test_indirect_not_negotiated(void **state)
 
 static void test_indirect_ok(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, false }, { DATA + 64, 32, true },
-				{ DATA + 128, 8, true } };
+	struct ring_seg s[] = {{DATA, 16, false},
+			       {DATA + 64, 32, true},
+			       {DATA + 128, 8, true}};
 	struct vq_elem *e;
 
 	(void)state;
@@ -229,7 +233,7 @@ static void test_indirect_ok(void **state)
 
 static void test_readable_after_writable(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, true }, { DATA + 16, 16, false } };
+	struct ring_seg s[] = {{DATA, 16, true}, {DATA + 16, 16, false}};
 
 	(void)state;
 	up(0, 8);
@@ -239,7 +243,7 @@ static void test_readable_after_writable(void **state)
 
 static void test_readable_after_writable_indirect(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, true }, { DATA + 16, 16, false } };
+	struct ring_seg s[] = {{DATA, 16, true}, {DATA + 16, 16, false}};
 
 	(void)state;
 	up(IND, 8);
@@ -249,8 +253,8 @@ static void test_readable_after_writable_indirect(void **state)
 
 static void test_zero_length(void **state)
 {
-	struct ring_seg s[] = { { DATA, 0, false }, { DATA, 8, false },
-				{ 0xdead0000, 0, true } };
+	struct ring_seg s[] = {
+		{DATA, 0, false}, {DATA, 8, false}, {0xdead0000, 0, true}};
 	struct vq_elem *e;
 
 	(void)state;
@@ -282,8 +286,7 @@ static void test_address_len_overflow(void **state)
 
 static void test_chain_bytes_over_4g(void **state)
 {
-	struct ring_seg s[] = { { DATA, 0xffffffffu, false },
-				{ DATA, 1, true } };
+	struct ring_seg s[] = {{DATA, 0xffffffffu, false}, {DATA, 1, true}};
 
 	(void)state;
 	up(0, 8);
@@ -299,7 +302,7 @@ static void test_iov_capacity(void **state)
 	(void)state;
 	up(IND, 64);
 	for (unsigned k = 0; k <= VQ_IOV_MAX; k++)
-		s[k] = (struct ring_seg){ DATA + 64 * k, 64, k > 7 };
+		s[k] = (struct ring_seg){DATA + 64 * k, 64, k > 7};
 	add(s, VQ_IOV_MAX, true);
 	assert_int_equal(vq_pop(&fx.vq, &e), 1);
 	assert_int_equal(e->rd_num + e->wr_num, VQ_IOV_MAX);
@@ -325,8 +328,9 @@ static void test_too_many_outstanding(void **state)
 
 static void test_out_of_order_used(void **state)
 {
-	struct ring_seg s[3] = { { DATA, 8, false }, { DATA + 64, 64, true },
-				 { DATA + 128, 64, true } };
+	struct ring_seg s[3] = {{DATA, 8, false},
+				{DATA + 64, 64, true},
+				{DATA + 128, 64, true}};
 	struct vq_elem *e[3];
 	struct vring_packed_desc *r;
 	uint16_t id;
@@ -377,9 +381,9 @@ static void test_wrap_many_laps(void **state)
 	(void)state;
 	up(IND, 5); /* not a power of 2: fine for packed */
 	while (got < 3000) {
-		struct ring_seg s[3] = { { DATA, 16, false },
-					 { DATA + 64, 32, true },
-					 { DATA + 128, 16, true } };
+		struct ring_seg s[3] = {{DATA, 16, false},
+					{DATA + 64, 32, true},
+					{DATA + 128, 16, true}};
 		unsigned n = 1 + rnd() % 3;
 		struct vq_elem *e;
 		uint16_t id;
@@ -414,9 +418,10 @@ static void test_wrap_many_laps(void **state)
 	assert_int_equal(ring_driver_num_free(&fx.drv), 5);
 	/* Device and driver agree on the positions after many laps; with
 	 * nothing in flight, used is where avail is. */
-	assert_int_equal(vq_stop(&fx.vq),
-			 BASE(fx.drv.next_avail | (fx.drv.avail_wrap ? WRAP : 0),
-			      ring_driver_used_pos(&fx.drv)));
+	assert_int_equal(
+		vq_stop(&fx.vq),
+		BASE(fx.drv.next_avail | (fx.drv.avail_wrap ? WRAP : 0),
+		     ring_driver_used_pos(&fx.drv)));
 }
 
 static void test_event_enable_disable(void **state)
@@ -504,7 +509,7 @@ static void test_event_desc_batch(void **state)
 
 static void test_set_notify(void **state)
 {
-	struct ring_seg s = { DATA, 8, false };
+	struct ring_seg s = {DATA, 8, false};
 	struct vq_elem *e;
 
 	(void)state;
@@ -525,7 +530,7 @@ static void test_set_notify(void **state)
 
 static void test_set_notify_event_idx(void **state)
 {
-	struct ring_seg s = { DATA, 8, false };
+	struct ring_seg s = {DATA, 8, false};
 	struct vq_elem *e;
 
 	(void)state;
@@ -575,12 +580,11 @@ static void test_start_errors(void **state)
 	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
 				  BASE(3 | WRAP, 4 | WRAP)),
 			 -EINVAL);
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
-				  BASE(0, 1)),
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, BASE(0, 1)),
 			 -EINVAL);
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l,
-				  BASE(3 | WRAP, 2)),
-			 -EINVAL);
+	assert_int_equal(
+		vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, BASE(3 | WRAP, 2)),
+		-EINVAL);
 	l.driver += 2;
 	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &l, WRAP),
 			 -EINVAL);
@@ -617,8 +621,8 @@ static void test_stop_start_base_wrap(void **state)
 		vq_flush(&fx.vq);
 		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 	}
-	add1(DATA, 8, true); /* slot 1/0 */
-	add1(DATA, 8, true); /* slot 2/0 */
+	add1(DATA, 8, true);			 /* slot 1/0 */
+	add1(DATA, 8, true);			 /* slot 2/0 */
 	assert_int_equal(vq_pop(&fx.vq, &e), 1); /* fetches both */
 	vq_push(&fx.vq, e, 3);
 	base = vq_stop(&fx.vq);
@@ -626,9 +630,9 @@ static void test_stop_start_base_wrap(void **state)
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 	assert_int_equal(len, 3);
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &fx.drv.layout,
-				  base),
-			 0);
+	assert_int_equal(
+		vq_start(&fx.vq, &fx.mem.gmem, PACKED, &fx.drv.layout, base),
+		0);
 	for (int i = 0; i < 9; i++) {
 		if (i)
 			add1(DATA, 8, true);
@@ -663,9 +667,9 @@ static void round_trip(void)
 
 static void restart(uint32_t base)
 {
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, PACKED, &fx.drv.layout,
-				  base),
-			 0);
+	assert_int_equal(
+		vq_start(&fx.vq, &fx.mem.gmem, PACKED, &fx.drv.layout, base),
+		0);
 }
 
 static void test_stop_start_nothing_in_flight(void **state)
@@ -705,9 +709,9 @@ static void test_stop_start_used_behind_avail(void **state)
 	up(0, 8);
 	for (int i = 0; i < 7; i++) /* 7/1 */
 		round_trip();
-	ida = add1(DATA, 8, true);		 /* slot 7 */
-	idb = add(two, 2, false);		 /* slots 0-1, next lap */
-	idc = add1(DATA, 8, true);		 /* slot 2 */
+	ida = add1(DATA, 8, true); /* slot 7 */
+	idb = add(two, 2, false);  /* slots 0-1, next lap */
+	idc = add1(DATA, 8, true); /* slot 2 */
 	assert_int_equal(vq_pop(&fx.vq, &a), 1);
 	assert_int_equal(vq_pop(&fx.vq, &b), 1);
 	assert_int_equal(vq_pop(&fx.vq, &c), 1);

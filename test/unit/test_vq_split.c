@@ -5,11 +5,14 @@
  * 16-bit index wrap, used ring order, EVENT_IDX / NO_INTERRUPT decisions,
  * NO_NOTIFY / avail_event, and start/stop.
  */
+/* cmocka.h needs these first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <endian.h>
 #include <errno.h>
@@ -18,11 +21,11 @@
 #include "ring_driver.h"
 #include "vq.h"
 
-#define IND (1ull << VIRTIO_RING_F_INDIRECT_DESC)
-#define EVT (1ull << VIRTIO_RING_F_EVENT_IDX)
-#define DATA RING_DRIVER_MEM_DATA
-#define NEXT VRING_DESC_F_NEXT
-#define WRITE VRING_DESC_F_WRITE
+#define IND	 (1ull << VIRTIO_RING_F_INDIRECT_DESC)
+#define EVT	 (1ull << VIRTIO_RING_F_EVENT_IDX)
+#define DATA	 RING_DRIVER_MEM_DATA
+#define NEXT	 VRING_DESC_F_NEXT
+#define WRITE	 VRING_DESC_F_WRITE
 #define INDIRECT VRING_DESC_F_INDIRECT
 
 static struct ring_driver_fixture fx;
@@ -75,7 +78,7 @@ static void post(uint16_t head)
 
 static int add1(uint64_t gaddr, uint32_t len, bool write)
 {
-	struct ring_seg s = { gaddr, len, write };
+	struct ring_seg s = {gaddr, len, write};
 	int id = ring_driver_add(&fx.drv, &s, 1, false);
 
 	assert_true(id >= 0);
@@ -261,7 +264,7 @@ static void test_indirect_after_direct(void **state)
 
 static void test_readable_after_writable(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, true }, { DATA + 16, 16, false } };
+	struct ring_seg s[] = {{DATA, 16, true}, {DATA + 16, 16, false}};
 
 	(void)state;
 	up(0, 8);
@@ -272,7 +275,7 @@ static void test_readable_after_writable(void **state)
 
 static void test_readable_after_writable_indirect(void **state)
 {
-	struct ring_seg s[] = { { DATA, 16, true }, { DATA + 16, 16, false } };
+	struct ring_seg s[] = {{DATA, 16, true}, {DATA + 16, 16, false}};
 
 	(void)state;
 	up(IND, 8);
@@ -283,8 +286,8 @@ static void test_readable_after_writable_indirect(void **state)
 
 static void test_zero_length(void **state)
 {
-	struct ring_seg s[] = { { DATA, 0, false }, { DATA, 8, false },
-				{ 0xdead0000, 0, true } };
+	struct ring_seg s[] = {
+		{DATA, 0, false}, {DATA, 8, false}, {0xdead0000, 0, true}};
 	struct vq_elem *e;
 
 	(void)state;
@@ -318,8 +321,8 @@ static void test_address_len_overflow(void **state)
 
 static void test_chain_bytes_over_4g(void **state)
 {
-	struct ring_seg s[] = { { DATA, 0x80000000u, false },
-				{ DATA, 0x80000000u, true } };
+	struct ring_seg s[] = {{DATA, 0x80000000u, false},
+			       {DATA, 0x80000000u, true}};
 
 	(void)state;
 	up(0, 8);
@@ -336,7 +339,7 @@ static void test_iov_capacity(void **state)
 	(void)state;
 	up(0, 64);
 	for (unsigned k = 0; k <= VQ_IOV_MAX; k++)
-		s[k] = (struct ring_seg){ DATA + 64 * k, 64, k > 4 };
+		s[k] = (struct ring_seg){DATA + 64 * k, 64, k > 4};
 	/* Exactly VQ_IOV_MAX segments fit. */
 	assert_true(ring_driver_add(&fx.drv, s, VQ_IOV_MAX, false) >= 0);
 	ring_driver_publish(&fx.drv);
@@ -423,17 +426,17 @@ static void run_one_by_one(unsigned n)
 
 static void test_index_wraps_at_16_bits(void **state)
 {
-	struct ring_driver_cfg cfg = { 0, 8, RING_DRIVER_MEM_RING,
-				       RING_DRIVER_MEM_TABLES, 65530 };
+	struct ring_driver_cfg cfg = {0, 8, RING_DRIVER_MEM_RING,
+				      RING_DRIVER_MEM_TABLES, 65530};
 
 	(void)state;
 	up(0, 8);
 	vq_reset(&fx.vq);
 	ring_driver_destroy(&fx.drv);
 	assert_int_equal(ring_driver_init(&fx.drv, &fx.mem, &cfg), 0);
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, 0, &fx.drv.layout,
-				  fx.drv.base),
-			 0);
+	assert_int_equal(
+		vq_start(&fx.vq, &fx.mem.gmem, 0, &fx.drv.layout, fx.drv.base),
+		0);
 	run_one_by_one(20);
 	assert_int_equal(le16toh(fx.drv.used->idx), (uint16_t)(65530 + 20));
 	assert_int_equal(vq_stop(&fx.vq), (uint16_t)(65530 + 20));
@@ -493,8 +496,8 @@ static void test_event_idx_notify(void **state)
 
 static void test_event_idx_notify_wraps(void **state)
 {
-	struct ring_driver_cfg cfg = { EVT, 8, RING_DRIVER_MEM_RING,
-				       RING_DRIVER_MEM_TABLES, 65534 };
+	struct ring_driver_cfg cfg = {EVT, 8, RING_DRIVER_MEM_RING,
+				      RING_DRIVER_MEM_TABLES, 65534};
 
 	(void)state;
 	up(EVT, 8);
@@ -529,7 +532,7 @@ static void test_set_notify_flag(void **state)
 	assert_int_equal(vq_set_notify(&fx.vq, false), 0);
 	assert_int_equal(le16toh(fx.drv.used->flags), VRING_USED_F_NO_NOTIFY);
 	assert_int_equal(ring_driver_add(&fx.drv,
-					 &(struct ring_seg){ DATA, 8, 0 }, 1,
+					 &(struct ring_seg){DATA, 8, 0}, 1,
 					 false),
 			 0);
 	assert_int_equal(ring_driver_publish(&fx.drv), 0); /* no kick */
@@ -540,7 +543,7 @@ static void test_set_notify_flag(void **state)
 	assert_int_equal(vq_set_notify(&fx.vq, true), 0);
 	add1(DATA, 8, false);
 	assert_int_equal(ring_driver_add(&fx.drv,
-					 &(struct ring_seg){ DATA, 8, 0 }, 1,
+					 &(struct ring_seg){DATA, 8, 0}, 1,
 					 false),
 			 2);
 	assert_int_equal(ring_driver_publish(&fx.drv), 1); /* kick */
@@ -550,7 +553,7 @@ static void test_set_notify_event_idx(void **state)
 {
 	uint16_t avail_event;
 	struct vq_elem *e;
-	struct ring_seg s = { DATA, 8, false };
+	struct ring_seg s = {DATA, 8, false};
 
 	(void)state;
 	up(EVT, 8);
@@ -564,7 +567,7 @@ static void test_set_notify_event_idx(void **state)
 	assert_int_equal(ring_driver_publish(&fx.drv), 1); /* crosses 1 */
 	ring_driver_add(&fx.drv, &s, 1, false);
 	assert_int_equal(ring_driver_publish(&fx.drv), 0); /* 2: no kick */
-	assert_int_equal(vq_set_notify(&fx.vq, true), 1); /* 2 waiting */
+	assert_int_equal(vq_set_notify(&fx.vq, true), 1);  /* 2 waiting */
 }
 
 static void test_start_errors(void **state)
@@ -620,9 +623,8 @@ static void test_stop_start_base(void **state)
 	assert_int_equal(vq_stop(&fx.vq), 2); /* again: same */
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(le16toh(fx.drv.used->idx), 1); /* flushed */
-	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, 0, &fx.drv.layout,
-				  base),
-			 0);
+	assert_int_equal(
+		vq_start(&fx.vq, &fx.mem.gmem, 0, &fx.drv.layout, base), 0);
 	for (int i = 2; i < 5; i++) {
 		assert_int_equal(vq_pop(&fx.vq, &e), 1);
 		assert_int_equal(e->id, i);

@@ -503,11 +503,10 @@ static inline void fe_ring_init(struct fe *f, unsigned q,
 static inline void fe_ring_send(struct fe *f, unsigned q, uint32_t base)
 {
 	struct ring_driver *d = &f->drv[q];
-	struct vhu_vring_addr a = {
-		.index = q,
-		.desc = FE_UVA + d->layout.desc - FE_GPA,
-		.used = FE_UVA + d->layout.device - FE_GPA,
-		.avail = FE_UVA + d->layout.driver - FE_GPA};
+	struct vhu_vring_addr a = {.index = q,
+				   .desc = FE_UVA + d->layout.desc - FE_GPA,
+				   .used = FE_UVA + d->layout.device - FE_GPA,
+				   .avail = FE_UVA + d->layout.driver - FE_GPA};
 
 	assert_int_equal(fe_state(f, VHU_SET_VRING_NUM, q, FE_NUM), 0);
 	assert_int_equal(fe_state(f, VHU_SET_VRING_BASE, q, base), 0);
