@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <xen/hvm/dm_op.h>
-#include <xen/memory.h>
+/* The libraries' headers define the types the raw xen/ headers use. */
+/* clang-format off */
 #include <xendevicemodel.h>
 #include <xenforeignmemory.h>
+#include <xen/hvm/dm_op.h>
+#include <xen/memory.h>
+/* clang-format on */
 
 static int fail(const char *step)
 {
