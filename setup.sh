@@ -10,7 +10,7 @@ HOST_PKGS=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 	libxen-dev libgpiod-dev libconfig-dev libcmocka-dev
 	qemu-user-static qemu-system-arm
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev clang-format
 	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod patch
 	dpkg-dev ca-certificates
 )

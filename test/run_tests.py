@@ -6,6 +6,7 @@
   run_tests.py fuzz  STAMP --seconds N FUZZER...     libFuzzer harnesses
   run_tests.py bench STAMP BINARY...                 benchmarks (no verdict on speed)
   run_tests.py pytest STAMP [--args "..."]           integration and system tests
+  run_tests.py format STAMP                          clang-format check of every C file
 
 Every test runs even when an earlier one failed; the exit status is 1 when
 any failed. On success STAMP is written, so SCons knows the run happened.
@@ -84,6 +85,20 @@ def run_bench(args):
     return 1 if status else 0
 
 
+def run_format(args):
+    """Every tracked C file must already be formatted by .clang-format."""
+    files = subprocess.run(['git', 'ls-files', '*.c', '*.h'], cwd=ROOT, check=True,
+                           stdout=subprocess.PIPE, text=True).stdout.split()
+    bad = [f for f in files
+           if subprocess.run(['clang-format', '--dry-run', '--Werror', f], cwd=ROOT,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL).returncode != 0]
+    for f in bad:
+        print('format: %s differs from .clang-format (run clang-format -i %s)' % (f, f))
+    print('format: %d passed, %d failed' % (len(files) - len(bad), len(bad)))
+    return 1 if bad else 0
+
+
 def run_pytest(args):
     dirs = [d for d in ('test/integration', 'test/system')
             if os.path.isdir(os.path.join(ROOT, d))]
@@ -98,7 +113,7 @@ def run_pytest(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('family', choices=('unit', 'fuzz', 'bench', 'pytest'))
+    p.add_argument('family', choices=('unit', 'fuzz', 'bench', 'pytest', 'format'))
     p.add_argument('stamp')
     p.add_argument('--qemu')
     p.add_argument('--seconds', default='5')
@@ -106,7 +121,7 @@ def main():
     p.add_argument('binaries', nargs='*')
     args = p.parse_intermixed_args()  # options may follow the stamp
     status = {'unit': run_unit, 'fuzz': run_fuzz, 'bench': run_bench,
-              'pytest': run_pytest}[args.family](args)
+              'pytest': run_pytest, 'format': run_format}[args.family](args)
     if status == 0:
         with open(args.stamp, 'w') as f:
             f.write('ok\n')
