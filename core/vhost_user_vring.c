@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* vhost-user per-queue requests: SET/GET_VRING_*, and ring start/stop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_config.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,6 +199,20 @@ static void swap_fd(struct vhu_server *s, int *slot, int fd)
 		close(old);
 }
 
+/*
+ * Call and err fds are written from the data-path thread: made non-blocking
+ * so a front-end that passes a pipe and never drains it stalls nothing (an
+ * eventfd at its maximum, or a full pipe, already holds a pending signal).
+ */
+static int nonblocking(int fd)
+{
+	int fl = fd < 0 ? 0 : fcntl(fd, F_GETFL);
+
+	if (fd >= 0 && fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return fd;
+}
+
 /* The fd a VRING fd message brought (taken from m), or -1 with NOFD. */
 static int take_vring_fd(struct vhu_msg *m)
 {
@@ -241,7 +256,7 @@ int vhu_set_vring_call(struct vhu_server *s, struct vhu_msg *m,
 		       struct vhu_queue *q, struct vhu_reply *r)
 {
 	(void)r;
-	swap_fd(s, &q->call_fd, take_vring_fd(m));
+	swap_fd(s, &q->call_fd, nonblocking(take_vring_fd(m)));
 	return 0;
 }
 
@@ -249,7 +264,7 @@ int vhu_set_vring_err(struct vhu_server *s, struct vhu_msg *m,
 		      struct vhu_queue *q, struct vhu_reply *r)
 {
 	(void)r;
-	swap_fd(s, &q->err_fd, take_vring_fd(m));
+	swap_fd(s, &q->err_fd, nonblocking(take_vring_fd(m)));
 	return 0;
 }
 

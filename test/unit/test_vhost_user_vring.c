@@ -15,6 +15,9 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "vhu_frontend.h"
 
 static struct fe f;
@@ -308,6 +311,41 @@ static void test_call_nofd(void **state)
 	assert_int_equal(fe_vring_fd(&f, VHU_SET_VRING_ERR, 0, -1), 0);
 }
 
+/* A call fd that is a pipe nobody drains must not stall the data path. */
+static void test_call_full_pipe(void **state)
+{
+	int p[2], id;
+	uint16_t uid;
+	uint32_t len;
+	char junk[4096] = {0};
+
+	(void)state;
+	fe_ring_start(&f, 0, 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fe_vring_fd(&f, VHU_SET_VRING_CALL, 0, p[1]), 0);
+	/* Same file description: the server made it non-blocking. */
+	assert_true(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	assert_int_equal(errno, EAGAIN);
+	for (int round = 0; round < 3; round++) {
+		id = fe_post(&f, 0, "full");
+		fe_signal(f.kick[0]);
+		for (int ms = 0; ms < 2000; ms++) {
+			if (ring_driver_get_used(&f.drv[0], &uid, &len) == 1)
+				break;
+			usleep(1000);
+		}
+		assert_int_equal(uid, id);
+		assert_int_equal(len, 4);
+	}
+	/* The device still answers: a fresh call fd gets its signal. */
+	assert_int_equal(fe_vring_fd(&f, VHU_SET_VRING_CALL, 0, f.call[0]), 0);
+	fe_echo(&f, 0, "drained");
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_enable(void **state)
 {
 	(void)state;
@@ -389,6 +427,7 @@ int main(void)
 		T(test_vring_fd_malformed),
 		T(test_start_needs_features),
 		T(test_call_nofd),
+		T(test_call_full_pipe),
 		T(test_enable),
 		T(test_enable_protocol_features),
 		T(test_iova_addresses),
