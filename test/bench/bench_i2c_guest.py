@@ -9,7 +9,8 @@ The baseline, measured in the same guest boot: the same loop against
 i2c-stub, an in-guest SMBus adapter with no virtio and no host round trip.
 "x stub" is the virtio path's time per transfer over the baseline's.
 
-It prints a table and asserts nothing about speed. Numbers are guest-side
+It also prints virtiobox's resident memory after each run and the size of
+the binaries (footprint). It prints a table and asserts nothing about speed. Numbers are guest-side
 wall-clock under TCG emulation: compare rows of one run, not runs of
 different machines."""
 
@@ -60,6 +61,7 @@ def measure(images: dict, loop: Path, packed: bool, tmp: Path) -> dict[str, tupl
                            files={"/test/i2c_loop": File(path=loop, mode=0o755),
                                   "/test/i2c-stub.ko": File(path=images["i2c_stub"],
                                                             mode=0o644)})
+        rows_rss = _rss_kib(server.proc.proc.pid)
     finally:
         server.stop()
     result.check()
@@ -74,7 +76,18 @@ def measure(images: dict, loop: Path, packed: bool, tmp: Path) -> dict[str, tupl
             label = None
     if set(rows) != {"stub", "virtio"}:
         raise SystemExit(f"bench_i2c_guest: missing results in the console:\n{result.console}")
+    rows["rss"] = rows_rss
     return rows
+
+
+def _rss_kib(pid: int) -> tuple[int, int]:
+    """virtiobox's resident and peak resident memory (KiB), from /proc."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()[0] if value.split() else "0"
+    return int(fields.get("VmRSS", 0)), int(fields.get("VmHWM", 0))
 
 
 def main() -> int:
@@ -95,6 +108,13 @@ def main() -> int:
                 per = total / n
                 print(f"{label:<24} {1e9 / per:>12.0f} {per / 1e3:>12.1f} {p50 / 1e3:>9.1f} "
                       f"{p99 / 1e3:>9.1f} {per / base:>8.2f}", flush=True)
+            rss, hwm = rows["rss"]
+            print(f"{'':<24} virtiobox after the run: RSS {rss} KiB, peak {hwm} KiB "
+                  "(one i2c device, guest memory mappings included)")
+    for binary in (vbtest.VIRTIOBOX, REPO / "build" / "aarch64-release" / "main" / "virtiobox"):
+        if binary.is_file():
+            print(f"binary {binary.relative_to(REPO)}: {binary.stat().st_size // 1024} KiB "
+                  "(with debug info)")
     return 0
 
 
