@@ -6,7 +6,6 @@
  * message validation in vhost_user_msg.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/virtio_config.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +94,7 @@ static vhu_handler *const handlers[VHU_REQUEST_MAX] = {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* Returns 0, -ENOBUFS (socket buffer full) or -EPIPE (cannot send). */
 static int send_reply(struct vhu_server *s, const struct vhu_msg *m,
 		      const struct vhu_msg_type *t, int ret)
 {
@@ -122,10 +122,21 @@ static int send_reply(struct vhu_server *s, const struct vhu_msg *m,
 			r->size = 0; /* the spec's way to say "error" */
 		break;
 	}
-	return vhu_msg_reply(s->conn.fd, m->hdr.request, &r->p, r->size);
+	/* Never waits: -ENOBUFS means the front-end does not read. */
+	switch (vhu_msg_reply(s->conn.fd, m->hdr.request, &r->p, r->size)) {
+	case 0:
+		return 0;
+	case -EAGAIN:
+		return -ENOBUFS;
+	default:
+		return -EPIPE;
+	}
 }
 
-/* Returns 0 to go on with the connection, -errno to close it. */
+/*
+ * Returns 0 to go on with the connection, -errno to close it (-ENOBUFS,
+ * -EPIPE: the reply could not be sent).
+ */
 static int handle(struct vhu_server *s, struct vhu_msg *m)
 {
 	struct vhu_msg_ctx ctx = {
@@ -135,7 +146,7 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 	const struct vhu_msg_type *t = vhu_msg_type(m->hdr.request);
 	const char *why = NULL;
 	vhu_handler *h = NULL;
-	int ret;
+	int ret, sent;
 
 	ret = vhu_msg_validate(m, &ctx, &why);
 	log_debug("%s: %s (%u bytes, %u fds%s)", s->name,
@@ -168,8 +179,9 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 					s->name, t->name, strerror(-ret));
 	}
 	vhu_msg_close_fds(m);
-	if (send_reply(s, m, t, ret) < 0)
-		return -EPIPE;
+	sent = send_reply(s, m, t, ret);
+	if (sent < 0)
+		return sent;
 	return ret == -ECONNRESET ? ret : 0;
 }
 
@@ -181,6 +193,9 @@ static void disconnect(struct vhu_server *s, const char *why)
 	loop_remove(&s->conn);
 	close(s->conn.fd);
 	s->conn.fd = -1;
+	/* A message cut off by the disconnect: its fds go with it. */
+	vhu_msg_close_fds(&s->msg);
+	s->rx = (struct vhu_msg_rx){0};
 	dev_thread_pause(s->dt);
 	vhu_device_reset(s);
 	for (unsigned i = 0; i < s->dev->ops->num_queues; i++)
@@ -195,45 +210,55 @@ static void disconnect(struct vhu_server *s, const char *why)
 		log_err("%s: cannot listen for the next front-end", s->name);
 }
 
+static const char *handle_error(int ret)
+{
+	switch (ret) {
+	case -ENOBUFS:
+		return "replies not read (socket buffer full)";
+	case -EPIPE:
+		return "cannot send a reply";
+	default:
+		return "protocol error";
+	}
+}
+
+/*
+ * Readable: take what has come of the current message without waiting; a
+ * partial one waits for the next wake-up, so a front-end that stalls
+ * mid-message costs the other servers on this loop nothing. One message
+ * per wake-up: the loop is level-triggered and calls again if more is
+ * queued, so a chatty front-end cannot starve the others either.
+ */
 static void conn_ready(struct loop_source *src, uint32_t events)
 {
 	struct vhu_server *s = container_of(src, struct vhu_server, conn);
 	int ret;
 
 	(void)events;
-	ret = vhu_msg_recv(src->fd, &s->msg);
+	ret = vhu_msg_recv(src->fd, &s->msg, &s->rx);
+	if (ret == -EAGAIN)
+		return;
 	if (ret == 0) {
 		disconnect(s, "connection closed by the front-end");
 		return;
 	}
 	if (ret < 0) {
 		disconnect(s, ret == -EPROTO ? "malformed message"
-			      : ret == -EAGAIN
-				      ? "message incomplete after timeout"
-				      : strerror(-ret));
+					     : strerror(-ret));
 		return;
 	}
 	ret = handle(s, &s->msg);
 	if (ret < 0)
-		disconnect(s, ret == -EPIPE ? "cannot send a reply"
-					    : "protocol error");
+		disconnect(s, handle_error(ret));
 }
 
 static int start_conn(struct vhu_server *s, int fd)
 {
-	struct timeval tv = {.tv_sec = VHU_IO_TIMEOUT_MS / 1000,
-			     .tv_usec = (VHU_IO_TIMEOUT_MS % 1000) * 1000};
-	int flags = fcntl(fd, F_GETFL);
 	int ret;
 
-	/* Blocking with timeouts: a message is read whole, a stalled peer
-	 * costs at most the timeout. */
-	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		ret = -errno;
-		goto err_close;
-	}
+	/* Every recvmsg and send on fd says MSG_DONTWAIT, so whether the
+	 * socket itself blocks (--fd=N hands us either) does not matter.
+	 * s->msg and s->rx are empty: zeroed at creation and by disconnect. */
 	loop_source_init(&s->conn, fd, conn_ready);
 	ret = loop_add(s->ctl, &s->conn, EPOLLIN);
 	if (ret < 0)

@@ -23,9 +23,6 @@
 #include "vhost_user.h"
 #include "vhost_user_msg.h"
 
-/* Receive/send timeout on a front-end connection: bounds a stalled peer. */
-#define VHU_IO_TIMEOUT_MS 2000
-
 struct vhu_queue {
 	unsigned index;
 	uint32_t num;  /* SET_VRING_NUM; 0: not set */
@@ -70,7 +67,8 @@ struct vhu_server {
 	struct gmem_mmap staging; /* SET_MEM_TABLE builds here */
 	struct vhu_queue *queues; /* dev->ops->num_queues */
 
-	struct vhu_msg msg; /* the message being handled */
+	struct vhu_msg msg;   /* being received, then handled */
+	struct vhu_msg_rx rx; /* how much of msg has come */
 	struct vhu_reply reply;
 };
 

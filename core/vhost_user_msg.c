@@ -345,61 +345,85 @@ static int take_fds(struct vhu_msg *m, struct msghdr *mh)
 }
 
 /*
- * Read exactly len bytes, with fds. Returns len, 0 at end of stream
- * before the first byte, -EPROTO at end of stream after it, or -errno.
+ * Where the next byte of m goes and how many are still missing: the rest
+ * of the header, then the rest of the payload it announces (at most
+ * VHU_PAYLOAD_MAX, checked by the caller). 0: the message is complete.
  */
-static ssize_t recv_all(int fd, struct vhu_msg *m, void *buf, size_t len)
+static size_t next_piece(struct vhu_msg *m, const struct vhu_msg_rx *rx,
+			 void **at)
+{
+	if (rx->got < sizeof(m->hdr)) {
+		*at = (uint8_t *)&m->hdr + rx->got;
+		return sizeof(m->hdr) - rx->got;
+	}
+	*at = m->p.bytes + (rx->got - sizeof(m->hdr));
+	return m->hdr.size - (rx->got - sizeof(m->hdr));
+}
+
+/*
+ * One recvmsg of at most len bytes, without waiting, taking any fds.
+ * Returns the byte count, 0 at end of stream, -EAGAIN, -EPROTO or -errno.
+ */
+static ssize_t recv_piece(int fd, struct vhu_msg *m, void *at, size_t len)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHU_FDS_MAX)];
 		struct cmsghdr align;
 	} ctl;
-	size_t got = 0;
+	struct iovec iov = {at, len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	int ret;
 
-	while (got < len) {
-		struct iovec iov = {(char *)buf + got, len - got};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = ctl.buf,
-				    .msg_controllen = sizeof(ctl.buf)};
-		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-		int ret;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		ret = take_fds(m, &mh);
-		if (ret < 0)
-			return ret;
-		if (n == 0)
-			return got ? -EPROTO : 0;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	/* Fds that came with this piece belong to m, even with n == 0. */
+	ret = take_fds(m, &mh);
+	return ret < 0 ? ret : n;
 }
 
-int vhu_msg_recv(int fd, struct vhu_msg *m)
+int vhu_msg_recv(int fd, struct vhu_msg *m, struct vhu_msg_rx *rx)
 {
-	ssize_t n;
+	ssize_t n = 0;
 
-	memset(&m->hdr, 0, sizeof(m->hdr));
-	memset(&m->p, 0, sizeof(m->p));
-	m->nfds = 0;
-	n = recv_all(fd, m, &m->hdr, sizeof(m->hdr));
-	if (n <= 0)
-		goto out;
-	if (m->hdr.size > VHU_PAYLOAD_MAX) {
-		n = -EPROTO;
-		goto out;
+	if (rx->got == 0) {
+		memset(&m->hdr, 0, sizeof(m->hdr));
+		memset(&m->p, 0, sizeof(m->p));
+		m->nfds = 0;
 	}
-	n = recv_all(fd, m, &m->p, m->hdr.size);
-	if (n == 0 && m->hdr.size)
-		n = -EPROTO; /* header without its payload */
-	if (n >= 0)
-		return 1;
-out:
+	for (;;) {
+		void *at;
+		size_t len;
+
+		if (rx->got >= sizeof(m->hdr) &&
+		    m->hdr.size > VHU_PAYLOAD_MAX) {
+			n = -EPROTO; /* refused without waiting for it */
+			goto err_drop;
+		}
+		len = next_piece(m, rx, &at);
+		if (len == 0)
+			break; /* header and payload complete */
+		n = recv_piece(fd, m, at, len);
+		if (n == -EAGAIN)
+			return -EAGAIN; /* the rest comes later */
+		if (n <= 0)
+			goto err_drop;
+		rx->got += (uint32_t)n;
+	}
+	rx->got = 0;
+	return 1;
+
+err_drop:
+	if (n == 0 && rx->got)
+		n = -EPROTO; /* end of stream mid-message */
 	vhu_msg_close_fds(m);
+	rx->got = 0;
 	return (int)n;
 }
 
@@ -419,8 +443,10 @@ int vhu_msg_reply(int fd, uint32_t request, const void *payload, uint32_t size)
 	if (size)
 		memcpy(out.p, payload, size);
 	while (sent < len) {
-		ssize_t n =
-			send(fd, (char *)&out + sent, len - sent, MSG_NOSIGNAL);
+		/* Never wait: a front-end that does not read its replies must
+		 * not stall the control thread every server shares. */
+		ssize_t n = send(fd, (char *)&out + sent, len - sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -10,8 +10,9 @@
  * values mean (overlapping regions, a queue size too big) is for the
  * handlers, which answer with an error reply instead of disconnecting.
  *
- * Threading: plain functions, no state; the server calls them on its
- * control thread.
+ * Threading: plain functions without state of their own (a message being
+ * received lives in the caller's struct vhu_msg and struct vhu_msg_rx);
+ * the server calls them on its control thread.
  */
 #ifndef VIRTIOBOX_CORE_VHOST_USER_MSG_H
 #define VIRTIOBOX_CORE_VHOST_USER_MSG_H
@@ -125,17 +126,37 @@ int vhu_msg_validate(struct vhu_msg *m, const struct vhu_msg_ctx *ctx,
 		     const char **why);
 
 /*
- * Receive one message from a blocking stream socket (a receive timeout
- * bounds a stalled peer). Returns 1 with *m filled (fds owned by m), 0 on
- * orderly end of stream before a header, or -errno: -EPROTO (payload
- * larger than VHU_PAYLOAD_MAX, too many fds, truncated message), -EAGAIN
- * (timed out), or the socket error. On error no fd stays open.
+ * How far the message being assembled has come. Zeroed: a new message
+ * starts with the next byte. Kept by the caller beside its struct vhu_msg.
  */
-int vhu_msg_recv(int fd, struct vhu_msg *m);
+struct vhu_msg_rx {
+	uint32_t got; /* header and payload bytes in the message so far */
+};
+
+/*
+ * Receive what a stream socket has of the message being assembled in m,
+ * without blocking (MSG_DONTWAIT; the socket may be blocking or not), and
+ * never past that message's end. Header bytes, then payload bytes, then
+ * fds from SCM_RIGHTS as they come with any piece. Returns:
+ *   1        m is complete (fds owned by m); rx is zeroed for the next one;
+ *   -EAGAIN  the socket has no more for now: call again when it is
+ *            readable; what came so far stays in m and rx (fds included);
+ *   0        orderly end of stream before a message's first byte;
+ *   -EPROTO  payload larger than VHU_PAYLOAD_MAX (known from the header,
+ *            without waiting for it), more than VHU_FDS_MAX fds, fds cut
+ *            off (MSG_CTRUNC), or end of stream mid-message;
+ *   -errno   the socket error.
+ * On 0 and on errors no fd stays open and rx is zeroed. To drop a partial
+ * message (disconnect), vhu_msg_close_fds(m) and zero rx.
+ */
+int vhu_msg_recv(int fd, struct vhu_msg *m, struct vhu_msg_rx *rx);
 
 /*
  * Send a reply to request with size payload bytes (flags: version |
- * REPLY). Returns 0 or -errno (-EPIPE when the peer is gone).
+ * REPLY), without blocking. Returns 0; -EAGAIN when the socket buffer
+ * cannot take all of it (a front-end that does not read its replies; part
+ * of it may be sent, so the stream is unusable: close it); -EINVAL for a
+ * size over VHU_PAYLOAD_MAX; -EPIPE when the peer is gone; or -errno.
  */
 int vhu_msg_reply(int fd, uint32_t request, const void *payload, uint32_t size);
 

@@ -175,10 +175,11 @@ static void drain(int sock)
 }
 
 /*
- * Cut the input in chunks and send them all, then end the stream. All of it
- * is queued before the server reads: it reads a message whole, and would
- * wait for the rest of one split across chunks. Replies (a few hundred
- * bytes per message at most) fit in the socket buffer meanwhile.
+ * Cut the input in chunks and send them all, then end the stream. The
+ * server assembles messages from whatever pieces come, so chunks cut
+ * messages anywhere, fds with any byte. Replies (a few hundred bytes per
+ * message, one message per loop turn) are drained after every turn, so a
+ * full reply buffer, which disconnects, does not happen by accident.
  */
 static void feed(int sock, const uint8_t *data, size_t size)
 {

@@ -3,7 +3,8 @@
  * vhost-user message layer (core/vhost_user_msg.c): the validation table
  * entry by entry (size, fds, queue index, layouts, version), decoding of
  * both region forms and of config payloads, receiving (fds, end of stream,
- * truncation, too many fds, timeouts) and replying.
+ * truncation, too many fds, messages assembled from pieces without
+ * blocking) and replying (without blocking).
  */
 
 /* cmocka.h needs these first, in this order. */
@@ -284,12 +285,8 @@ static void send_with_fds(int sock, const void *buf, size_t len, const int *fds,
 
 static void pair(int sv[2])
 {
-	struct timeval tv = {.tv_usec = 100000};
-
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 			 0);
-	assert_int_equal(
-		setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 }
 
 static void test_recv(void **state)
@@ -298,6 +295,7 @@ static void test_recv(void **state)
 	uint64_t v = 1;
 	uint8_t out[sizeof(h) + sizeof(v)]; /* packed on the wire */
 	struct vhu_msg m;
+	struct vhu_msg_rx rx = {0};
 	int sv[2], efd = eventfd(0, EFD_CLOEXEC);
 
 	(void)state;
@@ -306,7 +304,7 @@ static void test_recv(void **state)
 	pair(sv);
 	send_with_fds(sv[1], &out, sizeof(out), &efd, 1);
 	send_with_fds(sv[1], &out, sizeof(out), NULL, 0);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), 1);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), 1);
 	assert_int_equal(m.hdr.request, VHU_SET_VRING_CALL);
 	assert_int_equal(m.p.u64, 1);
 	assert_int_equal(m.nfds, 1);
@@ -314,14 +312,78 @@ static void test_recv(void **state)
 	vhu_msg_close_fds(&m);
 	assert_int_equal(m.nfds, 0);
 	/* The next message does not inherit the fd. */
-	assert_int_equal(vhu_msg_recv(sv[0], &m), 1);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), 1);
 	assert_int_equal(m.nfds, 0);
-	/* Nothing more: the receive timeout. */
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EAGAIN);
+	/* Nothing more for now: come back later, on a blocking socket too. */
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EAGAIN);
+	assert_int_equal(rx.got, 0);
 	close(sv[1]);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), 0);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), 0);
 	close(sv[0]);
 	close(efd);
+}
+
+/* Send out[from, to) as one piece, with nfds fresh eventfds. */
+static void piece(int sock, const uint8_t *out, size_t from, size_t to,
+		  unsigned nfds)
+{
+	int fds[VHU_FDS_MAX] = {0};
+
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	send_with_fds(sock, out + from, to - from, fds, nfds);
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/*
+ * A message in pieces: the fd with the first byte, the header and payload
+ * cut anywhere; each piece short of the end is kept, not waited for.
+ */
+static void test_recv_pieces(void **state)
+{
+	struct vhu_hdr h = {VHU_SET_VRING_CALL, VHU_VERSION, 8};
+	uint64_t v = 0x0101010101010101ull;
+	uint8_t out[sizeof(h) + sizeof(v)];
+	static const size_t cuts[] = {0, 1, 7, 12, 15, 20};
+	struct vhu_msg m;
+	struct vhu_msg_rx rx = {0};
+	int sv[2], before = fe_count_fds();
+
+	(void)state;
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + sizeof(h), &v, sizeof(v));
+	pair(sv);
+	for (unsigned i = 1; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		piece(sv[1], out, cuts[i - 1], cuts[i], i == 1);
+		if (cuts[i] < sizeof(out)) {
+			assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EAGAIN);
+			assert_int_equal(rx.got, cuts[i]);
+			assert_int_equal(m.nfds, 1);
+		}
+	}
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), 1);
+	assert_int_equal(rx.got, 0);
+	assert_int_equal(m.hdr.request, VHU_SET_VRING_CALL);
+	assert_int_equal(m.p.u64, v);
+	assert_int_equal(m.nfds, 1);
+	vhu_msg_close_fds(&m);
+	/* One byte at a time, fds with two different bytes. */
+	for (size_t i = 0; i < sizeof(out); i++) {
+		piece(sv[1], out, i, i + 1, i == 0 || i == 13);
+		assert_int_equal(vhu_msg_recv(sv[0], &m, &rx),
+				 i + 1 < sizeof(out) ? -EAGAIN : 1);
+	}
+	assert_int_equal(m.p.u64, v);
+	assert_int_equal(m.nfds, 2);
+	vhu_msg_close_fds(&m);
+	/* A partial message dropped by its owner leaves nothing open. */
+	piece(sv[1], out, 0, 3, 2);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EAGAIN);
+	vhu_msg_close_fds(&m);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(fe_count_fds(), before);
 }
 
 static void test_recv_errors(void **state)
@@ -329,45 +391,55 @@ static void test_recv_errors(void **state)
 	struct vhu_hdr big = {99, VHU_VERSION, VHU_PAYLOAD_MAX + 1};
 	struct vhu_hdr h = {VHU_SET_FEATURES, VHU_VERSION, 8};
 	struct vhu_msg m;
-	int sv[2], fds[VHU_FDS_MAX + 1];
+	struct vhu_msg_rx rx = {0};
+	int sv[2], fds[VHU_FDS_MAX + 1], before;
 
 	(void)state;
 	for (unsigned i = 0; i <= VHU_FDS_MAX; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
+	before = fe_count_fds();
 	/* Too many fds: none stays open here (where the platform says so). */
 	if (fe_ctrunc_reported()) {
 		pair(sv);
 		send_with_fds(sv[1], &h, sizeof(h), fds, VHU_FDS_MAX + 1);
 		assert_int_equal(send(sv[1], "12345678", 8, 0), 8);
-		assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
+		assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EPROTO);
 		assert_int_equal(m.nfds, 0);
+		assert_int_equal(rx.got, 0);
 		close(sv[0]);
 		close(sv[1]);
 	}
-	/* Payload larger than any message. */
+	/* Too many fds over several pieces of one message. */
+	pair(sv);
+	send_with_fds(sv[1], &h, 1, fds, VHU_FDS_MAX);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EAGAIN);
+	send_with_fds(sv[1], (uint8_t *)&h + 1, 1, fds, 1);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EPROTO);
+	assert_int_equal(m.nfds, 0);
+	assert_int_equal(rx.got, 0);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(fe_count_fds(), before);
+	/* Payload larger than any message: refused without waiting for it. */
 	pair(sv);
 	assert_int_equal(send(sv[1], &big, sizeof(big), 0), sizeof(big));
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EPROTO);
 	close(sv[0]);
 	close(sv[1]);
 	/* Truncated header, then truncated payload. */
 	pair(sv);
 	assert_int_equal(send(sv[1], &h, 5, 0), 5);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EAGAIN);
 	close(sv[1]);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EPROTO);
+	assert_int_equal(rx.got, 0);
 	close(sv[0]);
-	pair(sv);
-	assert_int_equal(send(sv[1], &h, sizeof(h), 0), sizeof(h));
-	close(sv[1]);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EPROTO);
-	close(sv[0]);
-	/* A stalled peer mid-message: timeout, reported as such. */
 	pair(sv);
 	send_with_fds(sv[1], &h, sizeof(h), fds, 1);
-	assert_int_equal(vhu_msg_recv(sv[0], &m), -EAGAIN);
+	close(sv[1]);
+	assert_int_equal(vhu_msg_recv(sv[0], &m, &rx), -EPROTO);
 	assert_int_equal(m.nfds, 0);
 	close(sv[0]);
-	close(sv[1]);
 	for (unsigned i = 0; i <= VHU_FDS_MAX; i++)
 		close(fds[i]);
 }
@@ -396,6 +468,26 @@ static void test_reply(void **state)
 	close(sv[0]);
 }
 
+/* A peer that does not read: -EAGAIN once the buffer is full, no wait. */
+static void test_reply_not_read(void **state)
+{
+	int sv[2], size = 4096, ret = 0;
+	uint64_t v = 0;
+	unsigned n;
+
+	(void)state;
+	pair(sv);
+	assert_int_equal(
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)),
+		0);
+	for (n = 0; n < 100000 && ret == 0; n++)
+		ret = vhu_msg_reply(sv[0], VHU_GET_FEATURES, &v, 8);
+	assert_int_equal(ret, -EAGAIN);
+	assert_true(n > 1);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,8 +501,10 @@ int main(void)
 		cmocka_unit_test(test_mem_table_xen),
 		cmocka_unit_test(test_config_layout),
 		cmocka_unit_test(test_recv),
+		cmocka_unit_test(test_recv_pieces),
 		cmocka_unit_test(test_recv_errors),
 		cmocka_unit_test(test_reply),
+		cmocka_unit_test(test_reply_not_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
