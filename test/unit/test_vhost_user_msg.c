@@ -392,6 +392,8 @@ static void test_recv_errors(void **state)
 	struct vhu_hdr h = {VHU_SET_FEATURES, VHU_VERSION, 8};
 	struct vhu_msg m;
 	struct vhu_msg_rx rx = {0};
+	/* First: where fds are dropped silently (qemu-user), this leaks one. */
+	bool ctrunc = fe_ctrunc_reported();
 	int sv[2], fds[VHU_FDS_MAX + 1], before;
 
 	(void)state;
@@ -399,7 +401,7 @@ static void test_recv_errors(void **state)
 		fds[i] = eventfd(0, EFD_CLOEXEC);
 	before = fe_count_fds();
 	/* Too many fds: none stays open here (where the platform says so). */
-	if (fe_ctrunc_reported()) {
+	if (ctrunc) {
 		pair(sv);
 		send_with_fds(sv[1], &h, sizeof(h), fds, VHU_FDS_MAX + 1);
 		assert_int_equal(send(sv[1], "12345678", 8, 0), 8);
