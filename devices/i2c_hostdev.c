@@ -39,6 +39,7 @@ static struct hostdev *to_hostdev(struct i2c_bus *b)
 static int rdwr_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
 {
 	struct i2c_rdwr_ioctl_data rdwr = {.msgs = h->kmsgs, .nmsgs = n};
+	int ret;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (msgs[i].len > UINT16_MAX)
@@ -50,9 +51,12 @@ static int rdwr_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
 			.buf = msgs[i].buf,
 		};
 	}
-	if (ioctl(h->fd, I2C_RDWR, &rdwr) < 0)
+	ret = ioctl(h->fd, I2C_RDWR, &rdwr);
+	if (ret < 0)
 		return -errno;
-	return 0;
+	/* Some adapters (virtio-i2c among them) report a failed message by
+	 * returning how many went through before it, not an error. */
+	return (unsigned)ret == n ? 0 : -EIO;
 }
 
 static int smbus_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
