@@ -15,12 +15,14 @@ vb_log() { printf '[images] %s\n' "$*" >&2; }
 vb_die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
 
 # vb_key LINE... : prints a short hash of the given lines. Callers pass
-# "file:<path>" to hash a file's content, anything else is hashed as is.
+# "file:<path>" to hash a file's name and content (not its directory, so
+# every checkout of the repository shares one cache), anything else is
+# hashed as is.
 vb_key() {
 	local item
 	for item in "$@"; do
 		case $item in
-		file:*) printf '%s %s\n' "${item#file:}" "$(sha256sum <"${item#file:}" | cut -c1-64)" ;;
+		file:*) printf '%s %s\n' "$(basename "${item#file:}")" "$(sha256sum <"${item#file:}" | cut -c1-64)" ;;
 		*) printf '%s\n' "$item" ;;
 		esac
 	done | sha256sum | cut -c1-16
