@@ -548,6 +548,25 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 	slot_free(vq, elem);
 }
 
+unsigned vq_held_slots(const struct vq *vq)
+{
+	unsigned held = 0;
+
+	if (!vq->started)
+		return 0;
+	for (unsigned i = 0; i < vq->max_num; i++)
+		if (vq->pool[i].state != VQ_ELEM_FREE)
+			held += vq->pool[i].ndesc;
+	for (unsigned i = 0; i < vq->npending; i++)
+		held += vq->pending[i].ndesc;
+	return held;
+}
+
+unsigned vq_num(const struct vq *vq)
+{
+	return vq->started ? vq->num : 0;
+}
+
 int vq_flush(struct vq *vq)
 {
 	int ret;

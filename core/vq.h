@@ -88,7 +88,8 @@ struct vq_elem {
 	struct iovec *wr_iov;
 
 	/* private to the ring layer */
-	uint16_t ndesc; /* ring slots the chain occupied (packed) */
+	uint16_t ndesc; /* ring slots the chain holds: packed descriptors,
+			 * split descriptor-table entries */
 	uint16_t nseg;	/* entries used in seg[] */
 	uint32_t slot;	/* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
@@ -269,6 +270,17 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written);
  * packed event suppression decide), 0 when not or nothing was pending.
  */
 int vq_flush(struct vq *vq);
+
+/*
+ * Ring slots (vq_elem.ndesc) the device holds: chains fetched, popped or
+ * pushed but not yet flushed. The driver can add a chain needing n slots
+ * only while vq_held_slots() + n <= queue size (assuming it reclaimed
+ * every used entry). 0 on a stopped queue. O(queue size); data-path thread.
+ */
+unsigned vq_held_slots(const struct vq *vq);
+
+/* Queue size (layout num) of a started queue, 0 when stopped. */
+unsigned vq_num(const struct vq *vq);
 
 /*
  * Ask the driver to kick (enable) or not to kick (disable) on new buffers.
