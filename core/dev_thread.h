@@ -57,6 +57,9 @@ void dev_thread_destroy(struct dev_thread *t);
 /* Park the data thread and wait until it is parked. Not nested. */
 void dev_thread_pause(struct dev_thread *t);
 
+/* True between dev_thread_pause and dev_thread_resume. Control thread. */
+bool dev_thread_is_paused(const struct dev_thread *t);
+
 /*
  * Let the data thread go on. It first serves the queues named by
  * dev_thread_kick_soon() during the pause.

@@ -433,6 +433,7 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 		return ret;
 	vq->fmt = fmt;
 	vq->broken = 0;
+	vq->mem_fault = false;
 	vq->fetch_err = 0;
 	vq->broken_why[0] = '\0';
 	vq->batch_head = vq->batch_len = 0;
@@ -476,6 +477,7 @@ void vq_reset(struct vq *vq)
 	vq->fmt = NULL;
 	vq->started = false;
 	vq->broken = 0;
+	vq->mem_fault = false;
 	vq->fetch_err = 0;
 	vq->broken_why[0] = '\0';
 	vq->npending = 0;
@@ -492,6 +494,26 @@ void vq_reset(struct vq *vq)
 bool vq_is_started(const struct vq *vq)
 {
 	return vq->started;
+}
+
+void vq_mem_fault(struct vq *vq)
+{
+	if (!vq->started)
+		return;
+	vq->mem_fault = true;
+	vq->npending = 0;
+	if (!vq->broken) {
+		vq_fail(vq, -EFAULT,
+			"guest memory faulted (the front-end shrank or "
+			"unmapped "
+			"it)");
+		vq_break(vq, -EFAULT);
+	}
+}
+
+bool vq_is_mem_faulted(const struct vq *vq)
+{
+	return vq->mem_fault;
 }
 
 int vq_broken(const struct vq *vq, const char **why)
@@ -573,6 +595,10 @@ int vq_flush(struct vq *vq)
 
 	if (!vq->started || vq->npending == 0)
 		return 0;
+	if (vq->mem_fault) {
+		vq->npending = 0;
+		return 0;
+	}
 	ret = vq->fmt->flush(vq);
 	vq->npending = 0;
 	return ret;

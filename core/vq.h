@@ -127,6 +127,7 @@ struct vq {
 	bool event_idx;
 	bool indirect;
 	int broken;	     /* 0, or the -errno of the violation */
+	bool mem_fault;	     /* guest memory faulted: never touch the ring */
 	int fetch_err;	     /* violation found by a fetch, reported after the
 			      * chains fetched before it have been popped */
 	char broken_why[96]; /* human-readable reason (broken or fetch_err) */
@@ -235,6 +236,17 @@ bool vq_is_started(const struct vq *vq);
 
 /* 0 when healthy; else the -errno that broke the queue, and why. */
 int vq_broken(const struct vq *vq, const char **why);
+
+/*
+ * Guest memory faulted under this queue (guard.h): the queue is broken
+ * (-EFAULT) and, unlike a queue broken by a corrupt ring, its ring and
+ * buffers are never touched again -- no used entries are flushed, no
+ * notification flags written -- until vq_reset or the next vq_start.
+ * Elements already popped may still be pushed (that writes nothing).
+ * Data-path thread, or the control thread with the data path paused.
+ */
+void vq_mem_fault(struct vq *vq);
+bool vq_is_mem_faulted(const struct vq *vq);
 
 /*
  * Take the next available buffer.

@@ -257,14 +257,19 @@ static void i2c_queue_kick(struct virtio_dev *vd, unsigned q)
 		run_finish(d, vq);
 }
 
-/* The queue stops with a run open: fail it without touching the bus (the
- * control thread is waiting), so no element is dropped unanswered. */
+/*
+ * The queue stops with a run open: fail it without touching the bus (the
+ * control thread is waiting), so no element is dropped unanswered -- unless
+ * the queue is broken: its buffers may be unreachable, so forget them.
+ */
 static void i2c_queue_stopping(struct virtio_dev *vd, unsigned q)
 {
 	struct i2c_dev *d = to_i2c(vd);
 
-	if (d->run.n)
+	if (d->run.n && !vq_broken(&vd->vqs[q], NULL))
 		run_complete(d, &vd->vqs[q], VIRTIO_I2C_MSG_ERR);
+	d->run.n = 0;
+	d->run.bytes = 0;
 	d->run.failed = false;
 }
 
