@@ -9,8 +9,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -29,17 +31,34 @@ struct shrunk {
 	size_t len;
 };
 
-/* Two pages of an unsealable memfd, mapped, then shrunk to nothing. */
-static void shrunk_map(struct shrunk *s)
+/*
+ * Two pages of an unsealable memfd, or of a tmpfs file when tmpfs is set
+ * (the two kinds of guest memory file nobody can seal), mapped, then shrunk
+ * to nothing.
+ */
+static void shrunk_map_of(struct shrunk *s, bool tmpfs)
 {
 	s->len = 2 * (size_t)sysconf(_SC_PAGESIZE);
-	s->fd = memfd_create("guard-test", MFD_CLOEXEC);
+	if (tmpfs) {
+		char path[] = "/dev/shm/vbguard-XXXXXX";
+
+		s->fd = mkstemp(path);
+		assert_true(s->fd >= 0);
+		unlink(path);
+	} else {
+		s->fd = memfd_create("guard-test", MFD_CLOEXEC);
+	}
 	assert_true(s->fd >= 0);
 	assert_int_equal(ftruncate(s->fd, (off_t)s->len), 0);
 	s->p = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
 	assert_true(s->p != MAP_FAILED);
 	s->p[0] = 1; /* fine while the file is there */
 	assert_int_equal(ftruncate(s->fd, 0), 0);
+}
+
+static void shrunk_map(struct shrunk *s)
+{
+	shrunk_map_of(s, false);
 }
 
 static void shrunk_unmap(struct shrunk *s)
@@ -78,6 +97,27 @@ static void test_fault_returns_to_the_guard(void **state)
 		fail_msg("writing shrunk memory did not fault");
 	}
 	assert_ptr_equal(g.addr, (void *)(s.p + 4096));
+	shrunk_unmap(&s);
+}
+
+static void test_tmpfs_file_fault_returns_to_the_guard(void **state)
+{
+	struct shrunk s;
+	struct guard g;
+	volatile int caught = 0;
+
+	(void)state;
+	assert_int_equal(guard_init(), 0);
+	shrunk_map_of(&s, true);
+	guard_push(&g);
+	if (sigsetjmp(g.jb, 0) == 0) {
+		(void)s.p[100];
+		guard_pop(&g);
+	} else {
+		caught = 1;
+	}
+	assert_int_equal(caught, 1);
+	assert_ptr_equal(g.addr, (void *)(s.p + 100));
 	shrunk_unmap(&s);
 }
 
@@ -137,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_returns_to_the_guard),
+		cmocka_unit_test(test_tmpfs_file_fault_returns_to_the_guard),
 		cmocka_unit_test(test_innermost_guard_catches),
 		cmocka_unit_test(test_unguarded_fault_still_kills),
 	};
