@@ -7,6 +7,7 @@
  * on the device's data-path thread. Every test runs on split and packed
  * rings.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -74,7 +75,36 @@ struct env {
 	struct loop *loop;
 	struct tp tp;
 	unsigned nslots;
+	int fds; /* open fds before setup */
 };
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void quiet(enum log_level level, const char *line)
+{
+	(void)level;
+	(void)line;
+}
+
+static unsigned log_lines;
+
+static void count_lines(enum log_level level, const char *line)
+{
+	(void)level;
+	(void)line;
+	log_lines++;
+}
 
 static struct virtio_dev *vd(struct env *e)
 {
@@ -95,6 +125,7 @@ static int env_setup(void **state)
 
 	e->tp = (struct tp){.t.ops = &tp_ops};
 	e->nslots = 0;
+	e->fds = count_fds();
 	assert_int_equal(gpio_sim_create(&e->lines, NLINES, desc), 0);
 	assert_int_equal(fake_gmem_init(&e->mem), 0);
 	assert_int_equal(
@@ -152,6 +183,8 @@ static int env_teardown(void **state)
 	ring_driver_destroy(&e->eq);
 	assert_int_equal(fake_gmem_live(&e->mem), 0);
 	fake_gmem_destroy(&e->mem);
+	/* Every event fd and the loop's fds are gone. */
+	assert_int_equal(count_fds(), e->fds);
 	return 0;
 }
 
@@ -462,6 +495,21 @@ static void test_bad_fields(void **state)
 	assert_int_equal(request(e, VIRTIO_GPIO_MSG_GET_VALUE, 5, 0),
 			 RES(OK, 1));
 	assert_int_equal(stats(e).malformed, before);
+}
+
+/* A guest sending bad requests in a loop cannot flood the log. */
+static void test_refusals_are_rate_limited(void **state)
+{
+	struct env *e = *state;
+
+	log_lines = 0;
+	log_set_hook(count_lines);
+	for (int i = 0; i < 40; i++)
+		expect_err(e, VIRTIO_GPIO_MSG_GET_VALUE, NLINES + 1, 0);
+	log_set_hook(quiet);
+	assert_true(log_lines >= 1);
+	assert_true(log_lines <= LOG_RATELIMIT_BURST + 1);
+	assert_int_equal(stats(e).malformed, 40);
 }
 
 static void test_bad_layouts(void **state)
@@ -853,6 +901,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_values),
 	T(test_bad_fields),
 	T(test_bad_layouts),
+	T(test_refusals_are_rate_limited),
 	T(test_split_request),
 	cmocka_unit_test_setup_teardown(test_irq_type_needs_feature,
 					no_irq_setup, env_teardown),
@@ -868,12 +917,6 @@ static const struct CMUnitTest tests[] = {
 	T(test_reset),
 	cmocka_unit_test(test_create_errors),
 };
-
-static void quiet(enum log_level level, const char *line)
-{
-	(void)level;
-	(void)line;
-}
 
 static int group_split(void **state)
 {
