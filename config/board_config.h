@@ -83,7 +83,8 @@ struct board_gpio {
 	char *names[BOARD_GPIO_LINES_MAX];	/* NULL: the host's name */
 	uint8_t outputs[BOARD_GPIO_LINES_MAX];	/* sim: 1 = starts as output */
 	uint8_t values[BOARD_GPIO_LINES_MAX];	/* sim: initial level */
-	char *control; /* sim: control socket path (resolved), or NULL */
+	char *control;	 /* sim: control socket path (resolved), or NULL */
+	dev_t chip_rdev; /* the chip node's device number; 0 when unknown */
 	struct board_src chip_src;
 	struct board_src lines_src;
 	struct board_src control_src;

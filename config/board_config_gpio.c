@@ -29,7 +29,7 @@ static const char *chip_id(const char *chip)
 
 /* With host checks on, a path or gpiochipN name must be a device node. */
 static int check_host_chip(struct cfg_ctx *c, const config_setting_t *s,
-			   const char *p, const char *chip)
+			   const char *p, const char *chip, dev_t *rdev)
 {
 	char node[96];
 	struct stat st;
@@ -51,6 +51,7 @@ static int check_host_chip(struct cfg_ctx *c, const config_setting_t *s,
 				"%s is not a character device (a GPIO chip "
 				"such as /dev/gpiochip0)",
 				node);
+	*rdev = st.st_rdev;
 	return 0;
 }
 
@@ -70,7 +71,8 @@ static int parse_chip(struct cfg_ctx *c, const config_setting_t *dev,
 	if (ret)
 		return ret;
 	out->is_sim = !strcmp(chip, "sim");
-	if (!out->is_sim && (ret = check_host_chip(c, s, p, chip)))
+	if (!out->is_sim &&
+	    (ret = check_host_chip(c, s, p, chip, &out->chip_rdev)))
 		return ret;
 	return cfg_strdup(c, chip, &out->chip);
 }
@@ -316,6 +318,15 @@ static bool is_host_gpio(const struct board_device *d)
 	return !strcmp(d->type, "gpio") && !d->gpio.is_sim;
 }
 
+/* By device number when both nodes were checked, so a symlink to a chip is
+ * that chip; else by name ("/dev/gpiochip0" and "gpiochip0" are one). */
+static bool same_chip(const struct board_gpio *a, const struct board_gpio *b)
+{
+	if (a->chip_rdev && b->chip_rdev)
+		return a->chip_rdev == b->chip_rdev;
+	return !strcmp(chip_id(a->chip), chip_id(b->chip));
+}
+
 /* A line of device b already given to device a (both host gpio)? */
 static int line_clash(struct cfg_ctx *c, const struct board_device *a,
 		      unsigned ga, unsigned da, const struct board_device *b,
@@ -323,7 +334,7 @@ static int line_clash(struct cfg_ctx *c, const struct board_device *a,
 {
 	char p[CFG_PATH_MAX];
 
-	if (strcmp(chip_id(a->gpio.chip), chip_id(b->gpio.chip)))
+	if (!same_chip(&a->gpio, &b->gpio))
 		return 0;
 	for (unsigned i = 0; i < b->gpio.nlines; i++)
 		for (unsigned j = 0; j < a->gpio.nlines; j++) {

@@ -206,6 +206,33 @@ static const struct err_case cases[] = {
 	 "guests[0].devices[1]"},
 };
 
+/* A symlink to a chip is that chip: compared by device number. */
+static void test_chip_alias(void **state)
+{
+	struct board_config *b = NULL;
+	char link[128], text[512], err[512], want[512];
+
+	(void)state;
+	snprintf(link, sizeof(link), "%s/chip-alias", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	snprintf(text, sizeof(text),
+		 "guests = ( { domain = \"a\"; transport = \"vhost-user\";\n"
+		 "devices = ( { type = \"gpio\"; socket = \"a\"; chip = "
+		 "\"/dev/null\"; lines = [ 4 ]; },\n"
+		 "{ type = \"gpio\"; socket = \"b\"; chip = \"%s\"; lines = "
+		 "[ 4 ]; } ); } );\n",
+		 link);
+	assert_int_equal(load(text, &b, err, sizeof(err)), -EINVAL);
+	unlink(link);
+	snprintf(want, sizeof(want),
+		 "%s:3: guests[0].devices[1].lines: line 4 of %s is already "
+		 "given to guests[0].devices[0] \"gpio0\" (%s:2); a host line "
+		 "belongs to one device",
+		 file, link, file);
+	assert_string_equal(err, want);
+	assert_null(b);
+}
+
 static void test_sim_values(void **state)
 {
 	struct board_config *b;
@@ -271,7 +298,7 @@ static void test_host_values(void **state)
 int main(void)
 {
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	struct CMUnitTest tests[NCASES + 2];
+	struct CMUnitTest tests[NCASES + 3];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < NCASES; i++)
@@ -280,6 +307,7 @@ int main(void)
 			.test_func = test_error_case,
 			.initial_state = (void *)&cases[i],
 		};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_chip_alias);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sim_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_host_values);
 	return _cmocka_run_group_tests("board_config_gpio", tests, n,
