@@ -101,3 +101,29 @@ def test_qemu72_packed_ring_is_refused_cleanly(images, serve, tmp_path):
     while "front-end disconnected" not in server.log():
         assert time.monotonic() < end, server.log()
         time.sleep(0.1)
+
+
+def test_virtiobox_stopped_under_a_running_guest(images, serve, tmp_path):
+    """SIGTERM to virtiobox while the guest's driver uses the device: it
+    exits 0, and QEMU's vhost-user-gpio front-end survives the back-end
+    going away (CHR_EVENT_CLOSED) instead of aborting."""
+    server = serve(board_text(False), socket_name=SOCKET)
+    script = ("chip=$(gpiodetect | grep virtio | cut -d' ' -f1)\n"
+              "run gpioget $chip 1\necho CONNECTED\nsleep 600\n")
+    cmd = prepare_plain(script, tmp_path, qemu_args(server.sock, "mmio", False))
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        seen = b""
+        end = time.monotonic() + 90
+        while b"CONNECTED" not in seen:
+            assert time.monotonic() < end and proc.poll() is None, seen.decode(errors="replace")
+            seen += os.read(proc.stdout.fileno(), 65536)
+        assert server.stop() == 0, server.log()
+        time.sleep(3)
+        assert proc.poll() is None, f"QEMU exited ({proc.returncode}) when the back-end stopped"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    assert "stopped" in server.log()
