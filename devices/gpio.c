@@ -272,8 +272,6 @@ static int set_direction(struct gpio_dev *d, struct line *l, uint8_t dir)
 static int set_irq_type(struct gpio_dev *d, struct line *l, uint8_t type,
 			const char **bad)
 {
-	int ret;
-
 	if (type == l->irq_type)
 		return 0;
 	if (type != VIRTIO_GPIO_IRQ_TYPE_NONE &&
@@ -282,10 +280,7 @@ static int set_irq_type(struct gpio_dev *d, struct line *l, uint8_t type,
 		return 0;
 	}
 	irq_off(d, l);
-	if (type == VIRTIO_GPIO_IRQ_TYPE_NONE)
-		return 0;
-	ret = irq_on(d, l, type);
-	return ret;
+	return type == VIRTIO_GPIO_IRQ_TYPE_NONE ? 0 : irq_on(d, l, type);
 }
 
 /* Carry out a checked request; fills *value, or r->bad / r->host. */
