@@ -31,7 +31,9 @@ chip=$(cat $cfg/vb/bank0/chip_name)
 sysfs=/sys/devices/platform/$(cat $cfg/vb/dev_name)/$chip
 echo "gpio-sim chip $chip at $sysfs"
 gpioinfo $chip
-export VB_GPIO_SIM_CHIP=$chip VB_GPIO_SIM_SYSFS=$sysfs
+label=$(gpiodetect | grep "^$chip " | sed 's/.*\[\(.*\)\].*/\1/')
+echo "label: $label"
+export VB_GPIO_SIM_CHIP=$chip VB_GPIO_SIM_SYSFS=$sysfs VB_GPIO_SIM_LABEL=$label
 export LD_LIBRARY_PATH=/usr/local/lib CMOCKA_MESSAGE_OUTPUT=stdout
 run /usr/local/bin/test_gpio_hostdev
 """
@@ -46,7 +48,7 @@ def test_hostdev_on_gpio_sim(images, report):
         "/usr/local/lib/libcmocka.so.0": File(path=CMOCKA, mode=0o644),
     }))
     result.check()
-    for name in ("test_open_errors", "test_busy_line", "test_lines",
+    for name in ("test_open_errors", "test_open_by_path_name_label", "test_busy_line", "test_lines",
                  "test_model_on_real_lines"):
         assert f"[       OK ] {name}" in result.console, result.console[-4000:]
     assert "SKIPPED" not in result.console, result.console[-4000:]

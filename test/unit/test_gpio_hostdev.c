@@ -7,7 +7,8 @@
  *   VB_GPIO_SIM_CHIP   the chip's name (gpiochipN), at least 8 lines, line
  *                      2 named "SIM-TWO" in the gpio-sim configuration;
  *   VB_GPIO_SIM_SYSFS  its sysfs directory, holding sim_gpioN/{pull,value}
- *                      (/sys/devices/platform/gpio-sim.0/gpiochipN).
+ *                      (/sys/devices/platform/gpio-sim.0/gpiochipN);
+ *   VB_GPIO_SIM_LABEL  its label (gpio-sim.0-node0).
  * The last test runs the whole virtio-gpio model (devices/gpio.c) on those
  * lines: interrupts from real edges, delivered through its event fds.
  */
@@ -105,6 +106,32 @@ static void test_open_errors(void **state)
 		gpio_hostdev_open(&l, chip(), off, 1, err, sizeof(err)),
 		-EINVAL);
 	assert_non_null(strstr(err, "has no line 4096"));
+}
+
+/* The chip by path, by name and by label: one chip. */
+static void test_open_by_path_name_label(void **state)
+{
+	const char *label = getenv("VB_GPIO_SIM_LABEL");
+	unsigned off = 7;
+	struct gpio_lines *l, *l2;
+	char path[64], err[160];
+
+	(void)state;
+	if (!chip() || !label)
+		skip();
+	snprintf(path, sizeof(path), "/dev/%s", chip());
+	assert_int_equal(gpio_hostdev_open(&l, path, &off, 1, err, sizeof(err)),
+			 0);
+	assert_int_equal(
+		gpio_hostdev_open(&l2, label, &off, 1, err, sizeof(err)),
+		-EBUSY);
+	gpio_lines_destroy(l);
+	assert_int_equal(
+		gpio_hostdev_open(&l2, label, &off, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+		gpio_hostdev_open(&l, chip(), &off, 1, err, sizeof(err)),
+		-EBUSY);
+	gpio_lines_destroy(l2);
 }
 
 static void test_busy_line(void **state)
@@ -376,6 +403,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_open_by_path_name_label),
 		cmocka_unit_test(test_busy_line),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_model_on_real_lines),
