@@ -26,6 +26,9 @@
 #define BOARD_I2C_MAX_TRANSFER_DEFAULT 4096
 #define BOARD_I2C_MAX_TRANSFER_LIMIT   65535
 #define BOARD_CHIP_SIZE_MAX	       256
+#define BOARD_GPIO_LINES_MAX	       256   /* lines one gpio device gives */
+#define BOARD_GPIO_OFFSET_MAX	       65535 /* host line offsets */
+#define BOARD_GPIO_NAME_MAX	       63
 /* Xen on Arm gives a guest's virtio-mmio devices SPIs 33..43. */
 #define BOARD_XEN_MMIO_DEVICES_MAX 11
 #define BOARD_DOMID_MAX		   0x7fef /* below DOMID_FIRST_RESERVED */
@@ -71,12 +74,29 @@ struct board_i2c {
 	struct board_src addresses_src;
 };
 
+struct board_gpio {
+	char *chip;  /* "sim", or a host chip: path, name, number or label */
+	bool is_sim; /* chip == "sim" */
+	bool irq;    /* offer VIRTIO_GPIO_F_IRQ (irq = true, the default) */
+	unsigned nlines;
+	unsigned offsets[BOARD_GPIO_LINES_MAX]; /* host chips: line offsets */
+	char *names[BOARD_GPIO_LINES_MAX];	/* NULL: the host's name */
+	uint8_t outputs[BOARD_GPIO_LINES_MAX];	/* sim: 1 = starts as output */
+	uint8_t values[BOARD_GPIO_LINES_MAX];	/* sim: initial level */
+	char *control;	 /* sim: control socket path (resolved), or NULL */
+	dev_t chip_rdev; /* the chip node's device number; 0 when unknown */
+	struct board_src chip_src;
+	struct board_src lines_src;
+	struct board_src control_src;
+};
+
 struct board_device {
-	char *type;	      /* "i2c" */
+	char *type;	      /* "i2c", "gpio" */
 	char *name;	      /* unique in its guest; default <type><n> */
 	char *socket;	      /* vhost-user: resolved socket path; else NULL */
 	bool packed;	      /* offer VIRTIO_F_RING_PACKED */
 	struct board_i2c i2c; /* type "i2c" */
+	struct board_gpio gpio; /* type "gpio" */
 	struct board_src src;
 	struct board_src socket_src;
 };

@@ -174,8 +174,8 @@ static const struct err_case cases[] = {
 	 DEV3 ".type: required key is missing"},
 	{"device_type_unknown",
 	 "guests = ( { domain = \"g\"; transport = \"vhost-user\";\n"
-	 "devices = (\n{ type = \"gpio\"; } ); } );\n",
-	 DEV3 ".type: unknown device type \"gpio\" (known: i2c)"},
+	 "devices = (\n{ type = \"spi\"; } ); } );\n",
+	 DEV3 ".type: unknown device type \"spi\" (known: i2c, gpio)"},
 	{"device_unknown_key", SIM("irq = 5;"),
 	 DEV3 ".irq: unknown key (known here: type, name, socket, packed, "
 	      "bus, addresses, max_transfer, shared, chips)"},
