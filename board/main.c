@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "board_config.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "xen_caps.h"
 
 #define RUNTIME_DIR_ENV "VIRTIOBOX_RUNTIME_DIR"
@@ -58,6 +60,7 @@ struct args {
 	const char *file;
 	const char *runtime_dir;
 	bool verbose;
+	bool journal; /* stderr is the journal: <N> priority prefixes */
 };
 
 /* Returns 0, or 2 (usage error) with a message printed. */
@@ -98,7 +101,9 @@ static int load(const struct args *a, struct board_config **cfg)
 	char err[512];
 
 	if (board_config_load(cfg, a->file, &opts, err, sizeof(err))) {
-		fprintf(stderr, "virtiobox: %s\n", err);
+		/* The located message as it is: FILE:LINE: KEY: message. */
+		fprintf(stderr, a->journal ? "<3>%s\n" : "virtiobox: %s\n",
+			err);
 		return 1;
 	}
 	return 0;
@@ -125,6 +130,29 @@ static int make_runtime_dir(const char *dir)
 	return 1;
 }
 
+/* Tell the service manager (systemd, Type=notify), if there is one. */
+static void notify(const char *state)
+{
+	int ret = notify_send(state);
+
+	if (ret < 0)
+		log_warn("cannot notify the service manager at "
+			 "NOTIFY_SOCKET=%s: %s",
+			 getenv("NOTIFY_SOCKET"), strerror(-ret));
+}
+
+/* READY=1 once every socket listens and every host device is open. */
+static void notify_ready(const struct board_config *cfg, unsigned devices)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state),
+		 "READY=1\nSTATUS=serving %u device%s for %u guest%s", devices,
+		 devices == 1 ? "" : "s", cfg->nguests,
+		 cfg->nguests == 1 ? "" : "s");
+	notify(state);
+}
+
 /* Serve until SIGINT/SIGTERM. */
 static int serve(const struct board_config *cfg, struct loop *ctl)
 {
@@ -139,9 +167,11 @@ static int serve(const struct board_config *cfg, struct loop *ctl)
 		return 1;
 	log_info("ready: serving %u device(s) of %s", board_device_count(b),
 		 cfg->file);
+	notify_ready(cfg, board_device_count(b));
 	ret = loop_run(ctl); /* the loop logs the signal that stopped it */
 	if (ret)
 		log_err("control loop failed: %s", strerror(-ret));
+	notify("STOPPING=1\nSTATUS=stopping");
 	board_destroy(b);
 	log_info("stopped");
 	return ret ? 1 : 0;
@@ -182,6 +212,9 @@ int main(int argc, char **argv)
 		usage(ret ? stderr : stdout);
 		return ret;
 	}
+	a.journal =
+		log_is_journal_stream(STDERR_FILENO, getenv("JOURNAL_STREAM"));
+	log_set_journal(a.journal);
 	if (a.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if (!strcmp(a.cmd, "version")) {
