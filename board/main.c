@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <gpiod.h>
-#include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "board.h"
 #include "board_config.h"
+#include "build_info.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -52,6 +52,18 @@ static int cmd_info(void)
 	printf("  foreign mappings   %s\n", caps.foreignmemory ? "yes" : "no");
 	printf("  device model       %s\n", caps.devicemodel ? "yes" : "no");
 	printf("  xenstore           %s\n", caps.xenstore ? "yes" : "no");
+	return 0;
+}
+
+static int cmd_version(void)
+{
+	printf("virtiobox %s\n"
+	       "commit: %s\n"
+	       "built with: %s\n"
+	       "build: %s, gcc %s\n"
+	       "running with: libgpiod %s\n",
+	       VIRTIOBOX_VERSION, VIRTIOBOX_COMMIT, VIRTIOBOX_BUILT_WITH,
+	       VIRTIOBOX_TARGET, __VERSION__, gpiod_version_string());
 	return 0;
 }
 
@@ -217,12 +229,8 @@ int main(int argc, char **argv)
 	log_set_journal(a.journal);
 	if (a.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (!strcmp(a.cmd, "version")) {
-		printf("virtiobox 0.1 (libgpiod %s, libconfig %d.%d)\n",
-		       gpiod_version_string(), LIBCONFIG_VER_MAJOR,
-		       LIBCONFIG_VER_MINOR);
-		return 0;
-	}
+	if (!strcmp(a.cmd, "version"))
+		return cmd_version();
 	if (!strcmp(a.cmd, "info"))
 		return cmd_info();
 	if (!strcmp(a.cmd, "check"))
