@@ -15,6 +15,7 @@
 #include "board.h"
 #include "board_config.h"
 #include "build_info.h"
+#include "cli.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -30,6 +31,8 @@ static void usage(FILE *out)
 	      "print what would be served\n"
 	      "       virtiobox info                    what this domain "
 	      "offers (Xen interfaces)\n"
+	      "       virtiobox i2c OPTIONS             vhost-device-i2c's "
+	      "command line (virtiobox i2c --help)\n"
 	      "       virtiobox --version\n"
 	      "       virtiobox --help\n"
 	      "options:\n"
@@ -189,9 +192,9 @@ static int serve(const struct board_config *cfg, struct loop *ctl)
 	return ret ? 1 : 0;
 }
 
-static int cmd_serve(const struct args *a)
+/* Serve a loaded board; frees it. */
+static int serve_config(struct board_config *cfg)
 {
-	struct board_config *cfg;
 	struct loop *ctl;
 	int ret;
 
@@ -199,10 +202,9 @@ static int cmd_serve(const struct args *a)
 	ret = loop_signals_block();
 	if (ret) {
 		log_err("cannot block signals: %s", strerror(-ret));
+		board_config_free(cfg);
 		return 1;
 	}
-	if (make_runtime_dir(a->runtime_dir) || load(a, &cfg))
-		return 1;
 	ret = loop_create(&ctl);
 	if (ret) {
 		log_err("cannot create the control loop: %s", strerror(-ret));
@@ -215,18 +217,67 @@ static int cmd_serve(const struct args *a)
 	return ret;
 }
 
+static int cmd_serve(const struct args *a)
+{
+	struct board_config *cfg;
+
+	if (make_runtime_dir(a->runtime_dir) || load(a, &cfg))
+		return 1;
+	return serve_config(cfg);
+}
+
+/* "virtiobox i2c ...": another daemon's command line as a board. */
+static int cmd_dropin(const struct cli_spec *spec, int argc, char **argv,
+		      bool journal)
+{
+	struct board_config_opts opts = {0};
+	struct board_config *cfg;
+	struct cli_result r;
+	char name[64], err[512];
+	int ret = cli_parse(spec, argc, argv, &r);
+
+	if (ret)
+		return ret == 1 ? 0 : 2;
+	if (r.verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	/* A board printed to be served elsewhere need not match this host. */
+	opts.check_host = !r.print_board;
+	snprintf(name, sizeof(name), "virtiobox %s", spec->name);
+	ret = board_config_load_string(&cfg, r.text, name, &opts, err,
+				       sizeof(err));
+	if (ret) {
+		/* The line is the one of the board --print-board shows. */
+		fprintf(stderr, journal ? "<3>%s\n" : "virtiobox: %s\n", err);
+		free(r.text);
+		return 1;
+	}
+	if (r.print_board) {
+		fputs(r.text, stdout);
+		board_config_free(cfg);
+		free(r.text);
+		return 0;
+	}
+	free(r.text);
+	return serve_config(cfg);
+}
+
 int main(int argc, char **argv)
 {
+	const struct cli_spec *dropin = argc > 1 ? cli_find(argv[1]) : NULL;
 	struct args a = {0};
-	int ret = parse_args(argc, argv, &a);
+	int ret;
+
+	a.journal =
+		log_is_journal_stream(STDERR_FILENO, getenv("JOURNAL_STREAM"));
+	log_set_journal(a.journal);
+	if (dropin)
+		return cmd_dropin(dropin, argc - 1, argv + 1, a.journal);
+	ret = parse_args(argc, argv, &a);
 
 	if (ret || !strcmp(a.cmd, "help")) {
 		usage(ret ? stderr : stdout);
 		return ret;
 	}
-	a.journal =
-		log_is_journal_stream(STDERR_FILENO, getenv("JOURNAL_STREAM"));
-	log_set_journal(a.journal);
 	if (a.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	if (!strcmp(a.cmd, "version"))
