@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Valid 7-bit addresses: 0x00-0x02 and 0x78-0x7f are reserved by I2C. */
 #define BOARD_I2C_ADDR_MIN	       0x03
@@ -57,6 +58,9 @@ struct board_chip {
 struct board_i2c {
 	char *bus;   /* "sim" or the host adapter's path */
 	bool is_sim; /* bus == "sim" */
+	/* The adapter's device number when bus could be stat()ed (0 else):
+	 * two paths to one adapter (a udev symlink) are one bus. */
+	dev_t bus_rdev;
 	bool shared; /* the host bus may be given to other devices too */
 	uint32_t max_transfer;
 	unsigned naddresses;

@@ -390,6 +390,19 @@ void dev_thread_resume(struct dev_thread *t)
 			strerror(errno));
 }
 
+/*
+ * A queue with neither a kick fd nor polling is off (disabled, stopped,
+ * its owner gone): a serve still pending for it from the round limit or a
+ * kick_soon would serve a ring the driver no longer offers.
+ */
+static void forget_if_off(struct dev_thread *t, unsigned q)
+{
+	if (t->kick[q].src.fd >= 0 || (t->polled & (1ULL << q)))
+		return;
+	t->again_q &= ~(1ULL << q);
+	t->kick_soon &= ~(1ULL << q);
+}
+
 int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)
 {
 	struct dt_kick *k;
@@ -400,11 +413,15 @@ int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)
 	k = &t->kick[q];
 	loop_remove(&k->src);
 	loop_source_init(&k->src, fd, kick_ready);
-	if (fd < 0)
+	if (fd < 0) {
+		forget_if_off(t, q);
 		return 0;
+	}
 	ret = loop_add(t->loop, &k->src, EPOLLIN);
-	if (ret < 0)
+	if (ret < 0) {
 		loop_source_init(&k->src, -1, kick_ready);
+		forget_if_off(t, q);
+	}
 	return ret;
 }
 
@@ -415,10 +432,12 @@ int dev_thread_set_poll(struct dev_thread *t, unsigned q, bool on)
 
 	if (q >= t->dev->ops->num_queues)
 		return -EINVAL;
-	if (on)
+	if (on) {
 		t->polled |= 1ULL << q;
-	else
+	} else {
 		t->polled &= ~(1ULL << q);
+		forget_if_off(t, q);
+	}
 	if (!before == !t->polled)
 		return 0;
 	if (t->polled) {
