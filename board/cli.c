@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,12 +88,20 @@ static int find_opt(const struct cli_spec *spec, unsigned n, const char *s,
 	return -1;
 }
 
-static int usage_error(const struct cli_spec *spec, const char *fmt,
-		       const char *a, const char *b)
+static int usage_error(const struct cli_spec *spec, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One line on stderr; returns 2, the usage-error exit status. */
+static int usage_error(const struct cli_spec *spec, const char *fmt, ...)
 {
-	fprintf(stderr, "virtiobox %s: ", spec->name);
-	fprintf(stderr, fmt, a, b);
-	fprintf(stderr, " (virtiobox %s --help)\n", spec->name);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "virtiobox %s: %s (virtiobox %s --help)\n", spec->name,
+		msg, spec->name);
 	return 2;
 }
 
@@ -101,19 +110,19 @@ static int parse_one(const struct cli_spec *spec, unsigned n, int argc,
 		     char **argv, int *i, const char **values)
 {
 	const char *s = argv[*i], *name, *value = NULL;
+	const struct cli_opt *o;
 	bool is_long = s[1] == '-';
 	size_t len;
 	int idx;
 
 	if (s[0] != '-' || !s[1] || !strcmp(s, "--"))
-		return usage_error(spec, "unexpected argument '%s'%s", s, "");
+		return usage_error(spec, "unexpected argument '%s'", s);
 	name = s + (is_long ? 2 : 1);
 	len = is_long ? strcspn(name, "=") : 1;
 	idx = find_opt(spec, n, name, len, is_long);
 	if (idx < 0)
-		return usage_error(spec, "unknown option '%s'%s", s, "");
-	const struct cli_opt *o = opt_at(spec, n, (unsigned)idx);
-
+		return usage_error(spec, "unknown option '%s'", s);
+	o = opt_at(spec, n, (unsigned)idx);
 	if (o->refused)
 		return usage_error(spec, "--%s is not implemented: %s",
 				   o->long_name, o->refused);
@@ -122,8 +131,7 @@ static int parse_one(const struct cli_spec *spec, unsigned n, int argc,
 	else if (!is_long && name[1])
 		value = name + 1;
 	if (!o->arg && value)
-		return usage_error(spec, "--%s takes no value%s", o->long_name,
-				   "");
+		return usage_error(spec, "--%s takes no value", o->long_name);
 	if (o->arg && !value) {
 		if (*i + 1 >= argc)
 			return usage_error(spec, "--%s needs a value (%s)",
@@ -131,8 +139,7 @@ static int parse_one(const struct cli_spec *spec, unsigned n, int argc,
 		value = argv[++*i];
 	}
 	if (values[idx])
-		return usage_error(spec, "--%s is given twice%s", o->long_name,
-				   "");
+		return usage_error(spec, "--%s is given twice", o->long_name);
 	values[idx] = o->arg ? value : "1";
 	return 0;
 }
@@ -146,14 +153,14 @@ static int build_text(const struct cli_spec *spec, const char **values,
 	int ret;
 
 	if (!f)
-		return usage_error(spec, "%s%s", strerror(errno), "");
+		return usage_error(spec, "%s", strerror(errno));
 	ret = spec->build(values, f, err, sizeof(err));
 	if (fclose(f) && !ret)
 		ret = -ENOMEM;
 	if (ret) {
 		free(buf);
-		return usage_error(spec, "%s%s",
-				   ret == -ENOMEM ? "out of memory" : err, "");
+		return usage_error(spec, "%s",
+				   ret == -ENOMEM ? "out of memory" : err);
 	}
 	out->text = buf;
 	return 0;
@@ -168,7 +175,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv,
 
 	*out = (struct cli_result){0};
 	if (!values)
-		return usage_error(spec, "%s%s", "out of memory", "");
+		return usage_error(spec, "%s", "out of memory");
 	for (int i = 1; !ret && i < argc; i++)
 		ret = parse_one(spec, n, argc, argv, &i, values);
 	if (!ret && values[n + COMMON_HELP]) {
