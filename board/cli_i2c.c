@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "board_config.h"
@@ -294,7 +295,8 @@ static void write_board(FILE *out, const char *const *v, const char *sock,
 
 static int build(const char *const *v, FILE *out, char *err, size_t errlen)
 {
-	char sock[108], bus[PATH_MAX], *list = NULL, *given = NULL;
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)], bus[PATH_MAX];
+	char *list = NULL, *given = NULL;
 	struct bus_list b = {0};
 	int ret;
 
