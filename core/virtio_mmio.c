@@ -587,7 +587,7 @@ static int check_access(const struct vmmio *m, uint32_t off, unsigned size,
 		virtio_dev_features(m->dev) & BIT(VIRTIO_F_RING_RESET);
 	const struct reg *r = NULL;
 
-	if (off < VMMIO_CONFIG && size == 4 && !(off % 4) && regs[off / 4].name)
+	if (off < VMMIO_CONFIG && !(off % 4) && regs[off / 4].name)
 		r = &regs[off / 4];
 	*reg = r;
 	*why = NULL;
