@@ -265,8 +265,6 @@ static int write_driver_features(struct vmmio *m, uint32_t v)
 	return 0;
 }
 
-/* The selected queue, if the driver may change its setup now. */
-
 static int write_ack(struct vmmio *m, uint32_t v, const char **why)
 {
 	if (v & ~INT_DEFINED) {

@@ -81,6 +81,7 @@ static int queue_start(struct vmmio *m, struct vmmio_queue *q)
 	return 0;
 }
 
+/* The selected queue, if the driver may change its setup now. */
 static struct vmmio_queue *setup_queue(struct vmmio *m, const char **why)
 {
 	struct vmmio_queue *q = vmmio_selected(m);
