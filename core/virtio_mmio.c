@@ -24,48 +24,50 @@
 #define VERSION	    2u
 #define INT_DEFINED (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)
 
-enum { REG_R = 1, REG_W = 2, REG_RW = REG_R | REG_W };
+/* Register flags: direction, and whether VIRTIO_F_RING_RESET must be
+ * offered for it to exist. Neither R nor W: legacy, not in version 2. */
+enum { REG_R = 1, REG_W = 2, REG_RW = REG_R | REG_W, REG_RING_RESET = 4 };
 
 struct reg {
 	const char *name;
-	uint8_t dir;	 /* 0: legacy, not in version 2 */
-	bool ring_reset; /* exists only with VIRTIO_F_RING_RESET offered */
+	uint8_t flags;
 };
 
 /* Control registers by offset / 4 (virtio 1.2, table 4.1). */
+#define REG(off, n, f) [(off) / 4] = {.name = (n), .flags = (f)}
 static const struct reg regs[VMMIO_CONFIG / 4] = {
-	[VIRTIO_MMIO_MAGIC_VALUE / 4] = {"MagicValue", REG_R},
-	[VIRTIO_MMIO_VERSION / 4] = {"Version", REG_R},
-	[VIRTIO_MMIO_DEVICE_ID / 4] = {"DeviceID", REG_R},
-	[VIRTIO_MMIO_VENDOR_ID / 4] = {"VendorID", REG_R},
-	[VIRTIO_MMIO_DEVICE_FEATURES / 4] = {"DeviceFeatures", REG_R},
-	[VIRTIO_MMIO_DEVICE_FEATURES_SEL / 4] = {"DeviceFeaturesSel", REG_W},
-	[VIRTIO_MMIO_DRIVER_FEATURES / 4] = {"DriverFeatures", REG_W},
-	[VIRTIO_MMIO_DRIVER_FEATURES_SEL / 4] = {"DriverFeaturesSel", REG_W},
-	[VIRTIO_MMIO_GUEST_PAGE_SIZE / 4] = {"GuestPageSize", 0},
-	[VIRTIO_MMIO_QUEUE_SEL / 4] = {"QueueSel", REG_W},
-	[VIRTIO_MMIO_QUEUE_NUM_MAX / 4] = {"QueueNumMax", REG_R},
-	[VIRTIO_MMIO_QUEUE_NUM / 4] = {"QueueNum", REG_W},
-	[VIRTIO_MMIO_QUEUE_ALIGN / 4] = {"QueueAlign", 0},
-	[VIRTIO_MMIO_QUEUE_PFN / 4] = {"QueuePFN", 0},
-	[VIRTIO_MMIO_QUEUE_READY / 4] = {"QueueReady", REG_RW},
-	[VIRTIO_MMIO_QUEUE_NOTIFY / 4] = {"QueueNotify", REG_W},
-	[VIRTIO_MMIO_INTERRUPT_STATUS / 4] = {"InterruptStatus", REG_R},
-	[VIRTIO_MMIO_INTERRUPT_ACK / 4] = {"InterruptACK", REG_W},
-	[VIRTIO_MMIO_STATUS / 4] = {"Status", REG_RW},
-	[VIRTIO_MMIO_QUEUE_DESC_LOW / 4] = {"QueueDescLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_DESC_HIGH / 4] = {"QueueDescHigh", REG_W},
-	[VIRTIO_MMIO_QUEUE_AVAIL_LOW / 4] = {"QueueDriverLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_AVAIL_HIGH / 4] = {"QueueDriverHigh", REG_W},
-	[VIRTIO_MMIO_QUEUE_USED_LOW / 4] = {"QueueDeviceLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_USED_HIGH / 4] = {"QueueDeviceHigh", REG_W},
-	[VIRTIO_MMIO_SHM_SEL / 4] = {"SHMSel", REG_W},
-	[VIRTIO_MMIO_SHM_LEN_LOW / 4] = {"SHMLenLow", REG_R},
-	[VIRTIO_MMIO_SHM_LEN_HIGH / 4] = {"SHMLenHigh", REG_R},
-	[VIRTIO_MMIO_SHM_BASE_LOW / 4] = {"SHMBaseLow", REG_R},
-	[VIRTIO_MMIO_SHM_BASE_HIGH / 4] = {"SHMBaseHigh", REG_R},
-	[VIRTIO_MMIO_QUEUE_RESET / 4] = {"QueueReset", REG_RW, true},
-	[VIRTIO_MMIO_CONFIG_GENERATION / 4] = {"ConfigGeneration", REG_R},
+	REG(VIRTIO_MMIO_MAGIC_VALUE, "MagicValue", REG_R),
+	REG(VIRTIO_MMIO_VERSION, "Version", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_ID, "DeviceID", REG_R),
+	REG(VIRTIO_MMIO_VENDOR_ID, "VendorID", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_FEATURES, "DeviceFeatures", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_FEATURES_SEL, "DeviceFeaturesSel", REG_W),
+	REG(VIRTIO_MMIO_DRIVER_FEATURES, "DriverFeatures", REG_W),
+	REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL, "DriverFeaturesSel", REG_W),
+	REG(VIRTIO_MMIO_GUEST_PAGE_SIZE, "GuestPageSize", 0),
+	REG(VIRTIO_MMIO_QUEUE_SEL, "QueueSel", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_NUM_MAX, "QueueNumMax", REG_R),
+	REG(VIRTIO_MMIO_QUEUE_NUM, "QueueNum", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_ALIGN, "QueueAlign", 0),
+	REG(VIRTIO_MMIO_QUEUE_PFN, "QueuePFN", 0),
+	REG(VIRTIO_MMIO_QUEUE_READY, "QueueReady", REG_RW),
+	REG(VIRTIO_MMIO_QUEUE_NOTIFY, "QueueNotify", REG_W),
+	REG(VIRTIO_MMIO_INTERRUPT_STATUS, "InterruptStatus", REG_R),
+	REG(VIRTIO_MMIO_INTERRUPT_ACK, "InterruptACK", REG_W),
+	REG(VIRTIO_MMIO_STATUS, "Status", REG_RW),
+	REG(VIRTIO_MMIO_QUEUE_DESC_LOW, "QueueDescLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_DESC_HIGH, "QueueDescHigh", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_AVAIL_LOW, "QueueDriverLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, "QueueDriverHigh", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_USED_LOW, "QueueDeviceLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_USED_HIGH, "QueueDeviceHigh", REG_W),
+	REG(VIRTIO_MMIO_SHM_SEL, "SHMSel", REG_W),
+	REG(VIRTIO_MMIO_SHM_LEN_LOW, "SHMLenLow", REG_R),
+	REG(VIRTIO_MMIO_SHM_LEN_HIGH, "SHMLenHigh", REG_R),
+	REG(VIRTIO_MMIO_SHM_BASE_LOW, "SHMBaseLow", REG_R),
+	REG(VIRTIO_MMIO_SHM_BASE_HIGH, "SHMBaseHigh", REG_R),
+	REG(VIRTIO_MMIO_QUEUE_RESET, "QueueReset", REG_RW | REG_RING_RESET),
+	REG(VIRTIO_MMIO_CONFIG_GENERATION, "ConfigGeneration", REG_R),
 };
 
 /* ---- interrupts and device errors: either thread ------------------------- */
@@ -378,12 +380,12 @@ static int check_access(const struct vmmio *m, uint32_t off, unsigned size,
 			*why = "config access not naturally aligned";
 	} else if (size != 4 || off % 4)
 		*why = "control registers take aligned 32-bit accesses";
-	else if (!r || (r->ring_reset && !ring_reset))
+	else if (!r || ((r->flags & REG_RING_RESET) && !ring_reset))
 		*why = "no register at this offset";
-	else if (!r->dir)
+	else if (!(r->flags & REG_RW))
 		*why = "legacy (version 1) register; this device is "
 		       "virtio-mmio version 2";
-	else if (!(r->dir & dir))
+	else if (!(r->flags & dir))
 		*why = dir == REG_R ? "write-only register"
 				    : "read-only register";
 	return *why ? -EINVAL : 0;
