@@ -467,6 +467,7 @@ int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 	m->tp.ops = &vmmio_transport_ops;
 	m->ops = ops;
 	m->dev = dev;
+	dev->legacy_ok = false; /* virtio-mmio version 2 is VIRTIO 1.x */
 	ret = vmmio_queues_create(m, dev->ops->num_queues);
 	if (ret < 0) {
 		log_err("%s: kick eventfds: %s", m->name, strerror(-ret));
