@@ -129,6 +129,35 @@ static void test_features_ok_refused(void **state)
 			 S_ACK | S_DRV | VIRTIO_CONFIG_S_FAILED);
 }
 
+/*
+ * The spec's order is "handle, then acknowledge": a buffer used while the
+ * bit is still set must pulse the line again, or the ACK would swallow it.
+ */
+static void test_irq_every_event(void **state)
+{
+	uint32_t len;
+	uint16_t id;
+	int a, b;
+
+	(void)state;
+	drv_start(V1, 16);
+	a = post(0, "first");
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(wait_irq(2000));
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), I_VRING);
+	assert_int_equal(ring_driver_get_used(&F.drv[0], &id, &len), 1);
+	assert_int_equal(id, a);
+	ring_driver_irq_enable(&F.drv[0]);
+	/* Not acknowledged yet: the next buffer still raises the line. */
+	b = post(0, "second");
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(wait_irq(2000));
+	assert_int_equal(atomic_load(&F.t.irqs), 2);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, I_VRING);
+	assert_int_equal(ring_driver_get_used(&F.drv[0], &id, &len), 1);
+	assert_int_equal(id, b);
+}
+
 static void test_interrupt_ack(void **state)
 {
 	int id;
@@ -550,6 +579,7 @@ int main(void)
 		T(test_driver_features_both_halves),
 		T(test_features_ok_refused),
 		T(test_interrupt_ack),
+		T(test_irq_every_event),
 		T(test_status_reset),
 		T(test_vmmio_reset),
 		T(test_shm),
