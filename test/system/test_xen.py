@@ -188,9 +188,10 @@ def test_static_virtiobox_runs_in_dom0(images, report):
     assert "xen: yes" in result.console
 
 
-DOM0_XEN_MMAP_FOREIGN = r"""
+
+XEN_MMAP_BOARD = r"""
 cat >/tmp/board.cfg <<'BOARD'
-name = "xen-mmap-foreign";
+name = "xen-mmap";
 guests = (
   { domain = "fe1"; transport = "vhost-user";
     devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
@@ -200,16 +201,35 @@ BOARD
 virtiobox info | grep -q "^vhost-user XEN_MMAP: offered" || fail "virtiobox does not offer XEN_MMAP in dom0"
 bg_start virtiobox virtiobox --board /tmp/board.cfg
 wait_for 10 test -S /run/vb-i2c.sock
+"""
+
+DOM0_XEN_MMAP_FOREIGN = XEN_MMAP_BOARD + r"""
 # A real domU, never unpaused: the front-end's rings and requests live in
 # its RAM (bank 0 at 0x40000000 on Arm), reached by foreign mapping.
 domu_config fe1 --memory 128 >/dev/null
 domu_create fe1 -p
 domid=$(domid_of fe1)
-run /test/vhu_foreign_fe /run/vb-i2c.sock "$domid" 0x40000000 128 split
-run /test/vhu_foreign_fe /run/vb-i2c.sock "$domid" 0x40000000 128 packed
+run /test/vhu_xen_fe /run/vb-i2c.sock split foreign "$domid" 0x40000000 128
+run /test/vhu_xen_fe /run/vb-i2c.sock packed foreign "$domid" 0x40000000 128
 bg_alive virtiobox || fail "virtiobox died"
 run xl destroy fe1
 """
+
+# The front-end grants dom0's own pages to dom0 (gntalloc), so virtiobox
+# maps them through gntdev as it would a domU's.
+DOM0_XEN_MMAP_GRANT = XEN_MMAP_BOARD + r"""
+run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0
+run /test/vhu_xen_fe /run/vb-i2c.sock packed grant 0
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def _xen_mmap_run(tmp_path: Path, script: str):
+    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
+    if not binary.is_file():
+        pytest.skip(f"{binary} is built by `scons test`")
+    fe = _static_tool(tmp_path, "vhu_xen_fe", "xenforeignmemory", "xengnttab")
+    return run_xen(script, timeout=300, virtiobox=binary, files={"/test/vhu_xen_fe": fe})
 
 
 def test_xen_mmap_foreign_regions(images, report, tmp_path):
@@ -217,14 +237,26 @@ def test_xen_mmap_foreign_regions(images, report, tmp_path):
     front-end whose memory table is a real paused domU's RAM as a FOREIGN
     region: split and packed rings, i2c write, write-then-read transaction
     and a refused address, all in the domU's memory."""
-    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
-    if not binary.is_file():
-        pytest.skip(f"{binary} is built by `scons test`")
-    fe = _static_tool(tmp_path, "vhu_foreign_fe", "xenforeignmemory")
-    result = report(run_xen(DOM0_XEN_MMAP_FOREIGN, timeout=300, virtiobox=binary,
-                            files={"/test/vhu_foreign_fe": fe}))
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_FOREIGN))
     result.check()
     for ring in ("split", "packed"):
-        assert f"VHU-FOREIGN-FE: OK {ring}" in result.console
+        assert f"VHU-XEN-FE: OK foreign {ring}" in result.console
     # virtiobox's own count, printed when it stops: both front-ends' requests.
     assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    # Per connection: three ring areas of their own, then one cached 64 KiB
+    # bucket for every buffer; as many unmaps.
+    assert result.console.count("foreign memory released after 4 map and 4 unmap calls") == 2
+
+
+def test_xen_mmap_grant_regions(images, report, tmp_path):
+    """The same through a GRANT region: rings and buffers in granted pages
+    (the device-read ones granted read-only), mapped by virtiobox with
+    gntdev per batch and unmapped as requests complete."""
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_GRANT))
+    result.check()
+    for ring in ("split", "packed"):
+        assert f"VHU-XEN-FE: OK grant {ring}" in result.console
+    assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    # Per connection: three ring areas, then the batch of four requests in
+    # one read-only and one read-write gntdev call; as many unmaps.
+    assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2

@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * A vhost-user front-end for the Xen system tests, run in dom0: it
- * describes a real (paused) domU's RAM to virtiobox as one XEN_MMAP
- * FOREIGN region, builds a split or packed ring and virtio-i2c requests in
- * that domU's memory through its own foreign mapping, kicks, and checks
- * virtiobox's answers (written into the domU's memory by virtiobox's own
- * foreign mapping). Written from the vhost-user, virtio 1.2 and
- * virtio-i2c specs, independent of virtiobox's headers.
+ * A vhost-user front-end for the Xen system tests, run in dom0, speaking
+ * XEN_MMAP. It builds a split or packed ring and virtio-i2c requests in
+ * Xen-shared memory, kicks, and checks virtiobox's answers, which
+ * virtiobox writes through its own Xen mappings:
  *
- *   vhu_foreign_fe SOCKET DOMID RAM_BASE RAM_MB split|packed
+ *   vhu_xen_fe SOCKET split|packed foreign DOMID RAM_BASE RAM_MB
+ *     a real (paused) domU's RAM bank is one FOREIGN region; the rings and
+ *     requests live in that RAM, written through this program's own
+ *     foreign mapping;
+ *   vhu_xen_fe SOCKET split|packed grant DOMID
+ *     this program grants pages to domain DOMID (the one virtiobox runs
+ *     in) with /dev/xen/gntalloc, the request headers and written data
+ *     read-only; one GRANT region (map-on-demand) covers every grant
+ *     address (bit 63 | gref << 12).
  *
- * The board must serve a virtio-i2c device at SOCKET with a simulated
- * 24c02 at 0x50 and nothing at 0x51. Prints "VHU-FOREIGN-FE: OK <ring>"
- * and exits 0, or "VHU-FOREIGN-FE: FAIL <why>" and exits 1.
+ * Written from the vhost-user, virtio 1.2 and virtio-i2c specs,
+ * independent of virtiobox's headers. The board must serve a virtio-i2c
+ * device at SOCKET with a simulated 24c02 at 0x50 and nothing at 0x51.
+ * Prints "VHU-XEN-FE: OK <memory> <ring>" and exits 0, or "VHU-XEN-FE:
+ * FAIL <why>" and exits 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +35,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <xenforeignmemory.h>
+#include <xengnttab.h>
 
 /* vhost-user (docs/interop/vhost-user.rst) */
 enum {
@@ -45,12 +53,14 @@ enum {
 	SET_PROTOCOL_FEATURES = 16,
 	SET_VRING_ENABLE = 18,
 };
-#define VERSION	     0x1u
-#define F_REPLY	     0x4u
-#define F_NEED_REPLY 0x8u
-#define PF_REPLY_ACK 3
-#define PF_XEN_MMAP  17
-#define XEN_FOREIGN  0x1u
+#define VERSION	      0x1u
+#define F_REPLY	      0x4u
+#define F_NEED_REPLY  0x8u
+#define PF_REPLY_ACK  3
+#define PF_XEN_MMAP   17
+#define XEN_FOREIGN   0x1u
+#define XEN_GRANT     0x2u
+#define XEN_ON_DEMAND 0x8u /* as rust-vmm sends it */
 
 /* virtio */
 #define VIRTIO_F_VERSION_1	 32
@@ -65,11 +75,10 @@ enum {
 #define I2C_FAIL_NEXT		 1u
 #define I2C_M_RD		 2u
 
-#define BIT(n)	   (1ULL << (n))
-#define PAGE	   4096u
-#define WORK_PAGES 16 /* the area of domU RAM this program uses */
-#define NUM	   16 /* queue size */
-#define NREQ	   4
+#define BIT(n) (1ULL << (n))
+#define PAGE   4096u
+#define NUM    16 /* queue size */
+#define NREQ   4
 
 struct hdr {
 	uint32_t request, flags, size;
@@ -98,13 +107,14 @@ struct pdesc { /* packed */
 };
 
 static int sock = -1;
-static const char *ring_kind;
+static const char *ring_kind, *mem_kind = "setup";
 
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("VHU-FOREIGN-FE: FAIL %s: ", ring_kind ? ring_kind : "setup");
+	printf("VHU-XEN-FE: FAIL %s %s: ", mem_kind,
+	       ring_kind ? ring_kind : "");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -173,14 +183,22 @@ static void acked(uint32_t req, const void *p, uint32_t len, const int *fds,
 		die("request %u refused (%llu)", req, (unsigned long long)v);
 }
 
-/* ---- the domU's memory, as this front-end maps it ---- */
-
-static uint8_t *work;	 /* WORK_PAGES pages of domU RAM */
-static uint64_t work_ga; /* their guest address */
+/*
+ * The shared memory, as this front-end maps it: three pages, for the rings
+ * (read-write), what the device reads (request headers and written data)
+ * and what it writes (read data and status bytes).
+ */
+enum { P_RING, P_RO, P_RW, NPAGES };
+static uint8_t *page[NPAGES];
+static uint64_t page_ga[NPAGES]; /* guest address of each page */
 
 static void *ga(uint64_t gaddr)
 {
-	return work + (gaddr - work_ga);
+	for (int i = 0; i < NPAGES; i++)
+		if (gaddr - page_ga[i] < PAGE)
+			return page[i] + (gaddr - page_ga[i]);
+	die("address 0x%llx is not one of ours", (unsigned long long)gaddr);
+	return NULL;
 }
 
 static void fence(void)
@@ -195,10 +213,9 @@ static uint16_t avail_idx, used_seen;
 static uint16_t p_next, p_used; /* packed: next slot, next used slot */
 static int p_wrap = 1, p_used_wrap = 1;
 
-#define RING   (work_ga)
-#define DRIVER (work_ga + 0x400)
-#define DEVICE (work_ga + 0x800)
-#define BUFS   (work_ga + PAGE)
+#define RING   (page_ga[P_RING])
+#define DRIVER (page_ga[P_RING] + 0x400)
+#define DEVICE (page_ga[P_RING] + 0x800)
 
 struct seg {
 	uint64_t addr;
@@ -294,15 +311,19 @@ struct i2c_req {
 	int rd;
 };
 
+/* Request i: header and written data in the read-only page, read data and
+ * status in the read-write one. */
 static struct i2c_req make_req(int i, uint8_t addr, uint32_t flags,
 			       const uint8_t *data, uint32_t len)
 {
-	uint64_t base = BUFS + (uint64_t)i * 0x100;
-	struct i2c_req r = {base, base + 0x10, base + 0x80, len,
-			    !!(flags & I2C_M_RD)};
-	uint8_t *h = ga(base);
+	uint64_t ro = page_ga[P_RO] + (uint64_t)i * 0x40;
+	uint64_t rw = page_ga[P_RW] + (uint64_t)i * 0x40;
+	int rd = !!(flags & I2C_M_RD);
+	struct i2c_req r = {ro, rd ? rw : ro + 0x10, rw + 0x20, len, rd};
+	uint8_t *h = ga(ro);
 
-	memset(h, 0, 0x100);
+	memset(h, 0, 0x40);
+	memset(ga(rw), 0, 0x40);
 	h[0] = (uint8_t)(addr << 1); /* le16 addr, le16 padding, le32 flags */
 	h[4] = (uint8_t)flags;
 	if (data)
@@ -319,49 +340,92 @@ static void post(const struct i2c_req *r, uint16_t id)
 	add_chain(s, 3, id);
 }
 
+/* FOREIGN: three pages in the middle of the domU's RAM bank. */
+static void setup_foreign(uint32_t domid, uint64_t base, uint64_t size,
+			  struct xen_region *reg)
+{
+	xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
+	xen_pfn_t frames[NPAGES];
+	int err[NPAGES];
+	uint8_t *work;
+
+	if (!fm)
+		die("xenforeignmemory_open: %s", strerror(errno));
+	for (int i = 0; i < NPAGES; i++) {
+		page_ga[i] = base + size / 2 + (uint64_t)i * PAGE;
+		frames[i] = page_ga[i] >> 12;
+	}
+	work = xenforeignmemory_map(fm, domid, PROT_READ | PROT_WRITE, NPAGES,
+				    frames, err);
+	if (!work)
+		die("xenforeignmemory_map of domain %u: %s", domid,
+		    strerror(errno));
+	for (int i = 0; i < NPAGES; i++) {
+		if (err[i])
+			die("frame 0x%llx of domain %u: error %d",
+			    (unsigned long long)frames[i], domid, err[i]);
+		page[i] = work + (size_t)i * PAGE;
+	}
+	*reg = (struct xen_region){base, size,	      0x100000000000ull,
+				   0,	 XEN_FOREIGN, domid};
+}
+
+/* GRANT: three pages granted to domid, the device-read one read-only. */
+static void setup_grant(uint32_t domid, struct xen_region *reg)
+{
+	xengntshr_handle *gs = xengntshr_open(NULL, 0);
+
+	if (!gs)
+		die("xengntshr_open (/dev/xen/gntalloc): %s", strerror(errno));
+	for (int i = 0; i < NPAGES; i++) {
+		uint32_t ref;
+
+		page[i] = xengntshr_share_pages(gs, domid, 1, &ref, i != P_RO);
+		if (!page[i])
+			die("sharing a page with domain %u: %s", domid,
+			    strerror(errno));
+		memset(page[i], 0, PAGE);
+		page_ga[i] = (1ull << 63) | (uint64_t)ref << 12;
+		printf("grant ref %u: %s page\n", ref,
+		       i == P_RO ? "read-only" : "read-write");
+	}
+	*reg = (struct xen_region){1ull << 63,
+				   1ull << 44,
+				   0x200000000000ull,
+				   0,
+				   XEN_GRANT | XEN_ON_DEMAND,
+				   domid};
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t wr[2] = {0x10, 0xab}, off[1] = {0x10}, zero[1];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	xenforeignmemory_handle *fm;
-	uint64_t base, size, features, proto;
-	uint32_t domid;
-	xen_pfn_t frames[WORK_PAGES];
-	int err[WORK_PAGES], kick, call, memfd;
+	struct xen_region reg;
+	uint64_t features, proto;
+	int kick, call, memfd;
 	struct i2c_req r[NREQ];
 	uint32_t lens[NREQ] = {0};
 	int got = 0, seen[NREQ] = {0};
 
-	if (argc != 6)
-		die("usage: %s SOCKET DOMID RAM_BASE RAM_MB split|packed",
+	if (argc < 5 ||
+	    (strcmp(argv[3], "foreign") && strcmp(argv[3], "grant")))
+		die("usage: %s SOCKET split|packed foreign DOMID RAM_BASE "
+		    "RAM_MB, or SOCKET split|packed grant DOMID",
 		    argv[0]);
-	domid = (uint32_t)strtoul(argv[2], NULL, 0);
-	base = strtoull(argv[3], NULL, 0);
-	size = strtoull(argv[4], NULL, 0) << 20;
-	packed = !strcmp(argv[5], "packed");
+	packed = !strcmp(argv[2], "packed");
+	mem_kind = argv[3];
 	ring_kind = packed ? "packed" : "split";
-
-	/* Our own view of the domU's RAM: WORK_PAGES in the middle. */
-	work_ga = base + size / 2;
-	fm = xenforeignmemory_open(NULL, 0);
-	if (!fm)
-		die("xenforeignmemory_open: %s", strerror(errno));
-	for (int i = 0; i < WORK_PAGES; i++)
-		frames[i] = (work_ga >> 12) + i;
-	work = xenforeignmemory_map(fm, domid, PROT_READ | PROT_WRITE,
-				    WORK_PAGES, frames, err);
-	if (!work)
-		die("xenforeignmemory_map of domain %u: %s", domid,
-		    strerror(errno));
-	for (int i = 0; i < WORK_PAGES; i++)
-		if (err[i])
-			die("frame 0x%llx of domain %u: error %d",
-			    (unsigned long long)frames[i], domid, err[i]);
-	memset(work, 0, PAGE); /* the rings */
-	if (packed) {
-		/* Device event area: notifications on (flags 0). */
-		memset(ga(DEVICE), 0, 4);
+	if (!strcmp(argv[3], "foreign")) {
+		if (argc != 7)
+			die("foreign needs DOMID RAM_BASE RAM_MB");
+		setup_foreign((uint32_t)strtoul(argv[4], NULL, 0),
+			      strtoull(argv[5], NULL, 0),
+			      strtoull(argv[6], NULL, 0) << 20, &reg);
+	} else {
+		setup_grant((uint32_t)strtoul(argv[4], NULL, 0), &reg);
 	}
+	memset(page[P_RING], 0, PAGE);
 
 	sock = socket(AF_UNIX, SOCK_STREAM, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
@@ -388,15 +452,13 @@ int main(int argc, char **argv)
 		   (packed ? BIT(VIRTIO_F_RING_PACKED) : 0);
 	acked(SET_FEATURES, &features, 8, NULL, 0);
 
-	/* The whole RAM bank as one FOREIGN region. The fd is required by
-	 * the message; virtiobox maps through its own privcmd handle. */
+	/* One Xen region. The message needs an fd; virtiobox maps through
+	 * its own gntdev / privcmd handles. */
 	{
 		struct {
 			uint32_t n, pad;
 			struct xen_region r;
-		} t = {1,
-		       0,
-		       {base, size, 0x100000000000ull, 0, XEN_FOREIGN, domid}};
+		} t = {1, 0, reg};
 
 		memfd = open("/dev/null", O_RDWR);
 		acked(SET_MEM_TABLE, &t, sizeof(t), &memfd, 1);
@@ -447,12 +509,8 @@ int main(int argc, char **argv)
 			got++;
 		}
 	}
-	if (got < NREQ) {
-		die("%d of %d requests answered (ring page: %02x %02x %02x "
-		    "%02x %02x %02x %02x %02x)",
-		    got, NREQ, work[8], work[9], work[10], work[11], work[12],
-		    work[13], work[14], work[15]);
-	}
+	if (got < NREQ)
+		die("%d of %d requests answered", got, NREQ);
 	for (int i = 0; i < 3; i++)
 		if (*(uint8_t *)ga(r[i].status) != 0)
 			die("request %d status %u, expected OK", i,
@@ -472,10 +530,8 @@ int main(int argc, char **argv)
 		recv_reply(GET_VRING_BASE, q, 8);
 	}
 	close(sock);
-	xenforeignmemory_unmap(fm, work, WORK_PAGES);
-	xenforeignmemory_close(fm);
-	printf("VHU-FOREIGN-FE: OK %s: 4 i2c requests through domain %u's "
-	       "RAM (0xab read back, 0x51 refused)\n",
-	       ring_kind, domid);
+	printf("VHU-XEN-FE: OK %s %s: 4 i2c requests (0xab read back, 0x51 "
+	       "refused)\n",
+	       mem_kind, ring_kind);
 	return 0;
 }
