@@ -103,11 +103,40 @@ static int delegate_pieces(struct gmem_mmap *m, const struct gmem_range *rg,
 	return 0;
 }
 
+/*
+ * The delegated region holding every range whole, or NULL: then the
+ * ranges go to their back-end in one call (a grant back-end maps a batch
+ * with one library call).
+ */
+static struct gmem_mmap_region *one_sub(struct gmem_mmap *m,
+					const struct gmem_range *rg, unsigned n)
+{
+	struct gmem_mmap_region *r = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct gmem_mmap_region *ri;
+
+		if (!rg[i].len || wraps(rg[i].gaddr, rg[i].len))
+			return NULL;
+		ri = find(m, rg[i].gaddr);
+		if (!ri || !ri->sub || (r && ri != r) ||
+		    rg[i].gaddr + rg[i].len - ri->gpa > ri->size)
+			return NULL;
+		r = ri;
+	}
+	return r;
+}
+
 static void mmap_unmap_batch(struct gmem *g, const struct gmem_range *r,
 			     unsigned n)
 {
 	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *one = one_sub(m, r, n);
 
+	if (one) {
+		gmem_unmap_batch(one->sub, r, n);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++)
 		delegate_pieces(m, &r[i], false, UINT64_MAX, NULL);
 }
@@ -116,10 +145,13 @@ static int mmap_map_batch(struct gmem *g, const struct gmem_range *r,
 			  unsigned n)
 {
 	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *one = one_sub(m, r, n);
 	uint64_t failed_at = 0;
 	unsigned i;
 	int ret;
 
+	if (one)
+		return gmem_map_batch(one->sub, r, n);
 	for (i = 0; i < n; i++) {
 		ret = delegate_pieces(m, &r[i], true, UINT64_MAX, &failed_at);
 		if (ret < 0)
@@ -135,10 +167,29 @@ err_unmap:
 	return ret;
 }
 
+/* Hand the release to the delegated region translate passed it to, with
+ * the length cut the same way. */
+static void mmap_release(struct gmem *g, uint64_t gaddr, uint64_t len,
+			 uint32_t access)
+{
+	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *r;
+	uint64_t left;
+
+	if (!len || wraps(gaddr, len))
+		return;
+	r = find(m, gaddr);
+	if (!r || !r->sub)
+		return;
+	left = r->gpa + r->size - gaddr;
+	gmem_release(r->sub, gaddr, len > left ? left : len, access);
+}
+
 static const struct gmem_ops gmem_mmap_ops = {
 	.translate = mmap_translate,
 	.map_batch = mmap_map_batch,
 	.unmap_batch = mmap_unmap_batch,
+	.release = mmap_release,
 };
 
 void gmem_mmap_init(struct gmem_mmap *m)

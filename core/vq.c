@@ -32,6 +32,28 @@ int vq_fail(struct vq *vq, int err, const char *fmt, ...)
 	return err;
 }
 
+int vq_ring_map(struct vq *vq, uint64_t gaddr, uint64_t len, uint32_t access,
+		void **hva)
+{
+	int ret;
+
+	assert(vq->nring_maps < 3);
+	access |= GMEM_PERSIST;
+	ret = gmem_translate_contig(vq->mem, gaddr, len, access, hva);
+	if (ret == 0)
+		vq->ring_maps[vq->nring_maps++] =
+			(struct vq_ring_map){gaddr, len, access};
+	return ret;
+}
+
+static void rings_release(struct vq *vq)
+{
+	for (unsigned i = 0; i < vq->nring_maps; i++)
+		gmem_release(vq->mem, vq->ring_maps[i].gaddr,
+			     vq->ring_maps[i].len, vq->ring_maps[i].access);
+	vq->nring_maps = 0;
+}
+
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
 void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
@@ -266,15 +288,29 @@ static int fetch_one(struct vq *vq, struct vq_elem **out)
 }
 
 /*
- * Map the whole batch in one call. If the back-end refuses, map element by
- * element to find the first bad one: the ones before it are served, it
- * becomes the pending error, the ones after it go back to the ring.
- * Returns the number of elements kept.
+ * A chain whose buffers the memory back-end will not map (a revoked Xen
+ * grant): complete it with nothing written, unseen by the device. The
+ * back-end has logged why.
  */
-static unsigned batch_map(struct vq *vq, int *err)
+static void elem_refuse(struct vq *vq, struct vq_elem *e)
 {
-	unsigned nr = 0, k;
-	int ret;
+	struct vq_used_pending *p = &vq->pending[vq->npending++];
+
+	p->id = e->id;
+	p->ndesc = e->ndesc;
+	p->len = 0;
+	vq->map_refused++;
+	slot_free(vq, e);
+}
+
+/*
+ * Map the whole batch in one call. If the back-end refuses, map element by
+ * element to find the bad ones: they are completed unused (elem_refuse),
+ * the others served. Returns the number of elements kept.
+ */
+static unsigned batch_map(struct vq *vq)
+{
+	unsigned nr = 0, k, kept = 0;
 
 	for (k = 0; k < vq->batch_len; k++)
 		nr += elem_ranges(&vq->pool[vq->batch[k]], vq->ranges + nr);
@@ -284,44 +320,44 @@ static unsigned batch_map(struct vq *vq, int *err)
 		struct vq_elem *e = &vq->pool[vq->batch[k]];
 
 		nr = elem_ranges(e, vq->ranges);
-		ret = nr ? gmem_map_batch(vq->mem, vq->ranges, nr) : 0;
-		if (ret < 0) {
-			*err = vq_fail(vq, ret,
-				       "cannot map buffer %u (error %d)", e->id,
-				       ret);
-			break;
+		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
+			elem_refuse(vq, e);
+			continue;
 		}
+		vq->batch[kept++] = vq->batch[k];
 	}
-	if (k == vq->batch_len)
-		return k; /* the back-end took them one by one */
-	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
-	for (unsigned j = k; j < vq->batch_len; j++)
-		slot_free(vq, &vq->pool[vq->batch[j]]);
-	vq->batch_len = k;
-	return k;
+	vq->batch_len = kept;
+	return kept;
 }
 
 /* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
 static int refill(struct vq *vq)
 {
-	unsigned n = 0;
+	unsigned n, fetched;
 	int err = 0;
 
-	vq->batch_head = vq->batch_len = 0;
-	if (vq->fetch_err)
+	if (vq->fetch_err) {
+		vq->batch_head = vq->batch_len = 0;
 		return vq_break(vq, vq->fetch_err);
-	while (n < VQ_BATCH) {
-		struct vq_elem *e = NULL;
-
-		err = fetch_one(vq, &e);
-		if (err <= 0)
-			break;
-		vq->batch[n++] = e->slot;
-		err = 0;
 	}
-	vq->batch_len = n;
-	if (n)
-		n = batch_map(vq, &err);
+	/* Again while every chain fetched was refused: each one refused is
+	 * outstanding until flushed, so this ends within the queue size. */
+	do {
+		vq->batch_head = vq->batch_len = 0;
+		for (n = 0; n < VQ_BATCH; n++) {
+			struct vq_elem *e = NULL;
+
+			err = fetch_one(vq, &e);
+			if (err <= 0)
+				break;
+			vq->batch[n] = e->slot;
+			err = 0;
+		}
+		fetched = n;
+		vq->batch_len = n;
+		if (n)
+			n = batch_map(vq);
+	} while (n == 0 && fetched && err == 0);
 	if (err < 0) {
 		if (n == 0)
 			return vq_break(vq, err);
@@ -429,9 +465,12 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 	vq->num = l->num;
 	vq->event_idx = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	vq->nring_maps = 0;
 	ret = fmt->start(vq, l, base);
-	if (ret < 0)
+	if (ret < 0) {
+		rings_release(vq);
 		return ret;
+	}
 	vq->fmt = fmt;
 	vq->broken = 0;
 	vq->mem_fault = false;
@@ -465,6 +504,7 @@ uint32_t vq_stop(struct vq *vq)
 	if (vq->started) {
 		vq_flush(vq);
 		drop_all(vq);
+		rings_release(vq);
 		vq->fetch_err = 0;
 		vq->started = false;
 	}
@@ -475,6 +515,7 @@ void vq_reset(struct vq *vq)
 {
 	if (vq->fmt)
 		drop_all(vq);
+	rings_release(vq);
 	vq->fmt = NULL;
 	vq->started = false;
 	vq->broken = 0;
@@ -576,6 +617,11 @@ int vq_pop(struct vq *vq, struct vq_elem **elem)
 uint32_t vq_pop_count(const struct vq *vq)
 {
 	return vq->pop_count;
+}
+
+uint32_t vq_map_refused(const struct vq *vq)
+{
+	return vq->map_refused;
 }
 
 void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)

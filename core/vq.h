@@ -31,13 +31,18 @@
  *     forbids it for split too) / INDIRECT not negotiated    -EINVAL
  *   - a next index inside a split indirect table >= its size -EINVAL
  *   - a readable descriptor after a writable one             -EINVAL
- *   - address outside guest memory (or map_batch refused it) -EFAULT
- *     (or whatever -errno the memory back-end returned)
+ *   - address outside guest memory                           -EFAULT
+ *     (or whatever -errno the memory back-end's translate returned;
+ *     an indirect table map_batch refuses also breaks the queue)
  *   - address + len wraps around 2^64                        -EOVERFLOW
  *   - more iov segments than VQ_IOV_MAX (a descriptor split
  *     by the memory seam counts once per segment)            -E2BIG
  *   - a chain's byte total (readable + writable) over UINT32_MAX
  *                                                            -EOVERFLOW
+ * Not a ring violation: a chain whose buffers the memory back-end's
+ * map_batch refuses (a Xen grant the guest revoked or never gave) is
+ * completed at once with 0 bytes written, never seen by device code, and
+ * the queue serves on (vq_map_refused counts them; the back-end logs why).
  * A zero-length direct descriptor is accepted and adds no iov segment.
  * An indirect descriptor ends the chain it is in; its WRITE flag is ignored.
  * Chains fetched in one batch before the bad one are still returned by
@@ -151,6 +156,14 @@ struct vq {
 				  * (packed: linear, see vq_packed.c) */
 	bool signalled_used_valid;
 
+	/* ring areas translated with GMEM_PERSIST, released at stop/reset */
+	struct vq_ring_map {
+		uint64_t gaddr;
+		uint64_t len;
+		uint32_t access;
+	} ring_maps[3];
+	unsigned nring_maps;
+
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
@@ -161,6 +174,7 @@ struct vq {
 	unsigned npending;
 
 	uint32_t pop_count;   /* elements vq_pop returned (wraps) */
+	uint32_t map_refused; /* chains completed unused, map refused */
 	uint64_t deadline_ns; /* vq_set_deadline; 0: none */
 	bool over_budget;     /* vq_pop stopped at the deadline */
 
@@ -193,7 +207,9 @@ void vq_destroy(struct vq *vq);
  *           wrap counter 0, is read that way too, which differs only if
  *           buffers were in flight when the ring stopped.
  * Ring areas are translated once here (GMEM_PERSIST) and must each be
- * contiguous in host memory; no ring memory is written here.
+ * contiguous in host memory; no ring memory is written here. They are
+ * released to the memory back-end (gmem_release) by vq_stop and vq_reset,
+ * and right away when vq_start fails.
  * Returns 0, -EINVAL (size 0, > max_num, split size not a power of 2,
  * misaligned ring, base out of range: split > 0xffff; packed: an index >=
  * size, or the used position ahead of the available one or more than the
@@ -224,13 +240,15 @@ static inline uint32_t vq_base_fresh(uint64_t features)
  * still expects the next used descriptor there; a restart from this base
  * puts it there). A stopped queue can be started again; stopping a stopped
  * queue returns the same base again (0 if it never started). Element
- * pointers held by device code are invalid afterwards.
+ * pointers held by device code are invalid afterwards, and so are the ring
+ * areas: they are released to the memory back-end.
  */
 uint32_t vq_stop(struct vq *vq);
 
 /*
  * Stop without flushing and forget the ring and the broken state. Popped and
- * fetched elements are unmapped and dropped, pushed entries are discarded.
+ * fetched elements are unmapped and dropped, pushed entries are discarded,
+ * ring areas are released.
  */
 void vq_reset(struct vq *vq);
 
@@ -277,6 +295,12 @@ uint32_t vq_pop_count(const struct vq *vq);
 void vq_set_deadline(struct vq *vq, uint64_t deadline_ns);
 bool vq_over_budget(const struct vq *vq);
 uint64_t vq_now_ns(void);
+
+/*
+ * Chains completed unused because the memory back-end refused to map them
+ * (see the walker rules), since vq_init, wrapping. Same thread as vq_pop.
+ */
+uint32_t vq_map_refused(const struct vq *vq);
 
 /*
  * Complete elem with written bytes of device-writable data (clamped to

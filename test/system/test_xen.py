@@ -104,20 +104,23 @@ while :; do sleep 1; done
 """
 
 
-def _ioreq_probe(tmp_path: Path) -> Path:
-    """ioreq_probe.c, linked statically against bookworm's arm64 libxen 4.17
-    (setup.sh unpacks it), as virtiobox is."""
+def _static_tool(tmp_path: Path, name: str, *libs: str) -> Path:
+    """test/system/NAME.c, linked statically against bookworm's arm64 libxen
+    4.17 (setup.sh unpacks it), as virtiobox is."""
     if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
         pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
     env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
-    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", "xendevicemodel",
-                            "xenforeignmemory"], env=env, check=True, capture_output=True,
-                           text=True).stdout.split()
-    out = tmp_path / "ioreq_probe"
+    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", *libs], env=env,
+                           check=True, capture_output=True, text=True).stdout.split()
+    out = tmp_path / name
     subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
-                    "-o", str(out), str(Path(__file__).with_name("ioreq_probe.c")), *flags],
+                    "-o", str(out), str(Path(__file__).with_name(name + ".c")), *flags],
                    check=True)
     return out
+
+
+def _ioreq_probe(tmp_path: Path) -> Path:
+    return _static_tool(tmp_path, "ioreq_probe", "xendevicemodel", "xenforeignmemory")
 
 
 def test_xen_create_paused_then_unpause(images, report, tmp_path):
@@ -183,3 +186,84 @@ def test_static_virtiobox_runs_in_dom0(images, report):
     result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=binary))
     result.check()
     assert "xen: yes" in result.console
+
+
+
+XEN_MMAP_BOARD = r"""
+cat >/tmp/board.cfg <<'BOARD'
+name = "xen-mmap";
+guests = (
+  { domain = "fe1"; transport = "vhost-user";
+    devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
+                  chips = ( { type = "24c02"; address = 0x50; } ); } ); }
+);
+BOARD
+virtiobox info | grep -q "^vhost-user XEN_MMAP: offered" || fail "virtiobox does not offer XEN_MMAP in dom0"
+bg_start virtiobox virtiobox --board /tmp/board.cfg
+wait_for 10 test -S /run/vb-i2c.sock
+"""
+
+DOM0_XEN_MMAP_FOREIGN = XEN_MMAP_BOARD + r"""
+# A real domU, never unpaused: the front-end's rings and requests live in
+# its RAM (bank 0 at 0x40000000 on Arm), reached by foreign mapping.
+domu_config fe1 --memory 128 >/dev/null
+domu_create fe1 -p
+domid=$(domid_of fe1)
+run /test/vhu_xen_fe /run/vb-i2c.sock split foreign "$domid" 0x40000000 128
+run /test/vhu_xen_fe /run/vb-i2c.sock packed foreign "$domid" 0x40000000 128
+bg_alive virtiobox || fail "virtiobox died"
+run xl destroy fe1
+"""
+
+# The front-end grants dom0's own pages to dom0 (gntalloc), so virtiobox
+# maps them through gntdev as it would a domU's.
+DOM0_XEN_MMAP_GRANT = XEN_MMAP_BOARD + r"""
+run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0
+run /test/vhu_xen_fe /run/vb-i2c.sock packed grant 0
+# A fifth request with data in a page whose grant has ended: that request
+# fails alone, the queue and the process go on.
+run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0 revoke
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def _xen_mmap_run(tmp_path: Path, script: str):
+    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
+    if not binary.is_file():
+        pytest.skip(f"{binary} is built by `scons test`")
+    fe = _static_tool(tmp_path, "vhu_xen_fe", "xenforeignmemory", "xengnttab")
+    return run_xen(script, timeout=300, virtiobox=binary, files={"/test/vhu_xen_fe": fe})
+
+
+def test_xen_mmap_foreign_regions(images, report, tmp_path):
+    """The static virtiobox in dom0 offers XEN_MMAP and serves a vhost-user
+    front-end whose memory table is a real paused domU's RAM as a FOREIGN
+    region: split and packed rings, i2c write, write-then-read transaction
+    and a refused address, all in the domU's memory."""
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_FOREIGN))
+    result.check()
+    for ring in ("split", "packed"):
+        assert f"VHU-XEN-FE: OK foreign {ring}" in result.console
+    # virtiobox's own count, printed when it stops: both front-ends' requests.
+    assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    # Per connection: three ring areas of their own, then one cached 64 KiB
+    # bucket for every buffer; as many unmaps.
+    assert result.console.count("foreign memory released after 4 map and 4 unmap calls") == 2
+
+
+def test_xen_mmap_grant_regions(images, report, tmp_path):
+    """The same through a GRANT region: rings and buffers in granted pages
+    (the device-read ones granted read-only), mapped by virtiobox with
+    gntdev per batch and unmapped as requests complete; a request whose
+    grant has ended fails alone."""
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_GRANT))
+    result.check()
+    for ring in ("split", "packed", "split revoke"):
+        assert f"VHU-XEN-FE: OK grant {ring}:" in result.console
+    # The refused request never reached the device: 3 x 4 requests.
+    assert "12 requests in 6 transactions; refused: 3 off the allow-list" in result.console
+    assert "domain 0: grant refs" in result.console
+    assert "cannot be mapped" in result.console
+    # Per connection: three ring areas, then the batch of four requests in
+    # one read-only and one read-write gntdev call; as many unmaps.
+    assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2
