@@ -213,6 +213,10 @@ static void flusher_start(void)
 /* rl started suppressing: have its count printed when the window ends. */
 static void pending_add(struct log_ratelimit *rl)
 {
+	/* An embedded limit never given to log_ratelimit_init may be freed
+	 * without log_ratelimit_fini: the next line reports it instead. */
+	if (!rl->is_site && !atomic_load(&rl->tracked))
+		return;
 	pthread_once(&flusher_once, flusher_start);
 	if (!flusher_ok || atomic_exchange(&rl->registered, true))
 		return;
@@ -239,10 +243,12 @@ void log_set_ratelimit_interval(unsigned ms)
 void log_ratelimit_init(struct log_ratelimit *rl, const char *label)
 {
 	snprintf(rl->label, sizeof(rl->label), "%s", label ? label : "");
+	atomic_store(&rl->tracked, true);
 }
 
 void log_ratelimit_fini(struct log_ratelimit *rl)
 {
+	atomic_store(&rl->tracked, false);
 	if (atomic_load(&rl->registered)) {
 		pthread_mutex_lock(&pending_lock);
 		for (unsigned i = 0; i < npending; i++)

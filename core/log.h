@@ -69,7 +69,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
  * per device (embedded in the device, so one guest's noise never silences
  * another's lines). Zero-initialised; an embedded one takes a label with
  * log_ratelimit_init and must be finished with log_ratelimit_fini before
- * its memory goes.
+ * its memory goes (one never initialised is not tracked by the flusher: its
+ * count waits for its next line).
  *
  * Suppressed lines are counted, and the count is printed when the window
  * ends ("guest/dev: 312 similar lines suppressed"), by a flusher thread of
@@ -82,7 +83,11 @@ struct log_ratelimit {
 	atomic_uint suppressed;
 	atomic_int level;	/* of the lines being suppressed */
 	atomic_bool registered; /* in the flusher's list */
-	char label[64];		/* "" or "guest/dev", prefixes the count */
+	/* The flusher only tracks limits whose lifetime it knows: a call
+	 * site's static one, or one between log_ratelimit_init and _fini. */
+	bool is_site;
+	atomic_bool tracked;
+	char label[64]; /* "" or "guest/dev", prefixes the count */
 };
 
 /* The rate-limit window, LOG_RATELIMIT_INTERVAL_MS by default (0). For tests.
@@ -104,10 +109,10 @@ void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level level,
 	__attribute__((format(printf, 3, 4)));
 
 /* log_msg() limited per call site (a static struct log_ratelimit each). */
-#define log_ratelimited(level, ...)                                  \
-	do {                                                         \
-		static struct log_ratelimit log_rl_;                 \
-		log_msg_ratelimited(&log_rl_, (level), __VA_ARGS__); \
+#define log_ratelimited(level, ...)                                      \
+	do {                                                             \
+		static struct log_ratelimit log_rl_ = {.is_site = true}; \
+		log_msg_ratelimited(&log_rl_, (level), __VA_ARGS__);     \
 	} while (0)
 
 #endif

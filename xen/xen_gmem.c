@@ -55,8 +55,10 @@ void xen_gmem_invalidate(struct gmem *m)
 		xen_gmem_foreign_invalidate(x);
 }
 
-void xen_gmem_log_release(const struct xen_gmem *x)
+void xen_gmem_log_release(struct xen_gmem *x)
 {
+	/* Its memory goes next: out of the log flusher's list first. */
+	log_ratelimit_fini(&x->rl);
 	log_info("%s: domain %u: %s memory released after %lu map and %lu "
 		 "unmap calls (%lu pages, %lu maps refused)",
 		 x->label, x->domid,

@@ -400,6 +400,7 @@ int xen_gmem_foreign_create_sys(struct gmem **out, struct xen_sys *sys,
 	f->x.domid = domid;
 	f->x.sys = sys;
 	snprintf(f->x.label, sizeof(f->x.label), "%s", label ? label : "xen");
+	log_ratelimit_init(&f->x.rl, f->x.label);
 	f->nslots = cache_slots;
 	*out = &f->x.gmem;
 	return 0;

@@ -391,6 +391,7 @@ int xen_gmem_grant_create_sys(struct gmem **out, struct xen_sys *sys,
 	g->x.domid = domid;
 	g->x.sys = sys;
 	snprintf(g->x.label, sizeof(g->x.label), "%s", label ? label : "xen");
+	log_ratelimit_init(&g->x.rl, g->x.label);
 	g->any_address = any_address;
 	*out = &g->x.gmem;
 	return 0;

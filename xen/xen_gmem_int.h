@@ -59,6 +59,6 @@ void xen_gmem_grant_destroy(struct xen_gmem *x);
 void xen_gmem_foreign_destroy(struct xen_gmem *x);
 void xen_gmem_foreign_invalidate(struct xen_gmem *x);
 /* The info line with x's final call counts. */
-void xen_gmem_log_release(const struct xen_gmem *x);
+void xen_gmem_log_release(struct xen_gmem *x);
 
 #endif

@@ -84,6 +84,11 @@ int xen_vhu_mapper_create(struct vhu_region_mapper **out,
 
 void xen_vhu_mapper_destroy(struct vhu_region_mapper *m)
 {
-	if (m)
-		free(container_of(m, struct xen_mapper, m));
+	struct xen_mapper *xm;
+
+	if (!m)
+		return;
+	xm = container_of(m, struct xen_mapper, m);
+	log_ratelimit_fini(&xm->rl);
+	free(xm);
 }
