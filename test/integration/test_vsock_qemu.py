@@ -1,0 +1,166 @@
+"""virtio-vsock end to end: QEMU 7.2's vhost-user-vsock front-end and the
+guest's unmodified Linux virtio vsock driver (socat in the guest), against
+a native virtiobox serving one vsock device whose host side is unix
+sockets in the hybrid-vsock protocol.
+
+Proven here, with checksums on both sides:
+  - guest -> host STREAM: the guest connects to CID 2 port 5000, which
+    reaches the host listener at <uds>_5000; the guest half-closes
+    (socat's shutdown at the end of its input), the host reads to EOF and
+    answers on the same connection with its digest;
+  - host -> guest STREAM: a host program connects to <uds>, sends
+    "CONNECT 6000\\n", gets "OK <port>\\n", sends, half-closes, and reads
+    the digest the guest computed;
+  - a guest connection to a host port nobody listens on is refused (RST).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import vbtest
+from harness import qemu
+from harness.scenarios import prepare_plain
+
+SOCKET = "g1-vsock.sock"
+UDS = "g1.vsock"
+CID = 3
+G2H_BYTES = 4 * 1024 * 1024
+H2G_BYTES = 4 * 1024 * 1024
+
+
+def board_text() -> str:
+    return f"""
+name = "vsock-test";
+guests = (
+  {{ domain = "g1"; transport = "vhost-user";
+    devices = (
+      {{ type = "vsock"; socket = "{SOCKET}"; cid = {CID}; uds = "{UDS}"; }}
+    ); }}
+);
+"""
+
+
+def qemu_args(sock: Path) -> list[str]:
+    return ["-global", "virtio-mmio.force-legacy=false",
+            "-chardev", f"socket,id=vs0,path={sock}",
+            "-device", "vhost-user-vsock-device,chardev=vs0"]
+
+
+GUEST_SCRIPT = r"""
+saw() { echo "VB-SAW $1: $2"; }
+for d in /sys/bus/virtio/devices/*; do
+	[ "$(cat "$d/device")" = 0x0013 ] && saw "virtio device" "id 19 features $(cat "$d/features" | cut -c1-3)"
+done
+head -c %(g2h)d /dev/urandom > /tmp/g2h
+saw "g2h sent" "$(sha256sum < /tmp/g2h | cut -d' ' -f1)"
+reply=$(socat -t 30 -T 60 - VSOCK-CONNECT:2:5000 < /tmp/g2h 2>/tmp/g2h.err) || fail "g2h socat: $(cat /tmp/g2h.err)"; true || fail "g2h socat: $reply"
+saw "g2h host digest" "$reply"
+
+socat -t 30 -T 60 VSOCK-LISTEN:6000 SYSTEM:sha256sum &
+pid=$!
+wait $pid || fail "h2g socat failed"
+
+if out=$(socat -T 10 /dev/null VSOCK-CONNECT:2:7777 2>&1); then
+	saw "refused 7777" "NOT refused"
+else
+	saw "refused 7777" "$(echo "$out" | grep -o 'Connection re[a-z]* by peer\|Connection refused' | head -1)"
+fi
+"""
+
+
+def host_g2h(path: Path, out: dict) -> None:
+    """The listener at <uds>_5000: digest of everything to EOF, sent back."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(240)
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(120)
+        h, n = hashlib.sha256(), 0
+        while chunk := conn.recv(65536):
+            h.update(chunk)
+            n += len(chunk)
+        out["g2h bytes"] = n
+        out["g2h digest"] = h.hexdigest()
+        conn.sendall(h.hexdigest().encode())
+        conn.close()
+    except OSError as e:
+        out["g2h error"] = repr(e)
+    finally:
+        srv.close()
+
+
+def host_h2g(uds: Path, out: dict) -> None:
+    """Connect to the guest's port 6000 through <uds> until it listens."""
+    data = os.urandom(H2G_BYTES)
+    out["h2g sent"] = hashlib.sha256(data).hexdigest()
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(120)
+        try:
+            s.connect(str(uds))
+            s.sendall(b"CONNECT 6000\n")
+            line = b""
+            while not line.endswith(b"\n"):
+                b = s.recv(1)
+                if not b:
+                    break
+                line += b
+            if not line.startswith(b"OK "):
+                s.close()
+                time.sleep(0.3)
+                continue
+            out["h2g ok line"] = line.decode().strip()
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(4096):
+                reply += chunk
+            out["h2g guest digest"] = reply.decode().split(" ")[0].strip()
+            return
+        except OSError as e:
+            out["h2g error"] = repr(e)
+            time.sleep(0.3)
+        finally:
+            s.close()
+
+
+def test_guest_and_host_streams(images, serve):
+    server = serve(board_text(), socket_name=SOCKET)
+    server.expected_warnings = (re.compile(r"refused: \S+_7777: No such file or directory"),)
+    uds = server.runtime_dir / UDS
+    assert uds.exists(), server.log()
+    out: dict = {}
+    threads = [threading.Thread(target=host_g2h, args=(Path(f"{uds}_5000"), out)),
+               threading.Thread(target=host_h2g, args=(uds, out))]
+    for t in threads:
+        t.start()
+    with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-") as tmp:
+        cmd = prepare_plain(GUEST_SCRIPT % {"g2h": G2H_BYTES}, Path(tmp),
+                            qemu_args(server.sock))
+        result = qemu.run(cmd, 300, "test_vsock_streams")
+    for t in threads:
+        t.join(10)
+    console = result.console
+    saw = vbtest.observations(console)
+    print("\n".join(f"{k}: {v}" for k, v in saw.items()))
+    print("host:", out)
+    assert result.verdict == "PASS", console[-4000:]
+    assert "virtio device" in saw, console[-3000:]
+    assert out.get("g2h bytes") == G2H_BYTES, out
+    assert saw["g2h sent"] == out["g2h digest"] == saw["g2h host digest"], (saw, out)
+    assert out.get("h2g ok line", "").startswith("OK "), out
+    assert out["h2g guest digest"] == out["h2g sent"], out
+    assert saw["refused 7777"] in ("Connection reset by peer", "Connection refused"), saw
