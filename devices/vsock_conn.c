@@ -630,8 +630,8 @@ static void hello(struct conn *c)
 	c->gport = port;
 	c->pcid = from ? from : VSOCK_CID_HOST;
 	c->pport = from ? fport : host_port(d);
-	if (from && vsock_conn_find(d, port, from, fport) != c)
-		return vsock_conn_free(d, c);
+	if (vsock_conn_find(d, c->gport, c->pcid, c->pport))
+		return vsock_conn_free(d, c); /* that connection exists */
 	c->state = CONN_GUEST_WAIT;
 	c->pend = PEND_REQUEST;
 	d->stats.conns_host++;
