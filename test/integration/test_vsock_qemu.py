@@ -11,7 +11,10 @@ Proven here, with checksums on both sides:
   - host -> guest STREAM: a host program connects to <uds>, sends
     "CONNECT 6000\\n", gets "OK <port>\\n", sends, half-closes, and reads
     the digest the guest computed;
-  - a guest connection to a host port nobody listens on is refused (RST).
+  - a guest connection to a host port nobody listens on is refused (RST);
+  - two QEMU guests served by one virtiobox, siblings in one group, talk
+    to each other by CID (STREAM, half-close, digest), and a guest outside
+    the group is refused.
 """
 
 from __future__ import annotations
@@ -164,3 +167,79 @@ def test_guest_and_host_streams(images, serve):
     assert out.get("h2g ok line", "").startswith("OK "), out
     assert out["h2g guest digest"] == out["h2g sent"], out
     assert saw["refused 7777"] in ("Connection reset by peer", "Connection refused"), saw
+
+
+SIB_BOARD = """
+name = "vsock-siblings";
+guests = (
+  { domain = "g1"; transport = "vhost-user"; devices = (
+    { type = "vsock"; socket = "g1-vsock.sock"; cid = 3; uds = "g1.vsock"; group = "lab"; } ); },
+  { domain = "g2"; transport = "vhost-user"; devices = (
+    { type = "vsock"; socket = "g2-vsock.sock"; cid = 4; uds = "g2.vsock"; group = "lab"; } ); },
+  { domain = "g3"; transport = "vhost-user"; devices = (
+    { type = "vsock"; socket = "g3-vsock.sock"; cid = 5; uds = "g3.vsock"; } ); }
+);
+"""
+
+SIB_SERVER = r"""
+socat -t 30 -T 120 VSOCK-LISTEN:7000 SYSTEM:sha256sum &
+pid=$!
+sleep 1
+echo ready | socat -T 10 - VSOCK-CONNECT:2:9000 || fail "cannot tell the host"
+wait $pid || fail "the sibling server failed"
+echo "VB-SAW served: yes"
+"""
+
+SIB_CLIENT = r"""
+saw() { echo "VB-SAW $1: $2"; }
+head -c 2000000 /dev/urandom > /tmp/d
+saw "sent" "$(sha256sum < /tmp/d | cut -d' ' -f1)"
+reply=$(socat -t 30 -T 60 - VSOCK-CONNECT:3:7000 < /tmp/d 2>/tmp/err) || fail "to the sibling: $(cat /tmp/err)"
+saw "sibling digest" "$(echo "$reply" | cut -d' ' -f1)"
+if out=$(socat -T 10 /dev/null VSOCK-CONNECT:5:7000 2>&1); then
+	saw "cid 5" "NOT refused"
+else
+	saw "cid 5" "$(echo "$out" | grep -o 'Connection re[a-z]* by peer\|Connection refused' | head -1)"
+fi
+"""
+
+
+def test_two_guests_as_siblings(images, serve):
+    server = serve(SIB_BOARD, socket_name="g1-vsock.sock")
+    server.expected_warnings = (re.compile(r"g2/vsock0: connection from port \d+ to 5:7000 "
+                                           r"refused: no such CID in the guest's group"),)
+    run = server.runtime_dir
+    ready = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ready.bind(str(run / "g1.vsock_9000"))
+    ready.listen(1)
+    ready.settimeout(240)
+    results: dict = {}
+
+    def guest(name: str, script: str, sock: str) -> None:
+        with tempfile.TemporaryDirectory(prefix=f"virtiobox-{name}-") as tmp:
+            cmd = prepare_plain(script, Path(tmp), [
+                "-global", "virtio-mmio.force-legacy=false",
+                "-chardev", f"socket,id=vs0,path={run / sock}",
+                "-device", "vhost-user-vsock-device,chardev=vs0"])
+            results[name] = qemu.run(cmd, 300, f"test_vsock_{name}")
+
+    g1 = threading.Thread(target=guest, args=("g1", SIB_SERVER, "g1-vsock.sock"))
+    g1.start()
+    try:
+        conn, _ = ready.accept()
+        conn.settimeout(60)
+        results["ready"] = conn.recv(64)
+        conn.close()
+    finally:
+        ready.close()
+    guest("g2", SIB_CLIENT, "g2-vsock.sock")
+    g1.join(300)
+    c1, c2 = results["g1"], results["g2"]
+    saw = vbtest.observations(c2.console)
+    print("\n".join(f"{k}: {v}" for k, v in saw.items()))
+    assert c1.verdict == "PASS", c1.console[-3000:]
+    assert c2.verdict == "PASS", c2.console[-3000:]
+    assert "VB-SAW served: yes" in c1.console
+    assert results["ready"] == b"ready\n"
+    assert saw["sent"] == saw["sibling digest"], saw
+    assert saw["cid 5"] in ("Connection reset by peer", "Connection refused"), saw
