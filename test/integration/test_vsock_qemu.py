@@ -12,6 +12,10 @@ Proven here, with checksums on both sides:
     "CONNECT 6000\\n", gets "OK <port>\\n", sends, half-closes, and reads
     the digest the guest computed;
   - a guest connection to a host port nobody listens on is refused (RST);
+  - SEQPACKET guest -> host: a static test program (guest/vsock_seq.c)
+    sends messages of 1 byte to 100000 bytes; the host's SOCK_SEQPACKET
+    listener at <uds>_5001 gets each as one message and echoes it; the
+    guest gets each back as one message;
   - two QEMU guests served by one virtiobox, siblings in one group, talk
     to each other by CID (STREAM, half-close, digest), and a guest outside
     the group is refused.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import re
 import socket
 import tempfile
@@ -31,7 +36,7 @@ from pathlib import Path
 import pytest
 
 import vbtest
-from harness import qemu
+from harness import File, qemu
 from harness.scenarios import prepare_plain
 
 SOCKET = "g1-vsock.sock"
@@ -243,3 +248,60 @@ def test_two_guests_as_siblings(images, serve):
     assert results["ready"] == b"ready\n"
     assert saw["sent"] == saw["sibling digest"], saw
     assert saw["cid 5"] in ("Connection reset by peer", "Connection refused"), saw
+
+
+SEQ_SIZES = [1, 100, 4096, 5000, 20000, 65536, 100000]
+
+
+def msg_sum(size: int) -> int:
+    return sum((k * 7 + size) & 0xff for k in range(size))
+
+
+def host_seq(path: Path, out: dict) -> None:
+    """<uds>_5001 as SOCK_SEQPACKET: record and echo every message."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(240)
+    got = []
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(60)
+        while len(got) < len(SEQ_SIZES):
+            msg = conn.recv(1 << 20)
+            if not msg:
+                break
+            got.append((len(msg), sum(msg)))
+            conn.sendall(msg)
+        # Keep it open until the guest has read its echoes and closed.
+        conn.recv(16)
+        conn.close()
+    except OSError as e:
+        out["error"] = repr(e)
+    finally:
+        out["host got"] = got
+        srv.close()
+
+
+def test_seqpacket_boundaries(images, serve, tmp_path):
+    prog = tmp_path / "vsock_seq"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O2", "-std=c11", "-Wall", "-Wextra",
+                    "-Werror", "-D_GNU_SOURCE", "-o", str(prog),
+                    str(Path(__file__).with_name("guest") / "vsock_seq.c")], check=True)
+    server = serve(board_text(), socket_name=SOCKET)
+    out: dict = {}
+    t = threading.Thread(target=host_seq, args=(Path(f"{server.runtime_dir / UDS}_5001"), out))
+    t.start()
+    script = "run /test/vsock_seq 2 5001 " + " ".join(map(str, SEQ_SIZES)) + "\n"
+    with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-seq-") as tmp:
+        cmd = prepare_plain(script, Path(tmp), qemu_args(server.sock),
+                            files={"/test/vsock_seq": File(path=prog, mode=0o755)})
+        result = qemu.run(cmd, 300, "test_vsock_seqpacket")
+    t.join(10)
+    want = [(n, msg_sum(n)) for n in SEQ_SIZES]
+    guest = [tuple(map(int, m.groups())) for m in
+             re.finditer(r"^VB-MSG (\d+) (\d+)$", result.console, re.M)]
+    print("host got:", out, "\nguest got:", guest)
+    assert result.verdict == "PASS", result.console[-3000:]
+    assert out["host got"] == want, out
+    assert guest == want, result.console[-3000:]
