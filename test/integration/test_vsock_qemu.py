@@ -16,6 +16,9 @@ Proven here, with checksums on both sides:
     sends messages of 1 byte to 100000 bytes; the host's SOCK_SEQPACKET
     listener at <uds>_5001 gets each as one message and echoes it; the
     guest gets each back as one message;
+  - 64 concurrent guest -> host connections, each with its own data and
+    digest, and 64 MiB guest -> host plus 64 MiB host -> guest on one
+    connection each (test_many_connections_and_volume);
   - two QEMU guests served by one virtiobox, siblings in one group, talk
     to each other by CID (STREAM, half-close, digest), and a guest outside
     the group is refused.
@@ -305,3 +308,136 @@ def test_seqpacket_boundaries(images, serve, tmp_path):
     assert result.verdict == "PASS", result.console[-3000:]
     assert out["host got"] == want, out
     assert guest == want, result.console[-3000:]
+
+
+NCONN = 64
+BIG = 64 * 1024 * 1024
+
+MANY_SCRIPT = r"""
+saw() { echo "VB-SAW $1: $2"; }
+i=0
+while [ $i -lt %(n)d ]; do
+	( head -c 65536 /dev/urandom > /tmp/c$i
+	  sha256sum < /tmp/c$i | cut -d' ' -f1 > /tmp/c$i.want
+	  socat -t 60 -T 120 - VSOCK-CONNECT:2:5002 < /tmp/c$i > /tmp/c$i.got 2>/tmp/c$i.err ) &
+	i=$((i + 1))
+done
+wait
+ok=0
+i=0
+while [ $i -lt %(n)d ]; do
+	[ "$(cat /tmp/c$i.want)" = "$(cat /tmp/c$i.got)" ] && ok=$((ok + 1))
+	i=$((i + 1))
+done
+saw "connections ok" "$ok"
+rm -f /tmp/c*
+head -c %(big)d /dev/zero | socat -t 60 -T 300 - VSOCK-CONNECT:2:5003 > /tmp/big.reply || fail "big g2h"
+saw "big g2h host count" "$(cat /tmp/big.reply)"
+socat -t 60 -T 300 VSOCK-LISTEN:6001 SYSTEM:'wc -c' &
+wait $! || fail "big h2g"
+"""
+
+
+def host_many(path: Path, out: dict) -> None:
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(NCONN)
+    srv.settimeout(240)
+    done = []
+
+    def one(conn):
+        conn.settimeout(120)
+        h = hashlib.sha256()
+        while chunk := conn.recv(65536):
+            h.update(chunk)
+        conn.sendall(h.hexdigest().encode() + b"\n")
+        conn.close()
+        done.append(1)
+
+    threads = []
+    try:
+        for _ in range(NCONN):
+            conn, _ = srv.accept()
+            t = threading.Thread(target=one, args=(conn,))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join(120)
+    except OSError as e:
+        out["many error"] = repr(e)
+    finally:
+        out["many served"] = len(done)
+        srv.close()
+
+
+def host_count(path: Path, out: dict) -> None:
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(400)
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(300)
+        n = 0
+        while chunk := conn.recv(1 << 20):
+            n += len(chunk)
+        out["big g2h"] = n
+        conn.sendall(str(n).encode())
+        conn.close()
+    finally:
+        srv.close()
+
+
+def host_big_h2g(uds: Path, out: dict) -> None:
+    deadline = time.monotonic() + 400
+    block = b"\0" * (1 << 20)
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(300)
+        try:
+            s.connect(str(uds))
+            s.sendall(b"CONNECT 6001\n")
+            line = s.recv(32)
+            if not line.startswith(b"OK "):
+                time.sleep(0.3)
+                continue
+            t0 = time.monotonic()
+            for _ in range(BIG // len(block)):
+                s.sendall(block)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(64):
+                reply += chunk
+            out["big h2g seconds"] = time.monotonic() - t0
+            out["big h2g guest count"] = reply.decode().strip()
+            return
+        except OSError as e:
+            out["big h2g error"] = repr(e)
+            time.sleep(0.3)
+        finally:
+            s.close()
+
+
+def test_many_connections_and_volume(images, serve):
+    server = serve(board_text(), socket_name=SOCKET)
+    uds = server.runtime_dir / UDS
+    out: dict = {}
+    threads = [threading.Thread(target=host_many, args=(Path(f"{uds}_5002"), out)),
+               threading.Thread(target=host_count, args=(Path(f"{uds}_5003"), out)),
+               threading.Thread(target=host_big_h2g, args=(uds, out))]
+    for t in threads:
+        t.start()
+    with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-many-") as tmp:
+        cmd = prepare_plain(MANY_SCRIPT % {"n": NCONN, "big": BIG}, Path(tmp),
+                            qemu_args(server.sock))
+        result = qemu.run(cmd, 600, "test_vsock_many")
+    for t in threads:
+        t.join(10)
+    saw = vbtest.observations(result.console)
+    print("\n".join(f"{k}: {v}" for k, v in saw.items()))
+    print("host:", out)
+    assert result.verdict == "PASS", result.console[-3000:]
+    assert saw["connections ok"] == str(NCONN), saw
+    assert out["many served"] == NCONN, out
+    assert out["big g2h"] == BIG and saw["big g2h host count"] == str(BIG), (saw, out)
+    assert out["big h2g guest count"] == str(BIG), out
