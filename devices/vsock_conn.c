@@ -297,6 +297,8 @@ void vsock_guest_rw(struct conn *c, const struct vq_elem *e, uint32_t len,
 	}
 	if (seq && (flags & VIRTIO_VSOCK_SEQ_EOM) && c->nmsg == VSOCK_SEQ_MSGS)
 		return vsock_conn_reset(d, c, "too many messages waiting");
+	if (!seq && c->hlen && flush_stream(c))
+		return vsock_conn_reset(d, c, NULL);
 	if (!seq && !c->hlen && len) {
 		/* The common case: straight from guest memory. */
 		struct iovec v[VQ_IOV_MAX];
