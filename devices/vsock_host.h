@@ -25,7 +25,8 @@ int vsock_host_listen(const char *path);
 /*
  * Connect to path with a socket of type (SOCK_STREAM, SOCK_SEQPACKET),
  * without blocking. Returns the fd, or -errno: -ECONNREFUSED (nobody
- * listens, or the backlog is full), -ENOENT, -ENAMETOOLONG, ...
+ * listens, or the backlog is full), -ENOENT, -EPROTOTYPE (the listener
+ * is of the other type), -ENAMETOOLONG, ...
  */
 int vsock_host_connect(const char *path, int type);
 

@@ -111,6 +111,10 @@ void vsock_rst_queue(struct vsock_dev *d, const struct virtio_vsock_hdr *h);
 void vsock_pump(struct vsock_dev *d);
 uint32_t vsock_peer_credit(const struct conn *c);
 
+/* vsock_handshake.c */
+void vsock_conn_hello(struct conn *c);
+void vsock_conn_sib_ok(struct conn *c);
+
 /* vsock_conn.c */
 struct conn *vsock_conn_find(struct vsock_dev *d, uint32_t gport, uint64_t pcid,
 			     uint32_t pport);
