@@ -61,10 +61,12 @@ guests = (
 """
 
 
-def qemu_args(sock: Path) -> list[str]:
-    return ["-global", "virtio-mmio.force-legacy=false",
-            "-chardev", f"socket,id=vs0,path={sock}",
-            "-device", "vhost-user-vsock-device,chardev=vs0"]
+def qemu_args(sock: Path, transport: str = "mmio") -> list[str]:
+    device = "vhost-user-vsock-device" if transport == "mmio" else "vhost-user-vsock-pci"
+    args = ["-chardev", f"socket,id=vs0,path={sock}", "-device", f"{device},chardev=vs0"]
+    if transport == "mmio":
+        args = ["-global", "virtio-mmio.force-legacy=false"] + args
+    return args
 
 
 GUEST_SCRIPT = r"""
@@ -148,7 +150,8 @@ def host_h2g(uds: Path, out: dict) -> None:
             s.close()
 
 
-def test_guest_and_host_streams(images, serve):
+@pytest.mark.parametrize("transport", ["mmio", "pci"])
+def test_guest_and_host_streams(images, serve, transport):
     server = serve(board_text(), socket_name=SOCKET)
     server.expected_warnings = (re.compile(r"refused: \S+_7777: No such file or directory"),)
     uds = server.runtime_dir / UDS
@@ -160,7 +163,7 @@ def test_guest_and_host_streams(images, serve):
         t.start()
     with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-") as tmp:
         cmd = prepare_plain(GUEST_SCRIPT % {"g2h": G2H_BYTES}, Path(tmp),
-                            qemu_args(server.sock))
+                            qemu_args(server.sock, transport))
         result = qemu.run(cmd, 300, "test_vsock_streams")
     for t in threads:
         t.join(10)
