@@ -870,6 +870,49 @@ static void test_max_conns_and_restart(void **state)
 	guest_down(&g);
 }
 
+/* No event buffer when the device restarts: the event waits for one. */
+static void test_event_queue_starved(void **state)
+{
+	struct guest g;
+	struct ring_seg s = {0x300000, 4, true};
+	char buf[8];
+	uint32_t base, ev;
+	uint16_t id;
+	uint32_t len;
+	int l, fd;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 8);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	fd = open_g2h(&g, l, STREAM);
+	assert_int_equal(virtio_dev_queue_stop(vd(&g), VSOCK_DEV_RXQ, &base),
+			 0);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(virtio_dev_queue_start(vd(&g), VSOCK_DEV_RXQ,
+						&g.q[0].layout, base),
+			 0);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 0);
+	/* Guest traffic goes on meanwhile: the old connection is gone. */
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW), "x", 1);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_true(ring_driver_add(&g.q[2], &s, 1, false) >= 0);
+	ring_driver_publish(&g.q[2]);
+	virtio_dev_kick(vd(&g), VSOCK_DEV_EVQ);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 1);
+	assert_int_equal(len, 4);
+	assert_int_equal(fake_gmem_read(&g.mem, 0x300000, &ev, 4), 0);
+	assert_int_equal(le32toh(ev), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	/* Once only. */
+	assert_true(ring_driver_add(&g.q[2], &s, 1, false) >= 0);
+	ring_driver_publish(&g.q[2]);
+	virtio_dev_kick(vd(&g), VSOCK_DEV_EVQ);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 0);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -884,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_seqpacket_boundaries),
 		cmocka_unit_test(test_siblings_and_isolation),
 		cmocka_unit_test(test_max_conns_and_restart),
+		cmocka_unit_test(test_event_queue_starved),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
