@@ -19,6 +19,9 @@ Proven here, with checksums on both sides:
   - 64 concurrent guest -> host connections, each with its own data and
     digest, and 64 MiB guest -> host plus 64 MiB host -> guest on one
     connection each (test_many_connections_and_volume);
+  - abrupt close on each side: a guest socat killed with SIGKILL is EOF on
+    the host socket; a host closing mid-transfer fails the guest's writer
+    instead of hanging it (test_abrupt_close);
   - two QEMU guests served by one virtiobox, siblings in one group, talk
     to each other by CID (STREAM, half-close, digest), and a guest outside
     the group is refused.
@@ -444,3 +447,64 @@ def test_many_connections_and_volume(images, serve):
     assert out["many served"] == NCONN, out
     assert out["big g2h"] == BIG and saw["big g2h host count"] == str(BIG), (saw, out)
     assert out["big h2g guest count"] == str(BIG), out
+
+
+ABRUPT_SCRIPT = r"""
+saw() { echo "VB-SAW $1: $2"; }
+sleep 100 | socat - VSOCK-CONNECT:2:5004 > /dev/null &
+sleep 2
+kill -9 $(pidof socat)
+head -c 104857600 /dev/zero | socat -T 60 - VSOCK-CONNECT:2:5005 > /dev/null 2>/tmp/err
+saw "host abrupt rc" "$?"
+saw "host abrupt error" "$(grep -o 'Broken pipe\|Connection reset by peer' /tmp/err | head -1)"
+"""
+
+
+def host_abrupt(path4: Path, path5: Path, out: dict) -> None:
+    s4 = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s4.bind(str(path4))
+    s4.listen(1)
+    s4.settimeout(240)
+    s5 = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s5.bind(str(path5))
+    s5.listen(1)
+    s5.settimeout(240)
+    try:
+        conn, _ = s4.accept()
+        conn.settimeout(60)
+        t0 = time.monotonic()
+        out["killed guest: host read"] = conn.recv(64)
+        out["killed guest: seconds"] = time.monotonic() - t0
+        conn.close()
+        conn, _ = s5.accept()
+        n = 0
+        while n < (1 << 20):
+            n += len(conn.recv(65536))
+        conn.close()
+        out["host closed after"] = n
+    except OSError as e:
+        out["error"] = repr(e)
+    finally:
+        s4.close()
+        s5.close()
+
+
+def test_abrupt_close(images, serve):
+    server = serve(board_text(), socket_name=SOCKET)
+    uds = server.runtime_dir / UDS
+    out: dict = {}
+    t = threading.Thread(target=host_abrupt,
+                         args=(Path(f"{uds}_5004"), Path(f"{uds}_5005"), out))
+    t.start()
+    with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-abrupt-") as tmp:
+        cmd = prepare_plain(ABRUPT_SCRIPT, Path(tmp), qemu_args(server.sock))
+        result = qemu.run(cmd, 300, "test_vsock_abrupt")
+    t.join(10)
+    saw = vbtest.observations(result.console)
+    print("\n".join(f"{k}: {v}" for k, v in saw.items()))
+    print("host:", out)
+    assert result.verdict == "PASS", result.console[-3000:]
+    assert out["killed guest: host read"] == b"", out
+    assert out["host closed after"] >= 1 << 20, out
+    assert saw["host abrupt rc"] != "0", saw
+    assert saw["host abrupt error"] in ("Broken pipe", "Connection reset by peer"), saw
