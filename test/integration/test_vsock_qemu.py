@@ -17,8 +17,8 @@ Proven here, with checksums on both sides:
     listener at <uds>_5001 gets each as one message and echoes it; the
     guest gets each back as one message;
   - 64 concurrent guest -> host connections, each with its own data and
-    digest, and 64 MiB guest -> host plus 64 MiB host -> guest on one
-    connection each (test_many_connections_and_volume);
+    digest, and 100 MiB guest -> host plus 100 MiB host -> guest on one
+    connection each, sha256 on both sides (test_many_connections_and_volume);
   - abrupt close on each side: a guest socat killed with SIGKILL is EOF on
     the host socket; a host closing mid-transfer fails the guest's writer
     instead of hanging it (test_abrupt_close);
@@ -317,7 +317,7 @@ def test_seqpacket_boundaries(images, serve, tmp_path):
 
 
 NCONN = 64
-BIG = 64 * 1024 * 1024
+BIG = 100 * 1024 * 1024
 
 MANY_SCRIPT = r"""
 saw() { echo "VB-SAW $1: $2"; }
@@ -338,8 +338,8 @@ done
 saw "connections ok" "$ok"
 rm -f /tmp/c*
 head -c %(big)d /dev/zero | socat -t 60 -T 300 - VSOCK-CONNECT:2:5003 > /tmp/big.reply || fail "big g2h"
-saw "big g2h host count" "$(cat /tmp/big.reply)"
-socat -t 60 -T 300 VSOCK-LISTEN:6001 SYSTEM:'wc -c' &
+saw "big g2h host reply" "$(cat /tmp/big.reply)"
+socat -t 60 -T 300 VSOCK-LISTEN:6001 SYSTEM:sha256sum &
 wait $! || fail "big h2g"
 """
 
@@ -384,11 +384,12 @@ def host_count(path: Path, out: dict) -> None:
     try:
         conn, _ = srv.accept()
         conn.settimeout(300)
-        n = 0
+        n, h = 0, hashlib.sha256()
         while chunk := conn.recv(1 << 20):
             n += len(chunk)
+            h.update(chunk)
         out["big g2h"] = n
-        conn.sendall(str(n).encode())
+        conn.sendall(f"{n} {h.hexdigest()}".encode())
         conn.close()
     finally:
         srv.close()
@@ -415,7 +416,7 @@ def host_big_h2g(uds: Path, out: dict) -> None:
             while chunk := s.recv(64):
                 reply += chunk
             out["big h2g seconds"] = time.monotonic() - t0
-            out["big h2g guest count"] = reply.decode().strip()
+            out["big h2g guest digest"] = reply.decode().split(" ")[0].strip()
             return
         except OSError as e:
             out["big h2g error"] = repr(e)
@@ -445,8 +446,9 @@ def test_many_connections_and_volume(images, serve):
     assert result.verdict == "PASS", result.console[-3000:]
     assert saw["connections ok"] == str(NCONN), saw
     assert out["many served"] == NCONN, out
-    assert out["big g2h"] == BIG and saw["big g2h host count"] == str(BIG), (saw, out)
-    assert out["big h2g guest count"] == str(BIG), out
+    zeros = hashlib.sha256(bytes(BIG)).hexdigest()
+    assert out["big g2h"] == BIG and saw["big g2h host reply"] == f"{BIG} {zeros}", (saw, out)
+    assert out["big h2g guest digest"] == zeros, out
 
 
 ABRUPT_SCRIPT = r"""
