@@ -167,6 +167,14 @@ void vsock_conn_list(struct conn *c)
 	d->work_tail = c;
 }
 
+/* Bytes the socket could take now: a SEQPACKET message goes out whole,
+ * so its fragments before EOM do not count. */
+static bool out_pending(const struct conn *c)
+{
+	return c->type == VIRTIO_VSOCK_TYPE_SEQPACKET ? c->nmsg > 0
+						      : c->hlen > 0;
+}
+
 /* Poll for what the connection can use: data to read only while it is
  * not known readable, room to write only while bytes wait. */
 void vsock_conn_arm(struct conn *c)
@@ -178,7 +186,7 @@ void vsock_conn_arm(struct conn *c)
 	else if (c->state == CONN_OPEN) {
 		if (!c->readable && !c->host_eof && !c->guest_shut_rcv)
 			ev |= EPOLLIN;
-		if (c->hlen)
+		if (out_pending(c))
 			ev |= EPOLLOUT;
 	}
 	if (ev == c->armed && loop_source_is_added(&c->src))
@@ -195,7 +203,7 @@ void vsock_conn_arm(struct conn *c)
 /* Both directions are done: the final RST. */
 void vsock_conn_check_close(struct conn *c)
 {
-	bool g2h = c->guest_shut_send && !c->hlen;
+	bool g2h = c->guest_shut_send && !out_pending(c);
 	bool h2g = c->host_eof || c->guest_shut_rcv;
 
 	if (c->state != CONN_OPEN)
@@ -330,8 +338,12 @@ void vsock_guest_rw(struct conn *c, const struct vq_elem *e, uint32_t len,
 
 void vsock_guest_shutdown(struct conn *c, uint32_t flags)
 {
-	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
+	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND) {
 		c->guest_shut_send = true;
+		/* A message without its EOM never will have one. */
+		if (c->type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+			c->hlen = c->nmsg ? c->msg_end[c->nmsg - 1] : 0;
+	}
 	if (flags & VIRTIO_VSOCK_SHUTDOWN_RCV) {
 		c->guest_shut_rcv = true;
 		c->readable = false;
@@ -478,7 +490,7 @@ static void conn_ready(struct loop_source *s, uint32_t events)
 		if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 		    !c->guest_shut_rcv && !c->host_eof)
 			c->readable = true;
-		if (events & (EPOLLOUT | EPOLLERR) && c->hlen)
+		if (events & (EPOLLOUT | EPOLLERR) && out_pending(c))
 			flush(c);
 		if (c->state == CONN_OPEN) {
 			vsock_conn_arm(c);
