@@ -114,7 +114,9 @@ static void rx_fill(struct vsock_dev *d)
 			d->rst_n--;
 			n = VSOCK_HDR_LEN;
 		}
-		while (!n && d->work_head) {
+		/* Each listed connection gets one try for this buffer. */
+		for (unsigned t = 0; !n && d->work_head && t <= d->max_conns;
+		     t++) {
 			struct conn *c = d->work_head;
 
 			d->work_head = c->next;
@@ -126,8 +128,19 @@ static void rx_fill(struct vsock_dev *d)
 			if (c->state != CONN_FREE)
 				vsock_conn_list(c);
 		}
+		if (!n && e->wr_len > VSOCK_HDR_LEN) {
+			d->spare = e; /* for the next packet */
+			return;
+		}
 		if (!n) {
-			d->spare = e;
+			/* Only a header fits and no header is due: data cannot
+			 * use it, so it must not wait in front of buffers that
+			 * data can use. */
+			vsock_guest_log(d,
+					"rx buffer of %u bytes returned "
+					"unused: no room for data",
+					e->wr_len);
+			vq_push(vq, e, 0);
 			return;
 		}
 		vq_push(vq, e, n);

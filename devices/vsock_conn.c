@@ -218,6 +218,15 @@ void vsock_conn_check_close(struct conn *c)
 
 /* ---- guest -> host ---- */
 
+/* writev without SIGPIPE: a closed peer is -EPIPE, whatever the process's
+ * signal dispositions. */
+static ssize_t send_iov(int fd, struct iovec *v, unsigned n)
+{
+	struct msghdr m = {.msg_iov = v, .msg_iovlen = n};
+
+	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void credit_check(struct conn *c)
 {
 	uint32_t unsent = c->fwd_cnt - c->fwd_sent;
@@ -245,7 +254,7 @@ static int flush_stream(struct conn *c)
 			{c->hbuf + c->hhead, first},
 			{c->hbuf, c->hlen - first},
 		};
-		ssize_t n = writev(c->src.fd, v, v[1].iov_len ? 2 : 1);
+		ssize_t n = send_iov(c->src.fd, v, v[1].iov_len ? 2 : 1);
 
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
@@ -262,7 +271,8 @@ static int flush_seq(struct conn *c)
 	while (c->nmsg) {
 		uint32_t len = c->msg_end[0];
 		ssize_t n = send(c->src.fd, c->hbuf, len,
-				 MSG_DONTWAIT | (c->msg_eor[0] ? MSG_EOR : 0));
+				 MSG_DONTWAIT | MSG_NOSIGNAL |
+					 (c->msg_eor[0] ? MSG_EOR : 0));
 
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
@@ -310,7 +320,7 @@ void vsock_guest_rw(struct conn *c, const struct vq_elem *e, uint32_t len,
 		struct iovec v[VQ_IOV_MAX];
 		unsigned nv = iov_slice(e->rd_iov, e->rd_num, VSOCK_HDR_LEN,
 					len, v, VQ_IOV_MAX);
-		ssize_t n = writev(c->src.fd, v, nv);
+		ssize_t n = send_iov(c->src.fd, v, nv);
 
 		if (n < 0 && errno != EAGAIN)
 			return vsock_conn_reset(d, c, NULL);

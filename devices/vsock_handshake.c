@@ -94,7 +94,8 @@ void vsock_guest_connect(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 			       "CONNECT %" PRIu32 " FROM %llu %" PRIu32 "\n",
 			       port, (unsigned long long)d->cid, c->gport);
 		/* A fresh unix socket always has room for one line. */
-		if (send(fd, line, (size_t)len, MSG_DONTWAIT) != len) {
+		if (send(fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		    len) {
 			vsock_conn_free(d, c);
 			return refuse(d, h, "the sibling did not take the line",
 				      0);
@@ -110,7 +111,8 @@ void vsock_guest_response(struct conn *c)
 	char line[32];
 	int len = snprintf(line, sizeof(line), "OK %" PRIu32 "\n", c->pport);
 
-	if (send(c->src.fd, line, (size_t)len, MSG_DONTWAIT) != len)
+	if (send(c->src.fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    len)
 		return vsock_conn_reset(c->dev, c, NULL);
 	c->state = CONN_OPEN;
 }
@@ -131,7 +133,8 @@ static int read_line(struct conn *c)
 	if (len <= 0)
 		return len == 0 && n < (ssize_t)sizeof(c->line) - 1 ? 0
 								    : -EINVAL;
-	if (recv(c->src.fd, c->line, (size_t)len, MSG_DONTWAIT) != len)
+	if (recv(c->src.fd, c->line, (size_t)len,
+		 MSG_DONTWAIT | MSG_NOSIGNAL) != len)
 		return -EIO;
 	c->line[len - 1] = '\0';
 	return 1;

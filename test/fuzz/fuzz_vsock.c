@@ -16,8 +16,8 @@
  *           7   tx stop and restart, or a device reset and restart
  *
  * Checked beyond "no crash, no sanitizer report": every rx used length is
- * a header at least and at most the buffer (0 for a buffer too small for
- * a header), its hdr.len matches, every
+ * a header at least and at most the buffer (0 only for a buffer with no
+ * room for data), its hdr.len matches, every
  * packet is addressed to the guest's CID, nothing past an rx buffer is
  * written (guard bytes follow each), and every mapping is undone once the
  * queues stop.
@@ -66,11 +66,14 @@ struct run {
 
 static char dir[64], uds[96];
 
-static void check(int cond)
+static void check_at(int cond, int line)
 {
-	if (!cond)
+	if (!cond) {
+		fprintf(stderr, "fuzz_vsock.c:%d: check failed\n", line);
 		abort();
+	}
 }
+#define check(cond) check_at(cond, __LINE__)
 
 static void tp_notify(struct virtio_transport *t, unsigned q)
 {
@@ -165,9 +168,12 @@ static void check_rx(struct run *r)
 		struct virtio_vsock_hdr h;
 
 		check(len <= r->rx_len[id]);
-		if (r->rx_len[id] < HDR) {
+		if (r->rx_len[id] < HDR)
 			/* Too small for a header: given back unused. */
 			check(len == 0);
+		if (len == 0) {
+			/* Or a header exactly when no header was due. */
+			check(r->rx_len[id] <= HDR);
 			continue;
 		}
 		check(len >= HDR);
@@ -231,8 +237,10 @@ static void rx_buffers(struct run *r, const uint8_t *s)
 
 	memset(fill, FILL, sizeof(fill));
 	for (unsigned i = 0; i < 1u + s[1] % 8; i++) {
-		uint32_t len = s[2 + i % 6] & 1 ? 44 + s[2 + i % 6] * 16u
-						: s[2 + i % 6] % 64;
+		uint8_t b = s[2 + i % 6];
+		/* Mostly room for data, sometimes a header exactly, sometimes
+		 * less than a header. */
+		uint32_t len = b & 1 ? 44 + (b & 2 ? 0 : b * 16u) : b % 64;
 		struct ring_seg seg = {0, len, true};
 		int id = ring_driver_add(&r->q[0], &seg, 1, false);
 
@@ -279,13 +287,13 @@ static void host_step(struct run *r, const uint8_t *s)
 		strcpy(a.sun_path, uds);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
-		    write(fd, line, (size_t)n) == n)
+		    send(fd, line, (size_t)n, MSG_NOSIGNAL) == n)
 			r->host[k] = fd;
 		else
 			close(fd);
 	} else if (r->host[k] >= 0) {
 		if (s[1] % 4 == 1)
-			(void)!write(r->host[k], junk, s[4] * 4u);
+			(void)!send(r->host[k], junk, s[4] * 4u, MSG_NOSIGNAL);
 		else if (s[1] % 4 == 2)
 			shutdown(r->host[k], SHUT_WR);
 		else {
