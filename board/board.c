@@ -16,6 +16,7 @@
 #include "log.h"
 #include "models.h"
 #include "vhost_user.h"
+#include "vsock.h"
 #include "xen_caps.h"
 #include "xen_vhu_mapper.h"
 
@@ -25,6 +26,7 @@ struct board_entry {
 	struct i2c_dev *i2c;
 	struct gpio_dev *gpio;
 	struct gpio_sim_ctl *ctl; /* simulated gpio lines' control socket */
+	struct vsock_dev *vsock;
 	struct vhu_server *server;
 };
 
@@ -188,8 +190,67 @@ static int build_gpio(struct board_entry *e, const struct board_device *dev,
 	return ret;
 }
 
+/* The guest's siblings: the vsock devices of its group in other guests. */
+static unsigned siblings(const struct board_config *cfg,
+			 const struct board_vsock *v, struct vsock_sibling *out)
+{
+	unsigned n = 0;
+
+	if (!v->group)
+		return 0;
+	for (unsigned g = 0; g < cfg->nguests; g++)
+		for (unsigned d = 0; d < cfg->guests[g].ndevices; d++) {
+			const struct board_device *o =
+				&cfg->guests[g].devices[d];
+
+			if (strcmp(o->type, "vsock") || &o->vsock == v ||
+			    !o->vsock.group || strcmp(o->vsock.group, v->group))
+				continue;
+			if (n < VSOCK_DEV_SIBLINGS_MAX)
+				out[n++] = (struct vsock_sibling){
+					.cid = o->vsock.cid,
+					.uds = o->vsock.uds,
+				};
+		}
+	return n;
+}
+
+static int build_vsock(struct board *b, struct board_entry *e,
+		       const struct board_device *dev, struct where w)
+{
+	struct vsock_sibling sib[VSOCK_DEV_SIBLINGS_MAX];
+	struct vsock_dev_params p = {
+		.name = e->name,
+		.cid = dev->vsock.cid,
+		.uds = dev->vsock.uds,
+		.max_conns = dev->vsock.max_conns,
+		.buf_size = dev->vsock.buf_size,
+		.siblings = sib,
+	};
+	uint64_t packed = dev->packed ? 1ull << VIRTIO_F_RING_PACKED : 0;
+	int ret;
+
+	p.nsiblings = siblings(b->cfg, &dev->vsock, sib);
+	ret = vsock_dev_create(&e->vsock, &p, packed);
+	if (ret)
+		log_err("%s:%u: guests[%u].devices[%u].uds: cannot listen on "
+			"%s: %s",
+			dev->vsock.uds_src.file, dev->vsock.uds_src.line, w.g,
+			w.d, dev->vsock.uds, strerror(-ret));
+	return ret;
+}
+
+static struct virtio_dev *entry_virtio(struct board_entry *e)
+{
+	if (e->vsock)
+		return vsock_dev_virtio(e->vsock);
+	return e->gpio ? gpio_dev_virtio(e->gpio) : i2c_dev_virtio(e->i2c);
+}
+
 static void entry_destroy_model(struct board_entry *e)
 {
+	vsock_dev_destroy(e->vsock);
+	e->vsock = NULL;
 	gpio_sim_ctl_destroy(e->ctl);
 	gpio_dev_destroy(e->gpio);
 	i2c_dev_destroy(e->i2c);
@@ -223,15 +284,14 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 	}
 	if (!strcmp(dev->type, "gpio"))
 		ret = build_gpio(e, dev, w, ctl);
+	else if (!strcmp(dev->type, "vsock"))
+		ret = build_vsock(b, e, dev, w);
 	else
 		ret = build_i2c(e, dev, w);
 	if (ret)
 		return ret;
 	/* vhu_server_create logs its own failures, naming the socket. */
-	ret = vhu_server_create(&e->server, ctl,
-				e->gpio ? gpio_dev_virtio(e->gpio)
-					: i2c_dev_virtio(e->i2c),
-				&o);
+	ret = vhu_server_create(&e->server, ctl, entry_virtio(e), &o);
 	if (ret)
 		entry_destroy_model(e);
 	return ret;
@@ -328,6 +388,24 @@ static void log_stats(const struct board_entry *e)
 {
 	struct gpio_dev_stats gs;
 	struct i2c_dev_stats st;
+	struct vsock_dev_stats vs;
+
+	if (e->vsock) {
+		vsock_dev_get_stats(e->vsock, &vs);
+		log_info("%s: connections: %llu from the guest, %llu to it, "
+			 "%llu refused; %llu bytes to the host, %llu to the "
+			 "guest; %llu packets dropped, %llu malformed, %llu "
+			 "RSTs sent",
+			 e->name, (unsigned long long)vs.conns_guest,
+			 (unsigned long long)vs.conns_host,
+			 (unsigned long long)vs.refused,
+			 (unsigned long long)vs.bytes_to_host,
+			 (unsigned long long)vs.bytes_to_guest,
+			 (unsigned long long)vs.dropped,
+			 (unsigned long long)vs.malformed,
+			 (unsigned long long)vs.rst_sent);
+		return;
+	}
 
 	if (e->gpio) {
 		gpio_dev_get_stats(e->gpio, &gs);

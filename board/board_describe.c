@@ -60,6 +60,20 @@ static void describe_gpio(const struct board_gpio *gpio, FILE *out)
 	}
 }
 
+static void describe_vsock(const struct board_vsock *v, FILE *out)
+{
+	fprintf(out, "      guest CID %llu, host listener %s\n",
+		(unsigned long long)v->cid, v->uds);
+	fprintf(out, "      guest connections to the host reach %s_<port>\n",
+		v->uds);
+	if (v->group)
+		fprintf(out, "      sibling group \"%s\"\n", v->group);
+	else
+		fprintf(out, "      no sibling group: the host only\n");
+	fprintf(out, "      limits: %u connections, %u buffer bytes each way\n",
+		v->max_conns, v->buf_size);
+}
+
 static void describe_device(const struct board_device *d, FILE *out)
 {
 	const struct model *m = models_find(d->type);
@@ -75,6 +89,8 @@ static void describe_device(const struct board_device *d, FILE *out)
 		describe_i2c(&d->i2c, out);
 	else if (!strcmp(d->type, "gpio"))
 		describe_gpio(&d->gpio, out);
+	else if (!strcmp(d->type, "vsock"))
+		describe_vsock(&d->vsock, out);
 }
 
 static void describe_guest(const struct board_guest *g, FILE *out)

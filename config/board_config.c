@@ -39,9 +39,16 @@ static int parse_gpio(struct cfg_ctx *c, const config_setting_t *dev,
 	return cfg_gpio_parse(c, dev, path, &out->gpio);
 }
 
+static int parse_vsock(struct cfg_ctx *c, const config_setting_t *dev,
+		       const char *path, struct board_device *out)
+{
+	return cfg_vsock_parse(c, dev, path, &out->vsock);
+}
+
 static const struct dev_kind dev_kinds[] = {
 	{"i2c", cfg_i2c_keys, parse_i2c},
 	{"gpio", cfg_gpio_keys, parse_gpio},
+	{"vsock", cfg_vsock_keys, parse_vsock},
 };
 
 const char *board_transport_name(enum board_transport t)
@@ -72,7 +79,8 @@ static int parse_type(struct cfg_ctx *c, const config_setting_t *dev,
 	}
 	cfg_path_key(p, path, "type");
 	return cfg_fail(c, config_setting_get_member(dev, "type"), p,
-			"unknown device type \"%s\" (known: i2c, gpio)", type);
+			"unknown device type \"%s\" (known: i2c, gpio, vsock)",
+			type);
 }
 
 /* name = "..." or <type><n>, unique in the guest. */
@@ -376,7 +384,9 @@ static int parse_root(struct cfg_ctx *c, const config_setting_t *root)
 			return ret;
 	}
 	ret = cfg_i2c_check_board(c);
-	return ret ? ret : cfg_gpio_check_board(c);
+	if (!ret)
+		ret = cfg_gpio_check_board(c);
+	return ret ? ret : cfg_vsock_check_board(c);
 }
 
 /* Validate a parsed libconfig tree into a new board. */
@@ -486,6 +496,7 @@ void board_config_free(struct board_config *c)
 			free(dev->socket);
 			cfg_i2c_free(&dev->i2c);
 			cfg_gpio_free(&dev->gpio);
+			cfg_vsock_free(&dev->vsock);
 		}
 		free(guest->devices);
 		free(guest->domain);

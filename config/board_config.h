@@ -29,6 +29,13 @@
 #define BOARD_GPIO_LINES_MAX	       256   /* lines one gpio device gives */
 #define BOARD_GPIO_OFFSET_MAX	       65535 /* host line offsets */
 #define BOARD_GPIO_NAME_MAX	       63
+#define BOARD_VSOCK_CID_MIN	       3 /* 0-2: hypervisor, local, host */
+#define BOARD_VSOCK_CID_MAX	       0xfffffffe /* 32-bit, not ANY */
+#define BOARD_VSOCK_CONNS_DEFAULT      64
+#define BOARD_VSOCK_CONNS_MAX	       4096
+#define BOARD_VSOCK_BUF_DEFAULT	       (256 * 1024)
+#define BOARD_VSOCK_BUF_MIN	       4096
+#define BOARD_VSOCK_BUF_MAX	       (64 * 1024 * 1024)
 /* Xen on Arm gives a guest's virtio-mmio devices SPIs 33..43. */
 #define BOARD_XEN_MMIO_DEVICES_MAX 11
 #define BOARD_DOMID_MAX		   0x7fef /* below DOMID_FIRST_RESERVED */
@@ -90,13 +97,24 @@ struct board_gpio {
 	struct board_src control_src;
 };
 
+struct board_vsock {
+	uint64_t cid;
+	char *uds;   /* host listener path (resolved) */
+	char *group; /* sibling group, or NULL */
+	unsigned max_conns;
+	uint32_t buf_size; /* per connection and direction */
+	struct board_src cid_src;
+	struct board_src uds_src;
+};
+
 struct board_device {
-	char *type;	      /* "i2c", "gpio" */
+	char *type;	      /* "i2c", "gpio", "vsock" */
 	char *name;	      /* unique in its guest; default <type><n> */
 	char *socket;	      /* vhost-user: resolved socket path; else NULL */
 	bool packed;	      /* offer VIRTIO_F_RING_PACKED */
 	struct board_i2c i2c; /* type "i2c" */
-	struct board_gpio gpio; /* type "gpio" */
+	struct board_gpio gpio;	  /* type "gpio" */
+	struct board_vsock vsock; /* type "vsock" */
 	struct board_src src;
 	struct board_src socket_src;
 };

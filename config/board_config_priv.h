@@ -98,6 +98,14 @@ int cfg_gpio_parse(struct cfg_ctx *c, const config_setting_t *dev,
 int cfg_gpio_check_board(struct cfg_ctx *c);
 void cfg_gpio_free(struct board_gpio *gpio);
 
+/* vsock device keys (board_config_vsock.c). */
+extern const char *const cfg_vsock_keys[];
+int cfg_vsock_parse(struct cfg_ctx *c, const config_setting_t *dev,
+		    const char *path, struct board_vsock *out);
+/* Cross-device rules: one per guest, CIDs and uds paths unique. */
+int cfg_vsock_check_board(struct cfg_ctx *c);
+void cfg_vsock_free(struct board_vsock *v);
+
 /* A relative path joined to opts->runtime_dir, into a new string. */
 int cfg_resolve_path(struct cfg_ctx *c, const char *path, char **out);
 

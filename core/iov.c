@@ -44,3 +44,25 @@ size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 {
 	return iov_copy(iov, n, off, NULL, buf, len);
 }
+
+unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
+		   struct iovec *out, unsigned max)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && len && k < max; i++) {
+		size_t seg = iov[i].iov_len, c;
+
+		if (off >= seg) {
+			off -= seg;
+			continue;
+		}
+		c = seg - off < len ? seg - off : len;
+		out[k].iov_base = (uint8_t *)iov[i].iov_base + off;
+		out[k].iov_len = c;
+		k++;
+		len -= c;
+		off = 0;
+	}
+	return k;
+}

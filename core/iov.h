@@ -33,4 +33,13 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf,
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 		    const void *buf, size_t len);
 
+/*
+ * Describe bytes [off, off + len) of iov[0..n) in out[0..max), for
+ * readv/writev straight from or into the segments. Returns how many out
+ * entries it filled; fewer bytes than len are described when iov ends
+ * first or max entries are not enough.
+ */
+unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
+		   struct iovec *out, unsigned max);
+
 #endif

@@ -5,10 +5,12 @@
 #include "gpio.h"
 #include "i2c.h"
 #include "models.h"
+#include "vsock.h"
 
 const struct model models_table[] = {
 	{"i2c", &i2c_dev_ops},
 	{"gpio", &gpio_dev_ops},
+	{"vsock", &vsock_dev_ops},
 };
 
 unsigned models_count(void)

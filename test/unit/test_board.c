@@ -246,6 +246,75 @@ static void test_describe_gpio(void **state)
 	board_config_free(cfg);
 }
 
+#define VSOCK_DEV(g, cid, group)                                         \
+	"{ type = \"vsock\"; socket = \"" g "-v.sock\"; cid = " cid "; " \
+	"uds = \"" g ".vsock\"; " group " }"
+
+static void test_vsock_board(void **state)
+{
+	struct board_config *cfg = load(
+		"guests = ( { domain = \"a\"; transport = \"vhost-user\"; "
+		"devices = ( " VSOCK_DEV(
+			"a", "3",
+			"group = \"lab\";") " ); },"
+					    "{ domain = \"b\"; transport = "
+					    "\"vhost-user\"; devices = "
+					    "( " VSOCK_DEV(
+						    "b", "4",
+						    "group = \"lab\";") " ); },"
+									"{ "
+									"domain"
+									" = "
+									"\"c\";"
+									" trans"
+									"port "
+									"= "
+									"\"vhos"
+									"t-"
+									"user\""
+									"; "
+									"device"
+									"s = "
+									"("
+									" " VSOCK_DEV(
+										"c",
+										"5",
+										"") " ); } );");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct loop *ctl;
+	struct board *b;
+	char want[1024];
+
+	(void)state;
+	assert_int_equal(loop_create(&ctl), 0);
+	assert_int_equal(board_create(&b, cfg, ctl), 0);
+	assert_int_equal(board_device_count(b), 3);
+	/* Each guest's vhost-user socket and its vsock listener. */
+	assert_true(exists("a-v.sock") && exists("a.vsock") &&
+		    exists("b.vsock") && exists("c.vsock"));
+	board_destroy(b);
+	assert_false(exists("a.vsock") || exists("b-v.sock"));
+	loop_destroy(ctl);
+	assert_int_equal(board_describe(cfg, out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want),
+		 "board \"\" (test.conf)\n"
+		 "  guest \"a\", transport vhost-user\n"
+		 "    vsock0: virtio-vsock (device id 19), vhost-user socket "
+		 "%s/a-v.sock, packed and split rings offered\n"
+		 "      guest CID 3, host listener %s/a.vsock\n"
+		 "      guest connections to the host reach %s/a.vsock_<port>\n"
+		 "      sibling group \"lab\"\n"
+		 "      limits: 64 connections, 262144 buffer bytes each way\n",
+		 dir, dir, dir);
+	assert_memory_equal(text, want, strlen(want));
+	assert_non_null(strstr(text, "no sibling group: the host only"));
+	free(text);
+	board_config_free(cfg);
+}
+
 static void test_describe(void **state)
 {
 	struct board_config *cfg =
@@ -309,6 +378,8 @@ int main(void)
 			test_gpio_host_chip_failure_undoes_all, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_describe_gpio, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vsock_board, setup,
 						teardown),
 	};
 

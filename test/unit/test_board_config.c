@@ -175,7 +175,7 @@ static const struct err_case cases[] = {
 	{"device_type_unknown",
 	 "guests = ( { domain = \"g\"; transport = \"vhost-user\";\n"
 	 "devices = (\n{ type = \"spi\"; } ); } );\n",
-	 DEV3 ".type: unknown device type \"spi\" (known: i2c, gpio)"},
+	 DEV3 ".type: unknown device type \"spi\" (known: i2c, gpio, vsock)"},
 	{"device_unknown_key", SIM("irq = 5;"),
 	 DEV3 ".irq: unknown key (known here: type, name, socket, packed, "
 	      "bus, addresses, max_transfer, shared, chips)"},

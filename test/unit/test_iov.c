@@ -200,6 +200,38 @@ static void test_single_byte_segments(void **state)
 	}
 }
 
+/* iov_slice describes exactly [off, off + len), skipping empty segments. */
+static void test_slice(void **state)
+{
+	struct fixture f;
+	struct iovec out[4];
+	char got[16];
+	unsigned n;
+
+	(void)state;
+	fixture_init(&f);
+	/* "234567" = bytes 2..7: the end of seg 0, all of seg 2, seg 3's
+	 * first byte; the empty seg 1 yields nothing. */
+	n = iov_slice(f.iov, 4, 2, 6, out, 4);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0].iov_len, 1);
+	assert_int_equal(out[1].iov_len, 4);
+	assert_int_equal(out[2].iov_len, 1);
+	assert_int_equal(iov_to_buf(out, n, 0, got, sizeof(got)), 6);
+	assert_memory_equal(got, "234567", 6);
+	/* Past the end: what there is. */
+	n = iov_slice(f.iov, 4, 8, 100, out, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].iov_len, 2);
+	assert_int_equal(iov_slice(f.iov, 4, 10, 5, out, 4), 0);
+	assert_int_equal(iov_slice(f.iov, 4, 0, 0, out, 4), 0);
+	/* Too few out entries: the first ones only. */
+	n = iov_slice(f.iov, 4, 0, 10, out, 2);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].iov_len + out[1].iov_len, 7);
+	assert_guards(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_zero_length_segments),
 		cmocka_unit_test(test_from_buf),
 		cmocka_unit_test(test_single_byte_segments),
+		cmocka_unit_test(test_slice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,939 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for devices/vsock.c and vsock_conn.c: packets built by the
+ * driver side of real rings (test/support/ring_driver), host sockets that
+ * are real unix sockets in a temporary directory, served on a real loop
+ * (core/loop.c) as on the device's data-path thread.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_vsock.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* cmocka.h needs stdarg, stddef, setjmp and stdint above: not sorted. */
+/* clang-format off */
+#include <cmocka.h>
+/* clang-format on */
+
+#include "log.h"
+#include "loop.h"
+#include "ring_driver.h"
+#include "vsock.h"
+
+#define QSIZE  64
+#define RXBUF  (44u + 4096u)
+#define HDR    44u
+#define STREAM VIRTIO_VSOCK_TYPE_STREAM
+#define SEQ    VIRTIO_VSOCK_TYPE_SEQPACKET
+#define GBUF   65536u /* the test guest's buf_alloc */
+
+struct tp {
+	struct virtio_transport t;
+};
+static void tp_notify(struct virtio_transport *t, unsigned q)
+{
+	(void)t;
+	(void)q;
+}
+static void tp_error(struct virtio_transport *t, unsigned q)
+{
+	(void)t;
+	(void)q;
+}
+static const struct virtio_transport_ops tp_ops = {.notify_queue = tp_notify,
+						   .queue_error = tp_error};
+
+/* One guest: its memory, three rings and a device. */
+struct guest {
+	uint64_t cid;
+	struct fake_gmem mem;
+	struct ring_driver q[3];
+	struct vsock_dev *dev;
+	struct tp tp;
+	uint64_t rx_addr[QSIZE];
+	unsigned tx_slot;
+	uint32_t fwd_cnt; /* what the test guest read */
+};
+
+static char dir[64];
+static struct loop *lp;
+static unsigned log_lines;
+
+static void count_lines(enum log_level level, const char *line)
+{
+	(void)level;
+	(void)line;
+	log_lines++;
+}
+
+static struct virtio_dev *vd(struct guest *g)
+{
+	return vsock_dev_virtio(g->dev);
+}
+
+static void path_of(char *buf, size_t len, uint64_t cid, const char *suffix)
+{
+	snprintf(buf, len, "%s/g%llu.vsock%s", dir, (unsigned long long)cid,
+		 suffix);
+}
+
+static void guest_up(struct guest *g, uint64_t cid, const uint64_t *sibs,
+		     unsigned nsibs, uint32_t buf_size, unsigned max_conns)
+{
+	struct vsock_sibling s[4];
+	char uds[128], su[4][128];
+
+	memset(g, 0, sizeof(*g));
+	g->cid = cid;
+	g->tp.t.ops = &tp_ops;
+	for (unsigned i = 0; i < nsibs; i++) {
+		path_of(su[i], sizeof(su[i]), sibs[i], "");
+		s[i] = (struct vsock_sibling){sibs[i], su[i]};
+	}
+	path_of(uds, sizeof(uds), cid, "");
+	assert_int_equal(fake_gmem_init(&g->mem), 0);
+	assert_int_equal(fake_gmem_add(&g->mem, 0x100000, 0x100000,
+				       GMEM_READ | GMEM_WRITE),
+			 0);
+	assert_int_equal(fake_gmem_add(&g->mem, 0x200000, 0x400000,
+				       GMEM_READ | GMEM_WRITE),
+			 0);
+	for (unsigned q = 0; q < 3; q++)
+		assert_int_equal(
+			ring_driver_init(&g->q[q], &g->mem,
+					 &(struct ring_driver_cfg){
+						 .num = QSIZE,
+						 .ring = 0x100000 + q * 0x10000,
+					 }),
+			0);
+	assert_int_equal(vsock_dev_create(&g->dev,
+					  &(struct vsock_dev_params){
+						  .name = "test/vsock0",
+						  .cid = cid,
+						  .uds = uds,
+						  .buf_size = buf_size,
+						  .max_conns = max_conns,
+						  .siblings = s,
+						  .nsiblings = nsibs,
+					  },
+					  0),
+			 0);
+	vd(g)->loop = lp;
+	virtio_dev_attach(vd(g), &g->tp.t, &g->mem.gmem);
+	assert_int_equal(
+		virtio_dev_set_features(
+			vd(g), (1ull << VIRTIO_F_VERSION_1) |
+				       (1ull << VIRTIO_VSOCK_F_SEQPACKET)),
+		0);
+	for (unsigned q = 0; q < 3; q++)
+		assert_int_equal(virtio_dev_queue_start(vd(g), q,
+							&g->q[q].layout,
+							g->q[q].base),
+				 0);
+}
+
+static void guest_down(struct guest *g)
+{
+	uint32_t base;
+
+	for (unsigned q = 0; q < 3; q++)
+		if (virtio_dev_queue_is_started(vd(g), q))
+			virtio_dev_queue_stop(vd(g), q, &base);
+	vsock_dev_destroy(g->dev);
+	for (unsigned q = 0; q < 3; q++)
+		ring_driver_destroy(&g->q[q]);
+	fake_gmem_destroy(&g->mem);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vb-vsock-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(loop_create(&lp), 0);
+	log_set_hook(count_lines);
+	log_lines = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	loop_destroy(lp);
+	rmdir(dir);
+	log_set_hook(NULL);
+	return 0;
+}
+
+static struct virtio_vsock_hdr H(uint64_t src, uint32_t sport, uint64_t dst,
+				 uint32_t dport, uint16_t type, uint16_t op) {
+	return (struct virtio_vsock_hdr){
+		.src_cid = htole64(src),
+		.dst_cid = htole64(dst),
+		.src_port = htole32(sport),
+		.dst_port = htole32(dport),
+		.type = htole16(type),
+		.op = htole16(op),
+		.buf_alloc = htole32(GBUF),
+	};
+}
+
+static void
+reclaim(struct ring_driver *d)
+{
+	uint16_t id;
+	uint32_t len;
+
+	while (ring_driver_get_used(d, &id, &len) == 1)
+		;
+}
+
+/* The guest sends h with len payload bytes (h.len as given unless -1). */
+static void tx_raw(struct guest *g, struct virtio_vsock_hdr h, const void *data,
+		   uint32_t len, uint32_t buf_len)
+{
+	uint64_t a = 0x400000 + (uint64_t)(g->tx_slot++ % QSIZE) * 0x8000;
+	struct ring_seg s[2] = {{a, HDR, false}, {a + HDR, buf_len, false}};
+
+	h.fwd_cnt = htole32(g->fwd_cnt);
+	assert_int_equal(fake_gmem_write(&g->mem, a, &h, HDR), 0);
+	if (buf_len)
+		assert_int_equal(fake_gmem_write(&g->mem, a + HDR, data,
+						 len < buf_len ? len : buf_len),
+				 0);
+	assert_true(ring_driver_add(&g->q[1], s, buf_len ? 2 : 1, false) >= 0);
+	ring_driver_publish(&g->q[1]);
+	virtio_dev_kick(vd(g), VSOCK_DEV_TXQ);
+	reclaim(&g->q[1]);
+}
+
+static void tx(struct guest *g, struct virtio_vsock_hdr h, const void *data,
+	       uint32_t len)
+{
+	h.len = htole32(len);
+	tx_raw(g, h, data, len, len);
+}
+
+static void rx_post(struct guest *g, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct ring_seg s = {0, RXBUF, true};
+		/* Buffer ids are the ring's; the address follows the id. */
+		int id = ring_driver_add(&g->q[0], &s, 1, false);
+
+		assert_true(id >= 0);
+		g->rx_addr[id] = 0x200000 + (uint64_t)id * 0x2000;
+		/* Rewrite the descriptor's address now the id is known. */
+		g->q[0].desc[g->q[0].last_head].addr = htole64(g->rx_addr[id]);
+	}
+	ring_driver_publish(&g->q[0]);
+	virtio_dev_kick(vd(g), VSOCK_DEV_RXQ);
+}
+
+/* The next packet the device gave the guest: payload bytes, or -1. */
+static int rx_get(struct guest *g, struct virtio_vsock_hdr *h, void *data)
+{
+	uint16_t id;
+	uint32_t len;
+
+	if (ring_driver_get_used(&g->q[0], &id, &len) != 1)
+		return -1;
+	assert_true(len >= HDR);
+	assert_int_equal(fake_gmem_read(&g->mem, g->rx_addr[id], h, HDR), 0);
+	assert_int_equal(le32toh(h->len), len - HDR);
+	if (data)
+		assert_int_equal(fake_gmem_read(&g->mem, g->rx_addr[id] + HDR,
+						data, len - HDR),
+				 0);
+	g->rx_addr[id] = 0;
+	if (le16toh(h->op) == VIRTIO_VSOCK_OP_RW)
+		g->fwd_cnt += len - HDR;
+	return (int)(len - HDR);
+}
+
+static void spin(void)
+{
+	for (int i = 0; i < 20 && loop_run_once(lp, 20) > 0; i++)
+		;
+}
+
+static void expect_op_at(struct guest *g, uint16_t op,
+			 struct virtio_vsock_hdr *h, int line)
+{
+	struct virtio_vsock_hdr tmp;
+	uint8_t buf[4096];
+
+	if (!h)
+		h = &tmp;
+	if (rx_get(g, h, buf) < 0)
+		fail_msg("line %d: no packet, expected op %u", line, op);
+	if (le16toh(h->op) != op)
+		fail_msg("line %d: op %u, expected %u", line, le16toh(h->op),
+			 op);
+}
+#define expect_op(g, op, h) expect_op_at(g, op, h, __LINE__)
+
+static void expect_nothing(struct guest *g)
+{
+	struct virtio_vsock_hdr h;
+
+	assert_int_equal(rx_get(g, &h, NULL), -1);
+}
+
+static int host_listen(uint64_t cid, uint32_t port, int type)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char sfx[16];
+	int fd = socket(AF_UNIX, type, 0);
+
+	snprintf(sfx, sizeof(sfx), "_%u", port);
+	path_of(a.sun_path, sizeof(a.sun_path), cid, sfx);
+	unlink(a.sun_path);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	return fd;
+}
+
+static void host_unlisten(int fd, uint64_t cid, uint32_t port)
+{
+	char p[128], sfx[16];
+
+	snprintf(sfx, sizeof(sfx), "_%u", port);
+	path_of(p, sizeof(p), cid, sfx);
+	close(fd);
+	unlink(p);
+}
+
+static int host_connect(uint64_t cid)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	path_of(a.sun_path, sizeof(a.sun_path), cid, "");
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static ssize_t host_read(int fd, void *buf, size_t len)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	if (poll(&p, 1, 500) != 1)
+		return -ETIMEDOUT;
+	return read(fd, buf, len);
+}
+
+/* Guest port 1000 connects to host port 5000 (listening at l). */
+static int open_g2h(struct guest *g, int l, uint16_t type)
+{
+	int fd;
+
+	tx(g, H(g->cid, 1000, 2, 5000, type, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(g, VIRTIO_VSOCK_OP_RESPONSE, NULL);
+	fd = accept(l, NULL, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* ---- tests ---- */
+
+static void test_config_and_features(void **state)
+{
+	struct guest g;
+	uint64_t cid;
+
+	(void)state;
+	guest_up(&g, 7, NULL, 0, 0, 0);
+	assert_int_equal(vd(&g)->ops->device_id, VIRTIO_ID_VSOCK);
+	assert_int_equal(vd(&g)->ops->num_queues, 3);
+	assert_int_equal(virtio_dev_config_read(vd(&g), 0, &cid, 8), 0);
+	assert_int_equal(le64toh(cid), 7);
+	assert_true(virtio_dev_features(vd(&g)) &
+		    (1ull << VIRTIO_VSOCK_F_SEQPACKET));
+	guest_down(&g);
+	/* Reserved CIDs and limits out of range are refused. */
+	assert_int_equal(vsock_dev_create(&g.dev,
+					  &(struct vsock_dev_params){
+						  .cid = 2, .uds = "/tmp/x"},
+					  0),
+			 -EINVAL);
+	assert_int_equal(
+		vsock_dev_create(&g.dev,
+				 &(struct vsock_dev_params){.cid = 3,
+							    .uds = "/tmp/x",
+							    .buf_size = 100},
+				 0),
+		-EINVAL);
+}
+
+static void test_guest_to_host_stream_half_close(void **state)
+{
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	uint8_t buf[4096];
+	int l, fd;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	rx_post(&g, 16);
+	fd = open_g2h(&g, l, STREAM);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 1);
+	/* Nothing pending either way: the loop sleeps (no EPOLLOUT armed on
+	 * an always-writable socket). */
+	assert_int_equal(loop_run_once(lp, 20), 0);
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW), "hello", 5);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(write(fd, "world", 5), 5);
+	spin();
+	assert_int_equal(rx_get(&g, &h, buf), 5);
+	assert_memory_equal(buf, "world", 5);
+	assert_int_equal(le32toh(h.src_cid), 2);
+	assert_int_equal(le32toh(h.src_port), 5000);
+	assert_int_equal(le32toh(h.dst_port), 1000);
+	assert_int_equal(le32toh(h.buf_alloc), VSOCK_DEV_BUF_DEFAULT);
+	assert_int_equal(le32toh(h.fwd_cnt), 5);
+	/* The guest half-closes: EOF on the host, which still answers. */
+	h = H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_SHUTDOWN);
+	h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_SEND);
+	tx(&g, h, NULL, 0);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(write(fd, "bye", 3), 3);
+	spin();
+	assert_int_equal(rx_get(&g, &h, buf), 3);
+	assert_memory_equal(buf, "bye", 3);
+	/* The host closes: SHUTDOWN with both flags, then the final RST. */
+	close(fd);
+	spin();
+	expect_op(&g, VIRTIO_VSOCK_OP_SHUTDOWN, &h);
+	assert_int_equal(le32toh(h.flags), VIRTIO_VSOCK_SHUTDOWN_SEND |
+						   VIRTIO_VSOCK_SHUTDOWN_RCV);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_host_to_guest_stream_half_close(void **state)
+{
+	struct guest g;
+	struct virtio_vsock_hdr h, r;
+	char buf[4096];
+	int fd;
+	uint32_t hport;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 16);
+	fd = host_connect(3);
+	assert_int_equal(write(fd, "CONNECT 1234\n", 13), 13);
+	spin();
+	expect_op(&g, VIRTIO_VSOCK_OP_REQUEST, &h);
+	assert_int_equal(le64toh(h.src_cid), 2);
+	assert_int_equal(le32toh(h.dst_port), 1234);
+	hport = le32toh(h.src_port);
+	assert_true(hport >= VSOCK_DEV_HOST_PORT_FIRST);
+	r = H(3, 1234, 2, hport, STREAM, VIRTIO_VSOCK_OP_RESPONSE);
+	tx(&g, r, NULL, 0);
+	memset(buf, 0, sizeof(buf));
+	assert_true(host_read(fd, buf, sizeof(buf)) > 0);
+	snprintf(buf + 100, 64, "OK %u\n", hport);
+	assert_string_equal(buf, buf + 100);
+	/* Host half-closes after sending: data, then SHUTDOWN SEND. */
+	assert_int_equal(write(fd, "abc", 3), 3);
+	shutdown(fd, SHUT_WR);
+	spin();
+	assert_int_equal(rx_get(&g, &h, buf), 3);
+	expect_op(&g, VIRTIO_VSOCK_OP_SHUTDOWN, &h);
+	assert_int_equal(le32toh(h.flags), VIRTIO_VSOCK_SHUTDOWN_SEND);
+	/* The guest still sends; the host still reads. */
+	tx(&g, H(3, 1234, 2, hport, STREAM, VIRTIO_VSOCK_OP_RW), "xyz", 3);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 3);
+	/* The guest closes both ways: EOF on the host, and the RST. */
+	h = H(3, 1234, 2, hport, STREAM, VIRTIO_VSOCK_OP_SHUTDOWN);
+	h.flags = htole32(3);
+	tx(&g, h, NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+	close(fd);
+
+	/* A guest that refuses: the host socket is closed, no OK. */
+	fd = host_connect(3);
+	assert_int_equal(write(fd, "CONNECT 99\n", 11), 11);
+	spin();
+	expect_op(&g, VIRTIO_VSOCK_OP_REQUEST, &h);
+	tx(&g, H(3, 99, 2, le32toh(h.src_port), STREAM, VIRTIO_VSOCK_OP_RST),
+	   NULL, 0);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	/* A host that sends garbage is closed without a word to the guest. */
+	fd = host_connect(3);
+	assert_int_equal(write(fd, "HELLO\n", 6), 6);
+	spin();
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	expect_nothing(&g);
+	close(fd);
+	guest_down(&g);
+}
+
+static void test_rst_paths(void **state)
+{
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	int l;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 32);
+	/* Nobody listens at <uds>_4000. */
+	tx(&g, H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, &h);
+	assert_int_equal(le32toh(h.dst_port), 1);
+	assert_int_equal(le32toh(h.src_port), 4000);
+	/* A CID that is neither the host nor a sibling. */
+	tx(&g, H(3, 1, 9, 4000, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, &h);
+	assert_int_equal(le64toh(h.src_cid), 9);
+	/* Data for a connection that does not exist. */
+	tx(&g, H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_RW), "x", 1);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	tx(&g, H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_CREDIT_UPDATE), NULL,
+	   0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	/* An unknown socket type and an unknown op. */
+	tx(&g, H(3, 1, 2, 4000, 7, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	close(open_g2h(&g, l, STREAM));
+	spin();
+	/* (the host closed: SHUTDOWN both) */
+	expect_op(&g, VIRTIO_VSOCK_OP_SHUTDOWN, NULL);
+	tx(&g, H(3, 1000, 2, 5000, STREAM, 42), NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+	/* An RST is never answered. */
+	tx(&g, H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_RST), NULL, 0);
+	expect_nothing(&g);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_hostile_packets_dropped(void **state)
+{
+	struct guest g;
+	struct vsock_dev_stats st;
+	struct virtio_vsock_hdr h;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 8);
+	log_lines = 0;
+	/* Not the guest's CID: dropped, not answered. */
+	tx(&g, H(4, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_nothing(&g);
+	/* hdr.len says 100, the buffer holds 10. */
+	h = H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_RW);
+	h.len = htole32(100);
+	tx_raw(&g, h, "0123456789", 10, 10);
+	expect_nothing(&g);
+	/* A buffer shorter than a header. */
+	tx_raw(&g, h, NULL, 0, 0);
+	vsock_dev_get_stats(g.dev, &st);
+	assert_int_equal(st.dropped, 3);
+	assert_true(log_lines >= 2);
+	/* A control packet with payload is malformed: RST. */
+	tx(&g, H(3, 1, 2, 4000, STREAM, VIRTIO_VSOCK_OP_REQUEST), "zz", 2);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	vsock_dev_get_stats(g.dev, &st);
+	assert_int_equal(st.malformed, 1);
+	guest_down(&g);
+}
+
+/* Take every rx packet (re-posting the buffers); the last fwd_cnt seen. */
+static void drain_credit(struct guest *g, uint32_t *fwd)
+{
+	struct virtio_vsock_hdr h;
+	unsigned n = 0;
+
+	for (; rx_get(g, &h, NULL) >= 0; n++)
+		*fwd = le32toh(h.fwd_cnt);
+	if (n)
+		rx_post(g, n);
+}
+
+static void test_credit_guest_to_host(void **state)
+{
+	static uint8_t big[4096];
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	uint8_t buf[8192];
+	int l, fd;
+	size_t got = 0;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 4096, 0);
+	rx_post(&g, 16);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	fd = open_g2h(&g, l, STREAM);
+	/* Fill the host socket so the device must buffer. */
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	memset(big, 'a', sizeof(big));
+	{
+		bool rst = false;
+
+		for (int i = 0; i < 1024 && vsock_dev_conn_count(g.dev); i++) {
+			unsigned n = 0;
+
+			tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW),
+			   big, 1024);
+			for (; rx_get(&g, &h, NULL) >= 0; n++)
+				rst |= le16toh(h.op) == VIRTIO_VSOCK_OP_RST;
+			rx_post(&g, n);
+		}
+		/* Credit overrun (more than buf_size waiting) resets it. */
+		assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+		while (rx_get(&g, &h, NULL) >= 0)
+			rst |= le16toh(h.op) == VIRTIO_VSOCK_OP_RST;
+		assert_true(rst);
+	}
+	close(fd);
+
+	/* Within credit: the device buffers, and tells the guest as the
+	 * host reads. */
+	fd = open_g2h(&g, l, STREAM);
+	{
+		int sz = 4096;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	uint32_t sent = 0, fwd = 0;
+	for (int i = 0; i < 64; i++) {
+		tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW), big,
+		   1024);
+		sent += 1024;
+		drain_credit(&g, &fwd);
+		/* The guest honours credit: never more than buf_size ahead. */
+		while (sent - fwd > 4096 - 1024) {
+			ssize_t n = host_read(fd, buf, sizeof(buf));
+
+			assert_true(n > 0);
+			got += (size_t)n;
+			spin();
+			drain_credit(&g, &fwd);
+		}
+	}
+	assert_int_equal(vsock_dev_conn_count(g.dev), 1);
+	/* Ask for credit: an update with everything the socket took. */
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_CREDIT_REQUEST),
+	   NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_CREDIT_UPDATE, &h);
+	assert_int_equal(le32toh(h.buf_alloc), 4096);
+	for (ssize_t n; got < sent && (n = host_read(fd, buf, sizeof(buf))) > 0;
+	     spin())
+		got += (size_t)n;
+	assert_int_equal(got, sent);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_credit_host_to_guest(void **state)
+{
+	static char data[1000];
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	char buf[4096];
+	int l, fd, n;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 16);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	h = H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_REQUEST);
+	h.buf_alloc = htole32(100); /* a guest with 100 bytes of room */
+	tx(&g, h, NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RESPONSE, NULL);
+	fd = accept(l, NULL, NULL);
+	memset(data, 'q', sizeof(data));
+	assert_int_equal(write(fd, data, sizeof(data)), (int)sizeof(data));
+	spin();
+	n = rx_get(&g, &h, buf);
+	assert_int_equal(n, 100);
+	/* Stalled on credit: one CREDIT_REQUEST, no more data. */
+	expect_op(&g, VIRTIO_VSOCK_OP_CREDIT_REQUEST, NULL);
+	spin();
+	expect_nothing(&g);
+	/* The guest read it all: credit for the next 100 bytes. */
+	h = H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+	h.buf_alloc = htole32(100);
+	tx(&g, h, NULL, 0);
+	spin();
+	assert_int_equal(rx_get(&g, &h, buf), 100);
+	assert_int_equal(le32toh(h.fwd_cnt), 0);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_rx_buffers_stay_in_ring(void **state)
+{
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	char buf[4096];
+	int l, fd;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	/* No rx buffers: the RESPONSE waits, tx is served. */
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_nothing(&g);
+	rx_post(&g, 4);
+	expect_op(&g, VIRTIO_VSOCK_OP_RESPONSE, NULL);
+	fd = accept(l, NULL, NULL);
+	/* Three buffers in the ring and nothing to say: none is used. */
+	spin();
+	expect_nothing(&g);
+	assert_int_equal(ring_driver_num_free(&g.q[0]), QSIZE - 3);
+	assert_int_equal(write(fd, "late", 4), 4);
+	spin();
+	assert_int_equal(rx_get(&g, &h, buf), 4);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_seqpacket_boundaries(void **state)
+{
+	static char msg[6000];
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	char buf[8192];
+	int l, fd, n;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 16);
+	l = host_listen(3, 5000, SOCK_SEQPACKET);
+	fd = open_g2h(&g, l, SEQ);
+	/* Two fragments, EOM on the second: one host message. */
+	tx(&g, H(3, 1000, 2, 5000, SEQ, VIRTIO_VSOCK_OP_RW), "abc", 3);
+	/* A fragment without EOM is not sendable: no EPOLLOUT busy loop. */
+	assert_int_equal(loop_run_once(lp, 20), 0);
+	h = H(3, 1000, 2, 5000, SEQ, VIRTIO_VSOCK_OP_RW);
+	h.flags = htole32(VIRTIO_VSOCK_SEQ_EOM | VIRTIO_VSOCK_SEQ_EOR);
+	tx(&g, h, "defg", 4);
+	h.flags = htole32(VIRTIO_VSOCK_SEQ_EOM);
+	tx(&g, h, "hi", 2);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 2);
+	/* A host message larger than an rx buffer: EOM on its last part. */
+	memset(msg, 'm', sizeof(msg));
+	assert_int_equal(send(fd, msg, sizeof(msg), 0), (int)sizeof(msg));
+	assert_int_equal(send(fd, "z", 1, 0), 1);
+	spin();
+	n = rx_get(&g, &h, buf);
+	assert_int_equal(n, 4096);
+	assert_int_equal(le32toh(h.flags), 0);
+	n = rx_get(&g, &h, buf);
+	assert_int_equal(n, 6000 - 4096);
+	assert_int_equal(le32toh(h.flags), VIRTIO_VSOCK_SEQ_EOM);
+	n = rx_get(&g, &h, buf);
+	assert_int_equal(n, 1);
+	assert_int_equal(le32toh(h.flags), VIRTIO_VSOCK_SEQ_EOM);
+	/* STREAM flags on a SEQPACKET connection's data and back: RST. */
+	h = H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW);
+	tx(&g, h, "x", 1);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+static void test_siblings_and_isolation(void **state)
+{
+	uint64_t sib_a = 4, sib_b = 3;
+	struct guest a, b, c;
+	struct virtio_vsock_hdr h;
+	char buf[4096];
+	uint32_t aport = 777;
+	int fd;
+
+	(void)state;
+	guest_up(&a, 3, &sib_a, 1, 0, 0);
+	guest_up(&b, 4, &sib_b, 1, 0, 0);
+	guest_up(&c, 5, NULL, 0, 0, 0);
+	rx_post(&a, 16);
+	rx_post(&b, 16);
+	rx_post(&c, 16);
+	/* a -> b by CID: b's guest sees a's CID and port. */
+	tx(&a, H(3, aport, 4, 80, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	spin();
+	expect_op(&b, VIRTIO_VSOCK_OP_REQUEST, &h);
+	assert_int_equal(le64toh(h.src_cid), 3);
+	assert_int_equal(le32toh(h.src_port), aport);
+	assert_int_equal(le32toh(h.dst_port), 80);
+	tx(&b, H(4, 80, 3, aport, STREAM, VIRTIO_VSOCK_OP_RESPONSE), NULL, 0);
+	spin();
+	expect_op(&a, VIRTIO_VSOCK_OP_RESPONSE, &h);
+	assert_int_equal(le64toh(h.src_cid), 4);
+	tx(&a, H(3, aport, 4, 80, STREAM, VIRTIO_VSOCK_OP_RW), "ping", 4);
+	spin();
+	assert_int_equal(rx_get(&b, &h, buf), 4);
+	assert_memory_equal(buf, "ping", 4);
+	tx(&b, H(4, 80, 3, aport, STREAM, VIRTIO_VSOCK_OP_RW), "pong!", 5);
+	spin();
+	assert_int_equal(rx_get(&a, &h, buf), 5);
+	assert_memory_equal(buf, "pong!", 5);
+	/* a closes: b is told, and both ends finish with RST. */
+	h = H(3, aport, 4, 80, STREAM, VIRTIO_VSOCK_OP_SHUTDOWN);
+	h.flags = htole32(3);
+	tx(&a, h, NULL, 0);
+	spin();
+	expect_op(&a, VIRTIO_VSOCK_OP_RST, NULL);
+	expect_op(&b, VIRTIO_VSOCK_OP_SHUTDOWN, NULL);
+
+	/* c is in no group: a cannot reach it, nor c reach a. */
+	tx(&a, H(3, 1, 5, 80, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&a, VIRTIO_VSOCK_OP_RST, NULL);
+	tx(&c, H(5, 1, 3, 80, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&c, VIRTIO_VSOCK_OP_RST, NULL);
+	/* Claiming to be c on a's socket does not work either. */
+	fd = host_connect(3);
+	assert_int_equal(write(fd, "CONNECT 80 FROM 5 1\n", 20), 20);
+	spin();
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	expect_nothing(&a);
+	close(fd);
+	/* SEQPACKET does not go between siblings. */
+	tx(&a, H(3, 2, 4, 80, SEQ, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&a, VIRTIO_VSOCK_OP_RST, NULL);
+	guest_down(&c);
+	guest_down(&b);
+	guest_down(&a);
+}
+
+static void test_max_conns_and_restart(void **state)
+{
+	struct guest g;
+	struct virtio_vsock_hdr h;
+	struct ring_seg s = {0x300000, 4, true};
+	char buf[64];
+	uint32_t base, ev;
+	uint16_t id;
+	uint32_t len;
+	int l, fd;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 1);
+	rx_post(&g, 16);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	fd = open_g2h(&g, l, STREAM);
+	tx(&g, H(3, 1001, 2, 5000, STREAM, VIRTIO_VSOCK_OP_REQUEST), NULL, 0);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, &h);
+	assert_int_equal(le32toh(h.dst_port), 1001);
+	/* The established one is untouched. */
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW), "ok", 2);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 2);
+	/* An event buffer waits in the ring; then tx stops (a front-end
+	 * stopping the rings) with the connection open. */
+	assert_true(ring_driver_add(&g.q[2], &s, 1, false) >= 0);
+	ring_driver_publish(&g.q[2]);
+	virtio_dev_kick(vd(&g), VSOCK_DEV_EVQ);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 0);
+	assert_int_equal(virtio_dev_queue_stop(vd(&g), VSOCK_DEV_TXQ, &base),
+			 0);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(vsock_dev_conn_count(g.dev), 0);
+	assert_int_equal(virtio_dev_queue_start(vd(&g), VSOCK_DEV_TXQ,
+						&g.q[1].layout, base),
+			 0);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 1);
+	assert_int_equal(len, 4);
+	assert_int_equal(fake_gmem_read(&g.mem, 0x300000, &ev, 4), 0);
+	assert_int_equal(le32toh(ev), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+/* No event buffer when the device restarts: the event waits for one. */
+static void test_event_queue_starved(void **state)
+{
+	struct guest g;
+	struct ring_seg s = {0x300000, 4, true};
+	char buf[8];
+	uint32_t base, ev;
+	uint16_t id;
+	uint32_t len;
+	int l, fd;
+
+	(void)state;
+	guest_up(&g, 3, NULL, 0, 0, 0);
+	rx_post(&g, 8);
+	l = host_listen(3, 5000, SOCK_STREAM);
+	fd = open_g2h(&g, l, STREAM);
+	assert_int_equal(virtio_dev_queue_stop(vd(&g), VSOCK_DEV_RXQ, &base),
+			 0);
+	assert_int_equal(host_read(fd, buf, sizeof(buf)), 0);
+	assert_int_equal(virtio_dev_queue_start(vd(&g), VSOCK_DEV_RXQ,
+						&g.q[0].layout, base),
+			 0);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 0);
+	/* Guest traffic goes on meanwhile: the old connection is gone. */
+	tx(&g, H(3, 1000, 2, 5000, STREAM, VIRTIO_VSOCK_OP_RW), "x", 1);
+	expect_op(&g, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_true(ring_driver_add(&g.q[2], &s, 1, false) >= 0);
+	ring_driver_publish(&g.q[2]);
+	virtio_dev_kick(vd(&g), VSOCK_DEV_EVQ);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 1);
+	assert_int_equal(len, 4);
+	assert_int_equal(fake_gmem_read(&g.mem, 0x300000, &ev, 4), 0);
+	assert_int_equal(le32toh(ev), VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	/* Once only. */
+	assert_true(ring_driver_add(&g.q[2], &s, 1, false) >= 0);
+	ring_driver_publish(&g.q[2]);
+	virtio_dev_kick(vd(&g), VSOCK_DEV_EVQ);
+	assert_int_equal(ring_driver_get_used(&g.q[2], &id, &len), 0);
+	close(fd);
+	host_unlisten(l, 3, 5000);
+	guest_down(&g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_and_features),
+		cmocka_unit_test(test_guest_to_host_stream_half_close),
+		cmocka_unit_test(test_host_to_guest_stream_half_close),
+		cmocka_unit_test(test_rst_paths),
+		cmocka_unit_test(test_hostile_packets_dropped),
+		cmocka_unit_test(test_credit_guest_to_host),
+		cmocka_unit_test(test_credit_host_to_guest),
+		cmocka_unit_test(test_rx_buffers_stay_in_ring),
+		cmocka_unit_test(test_seqpacket_boundaries),
+		cmocka_unit_test(test_siblings_and_isolation),
+		cmocka_unit_test(test_max_conns_and_restart),
+		cmocka_unit_test(test_event_queue_starved),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
