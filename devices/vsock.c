@@ -83,11 +83,15 @@ static struct vq_elem *rx_take(struct vsock_dev *d)
 
 	d->spare = NULL;
 	while (e || vq_pop(vq, &e) == 1) {
-		if (e->wr_len >= VSOCK_HDR_LEN && !e->rd_len)
+		/* A truncated one (vq_elem_is_truncated) has holes: data
+		 * written into it would land in the wrong places. */
+		if (e->wr_len >= VSOCK_HDR_LEN && !e->rd_len &&
+		    !vq_elem_is_truncated(e))
 			return e;
 		vsock_guest_log(d,
 				"rx buffer of %u writable and %u readable "
-				"bytes refused: it cannot hold a header",
+				"bytes refused: it cannot hold a header, or "
+				"has more segments than a buffer takes",
 				e->wr_len, e->rd_len);
 		vq_push(vq, e, 0);
 		e = NULL;
@@ -254,11 +258,12 @@ static void tx_packet(struct vsock_dev *d, const struct vq_elem *e)
 	struct conn *c;
 	uint16_t op;
 
-	if (e->rd_len < VSOCK_HDR_LEN || e->wr_len) {
+	if (e->rd_len < VSOCK_HDR_LEN || e->wr_len || vq_elem_is_truncated(e)) {
 		d->stats.dropped++;
 		vsock_guest_log(d,
 				"tx buffer of %u readable and %u writable "
-				"bytes dropped: not a packet",
+				"bytes dropped: not a packet (or more segments "
+				"than a buffer takes)",
 				e->rd_len, e->wr_len);
 		return;
 	}
@@ -489,6 +494,7 @@ int vsock_dev_create(struct vsock_dev **out, const struct vsock_dev_params *p,
 		return -ENOMEM;
 	d->listen_fd = -1;
 	snprintf(d->name, sizeof(d->name), "%s", p->name ? p->name : "vsock");
+	log_ratelimit_init(&d->log_rl, d->name);
 	snprintf(d->uds, sizeof(d->uds), "%s", p->uds);
 	d->cid = p->cid;
 	d->config.guest_cid = htole64(p->cid);
@@ -518,6 +524,7 @@ int vsock_dev_create(struct vsock_dev **out, const struct vsock_dev_params *p,
 err_dev:
 	virtio_dev_destroy(&d->vdev);
 err_free:
+	log_ratelimit_fini(&d->log_rl);
 	free_siblings(d);
 	free(d->rstq);
 	free(d->conns);
@@ -535,6 +542,7 @@ void vsock_dev_destroy(struct vsock_dev *d)
 	unlink(d->uds);
 	virtio_dev_destroy(&d->vdev);
 	free_siblings(d);
+	log_ratelimit_fini(&d->log_rl);
 	free(d->rstq);
 	free(d->conns);
 	free(d);
