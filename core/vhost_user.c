@@ -286,7 +286,6 @@ static void disconnect(struct vhu_server *s, const char *why)
 	}
 	s->acked_features = 0;
 	s->protocol = 0;
-	s->owner = false;
 	if (s->listen.fd >= 0 && loop_add(s->ctl, &s->listen, EPOLLIN) < 0)
 		log_err("%s: cannot listen for the next front-end", s->name);
 }

@@ -103,13 +103,18 @@ int vhu_set_protocol_features(struct vhu_server *s, struct vhu_msg *m,
 	return 0;
 }
 
+/*
+ * Accepted and ignored: ownership is the connection itself (one front-end
+ * per server at a time), so there is no state to keep and nothing to
+ * refuse before it.
+ */
 int vhu_set_owner(struct vhu_server *s, struct vhu_msg *m, struct vhu_queue *q,
 		  struct vhu_reply *r)
 {
+	(void)s;
 	(void)m;
 	(void)q;
 	(void)r;
-	s->owner = true;
 	return 0;
 }
 

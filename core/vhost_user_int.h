@@ -71,9 +71,8 @@ struct vhu_server {
 	struct loop_source conn;   /* fd -1 when no front-end */
 
 	/* Per connection, cleared on disconnect. */
-	uint64_t acked_features; /* SET_FEATURES as received */
-	uint64_t protocol;	 /* negotiated protocol features */
-	bool owner;
+	uint64_t acked_features;  /* SET_FEATURES as received */
+	uint64_t protocol;	  /* negotiated protocol features */
 	struct gmem_mmap mem;	  /* live table, the device's memory */
 	struct gmem_mmap staging; /* SET_MEM_TABLE builds here */
 	struct vhu_queue *queues; /* dev->ops->num_queues */

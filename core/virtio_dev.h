@@ -121,8 +121,12 @@ struct virtio_transport_ops {
 	/* Config space changed (any thread that holds the device). */
 	void (*notify_config)(struct virtio_transport *t);
 	/*
-	 * The device hit a corrupt ring: set DEVICE_NEEDS_RESET / vring err.
-	 * Called once per queue start (data-path thread).
+	 * The device hit a corrupt ring (or faulted on guest memory): set
+	 * DEVICE_NEEDS_RESET / vring err. Called at most once per queue
+	 * start, on the data-path thread when it finds the ring broken, or
+	 * on the control thread with the data path paused (a ring that
+	 * cannot restart after a memory table change, a fault in a control
+	 * step). Must not block.
 	 */
 	void (*queue_error)(struct virtio_transport *t, unsigned q);
 };
