@@ -11,5 +11,9 @@ int gmem_translate_contig(struct gmem *m, uint64_t gaddr, uint64_t len,
 
 	if (ret < 0)
 		return ret;
-	return maplen == len ? 0 : -EFAULT;
+	if (maplen == len)
+		return 0;
+	if (access & GMEM_PERSIST)
+		gmem_release(m, gaddr, len, access);
+	return -EFAULT;
 }

@@ -15,7 +15,9 @@
  * reset). An indirect table is mapped just around its reading. So every
  * translation other than GMEM_PERSIST is covered by a live mapped range
  * with the same access. Ring areas are translated once per queue start with
- * GMEM_PERSIST and stay valid until the queue stops.
+ * GMEM_PERSIST and stay valid until the ring layer releases them
+ * (gmem_release) when the queue stops or is reset; a back-end that maps
+ * ring areas (Xen grants, foreign memory) drops those mappings then.
  *
  * Implementations: core/gmem_mmap.c (fd-backed regions from vhost-user
  * SET_MEM_TABLE / ADD_MEM_REG), test/support/fake_gmem.c (unit tests),
@@ -67,6 +69,14 @@ struct gmem_ops {
 	 */
 	void (*unmap_batch)(struct gmem *m, const struct gmem_range *r,
 			    unsigned n);
+	/*
+	 * Optional. A GMEM_PERSIST translation is no longer used: gaddr, len
+	 * and access exactly as given to that translate call (GMEM_PERSIST
+	 * included), once per translate call that returned 0. The host
+	 * pointer it returned is invalid afterwards.
+	 */
+	void (*release)(struct gmem *m, uint64_t gaddr, uint64_t len,
+			uint32_t access);
 };
 
 /* Embedded in each implementation's own struct; reached with container_of. */
@@ -93,10 +103,19 @@ static inline void gmem_unmap_batch(struct gmem *m, const struct gmem_range *r,
 		m->ops->unmap_batch(m, r, n);
 }
 
+static inline void gmem_release(struct gmem *m, uint64_t gaddr, uint64_t len,
+				uint32_t access)
+{
+	if (m->ops->release)
+		m->ops->release(m, gaddr, len, access);
+}
+
 /*
  * Translate a range that must be contiguous in host memory (ring areas,
  * small headers). Returns 0, or -EFAULT when the range is not mapped in one
- * piece, or the translate error.
+ * piece, or the translate error. A GMEM_PERSIST translation that was not
+ * contiguous is released again before -EFAULT is returned; one that
+ * succeeded must be released with gmem_release(m, gaddr, len, access).
  */
 int gmem_translate_contig(struct gmem *m, uint64_t gaddr, uint64_t len,
 			  uint32_t access, void **hva);

@@ -135,10 +135,29 @@ err_unmap:
 	return ret;
 }
 
+/* Hand the release to the delegated region translate passed it to, with
+ * the length cut the same way. */
+static void mmap_release(struct gmem *g, uint64_t gaddr, uint64_t len,
+			 uint32_t access)
+{
+	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *r;
+	uint64_t left;
+
+	if (!len || wraps(gaddr, len))
+		return;
+	r = find(m, gaddr);
+	if (!r || !r->sub)
+		return;
+	left = r->gpa + r->size - gaddr;
+	gmem_release(r->sub, gaddr, len > left ? left : len, access);
+}
+
 static const struct gmem_ops gmem_mmap_ops = {
 	.translate = mmap_translate,
 	.map_batch = mmap_map_batch,
 	.unmap_batch = mmap_unmap_batch,
+	.release = mmap_release,
 };
 
 void gmem_mmap_init(struct gmem_mmap *m)

@@ -31,6 +31,28 @@ int vq_fail(struct vq *vq, int err, const char *fmt, ...)
 	return err;
 }
 
+int vq_ring_map(struct vq *vq, uint64_t gaddr, uint64_t len, uint32_t access,
+		void **hva)
+{
+	int ret;
+
+	assert(vq->nring_maps < 3);
+	access |= GMEM_PERSIST;
+	ret = gmem_translate_contig(vq->mem, gaddr, len, access, hva);
+	if (ret == 0)
+		vq->ring_maps[vq->nring_maps++] =
+			(struct vq_ring_map){gaddr, len, access};
+	return ret;
+}
+
+static void rings_release(struct vq *vq)
+{
+	for (unsigned i = 0; i < vq->nring_maps; i++)
+		gmem_release(vq->mem, vq->ring_maps[i].gaddr,
+			     vq->ring_maps[i].len, vq->ring_maps[i].access);
+	vq->nring_maps = 0;
+}
+
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
 void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
@@ -428,9 +450,12 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 	vq->num = l->num;
 	vq->event_idx = features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	vq->nring_maps = 0;
 	ret = fmt->start(vq, l, base);
-	if (ret < 0)
+	if (ret < 0) {
+		rings_release(vq);
 		return ret;
+	}
 	vq->fmt = fmt;
 	vq->broken = 0;
 	vq->fetch_err = 0;
@@ -463,6 +488,7 @@ uint32_t vq_stop(struct vq *vq)
 	if (vq->started) {
 		vq_flush(vq);
 		drop_all(vq);
+		rings_release(vq);
 		vq->fetch_err = 0;
 		vq->started = false;
 	}
@@ -473,6 +499,7 @@ void vq_reset(struct vq *vq)
 {
 	if (vq->fmt)
 		drop_all(vq);
+	rings_release(vq);
 	vq->fmt = NULL;
 	vq->started = false;
 	vq->broken = 0;

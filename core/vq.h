@@ -149,6 +149,14 @@ struct vq {
 				  * (packed: linear, see vq_packed.c) */
 	bool signalled_used_valid;
 
+	/* ring areas translated with GMEM_PERSIST, released at stop/reset */
+	struct vq_ring_map {
+		uint64_t gaddr;
+		uint64_t len;
+		uint32_t access;
+	} ring_maps[3];
+	unsigned nring_maps;
+
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
@@ -189,7 +197,9 @@ void vq_destroy(struct vq *vq);
  *           wrap counter 0, is read that way too, which differs only if
  *           buffers were in flight when the ring stopped.
  * Ring areas are translated once here (GMEM_PERSIST) and must each be
- * contiguous in host memory; no ring memory is written here.
+ * contiguous in host memory; no ring memory is written here. They are
+ * released to the memory back-end (gmem_release) by vq_stop and vq_reset,
+ * and right away when vq_start fails.
  * Returns 0, -EINVAL (size 0, > max_num, split size not a power of 2,
  * misaligned ring, base out of range: split > 0xffff; packed: an index >=
  * size, or the used position ahead of the available one or more than the
@@ -220,13 +230,15 @@ static inline uint32_t vq_base_fresh(uint64_t features)
  * still expects the next used descriptor there; a restart from this base
  * puts it there). A stopped queue can be started again; stopping a stopped
  * queue returns the same base again (0 if it never started). Element
- * pointers held by device code are invalid afterwards.
+ * pointers held by device code are invalid afterwards, and so are the ring
+ * areas: they are released to the memory back-end.
  */
 uint32_t vq_stop(struct vq *vq);
 
 /*
  * Stop without flushing and forget the ring and the broken state. Popped and
- * fetched elements are unmapped and dropped, pushed entries are discarded.
+ * fetched elements are unmapped and dropped, pushed entries are discarded,
+ * ring areas are released.
  */
 void vq_reset(struct vq *vq);
 

@@ -62,6 +62,14 @@ struct vq_format_ops {
 extern const struct vq_format_ops vq_split_ops;
 extern const struct vq_format_ops vq_packed_ops;
 
+/*
+ * Translate one ring area (GMEM_PERSIST is added to access), contiguous in
+ * host memory, and remember it for release at stop or reset. Returns as
+ * gmem_translate_contig.
+ */
+int vq_ring_map(struct vq *vq, uint64_t gaddr, uint64_t len, uint32_t access,
+		void **hva);
+
 /* Record why the ring is invalid (printf-style) and return err. */
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

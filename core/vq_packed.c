@@ -54,16 +54,13 @@ static int packed_start(struct vq *vq, const struct vq_layout *l, uint32_t base)
 		used = avail;
 	if (!base_is_valid(avail, used, l->num))
 		return -EINVAL;
-	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
-				    GMEM_READ | GMEM_WRITE | GMEM_PERSIST,
-				    &desc);
+	ret = vq_ring_map(vq, l->desc, 16ull * l->num, GMEM_READ | GMEM_WRITE,
+			  &desc);
 	if (ret == 0)
-		ret = gmem_translate_contig(vq->mem, l->driver, 4,
-					    GMEM_READ | GMEM_PERSIST, &drv);
+		ret = vq_ring_map(vq, l->driver, 4, GMEM_READ, &drv);
 	if (ret == 0)
-		ret = gmem_translate_contig(
-			vq->mem, l->device, 4,
-			GMEM_READ | GMEM_WRITE | GMEM_PERSIST, &dev);
+		ret = vq_ring_map(vq, l->device, 4, GMEM_READ | GMEM_WRITE,
+				  &dev);
 	if (ret < 0)
 		return ret == -EOVERFLOW || ret == -EINVAL ? -EFAULT : ret;
 	vq->pdesc = desc;

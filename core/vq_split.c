@@ -24,15 +24,12 @@ static int split_start(struct vq *vq, const struct vq_layout *l, uint32_t base)
 		return -EINVAL;
 	if (l->desc % 16 || l->driver % 2 || l->device % 4 || base > 0xffff)
 		return -EINVAL;
-	ret = gmem_translate_contig(vq->mem, l->desc, 16ull * l->num,
-				    GMEM_READ | GMEM_PERSIST, &desc);
+	ret = vq_ring_map(vq, l->desc, 16ull * l->num, GMEM_READ, &desc);
 	if (ret == 0)
-		ret = gmem_translate_contig(vq->mem, l->driver, avail_len,
-					    GMEM_READ | GMEM_PERSIST, &avail);
+		ret = vq_ring_map(vq, l->driver, avail_len, GMEM_READ, &avail);
 	if (ret == 0)
-		ret = gmem_translate_contig(
-			vq->mem, l->device, used_len,
-			GMEM_READ | GMEM_WRITE | GMEM_PERSIST, &used);
+		ret = vq_ring_map(vq, l->device, used_len,
+				  GMEM_READ | GMEM_WRITE, &used);
 	if (ret < 0)
 		return ret == -EOVERFLOW || ret == -EINVAL ? -EFAULT : ret;
 	vq->desc = desc;

@@ -91,7 +91,34 @@ static int fake_translate(struct gmem *g, uint64_t gaddr, uint64_t len,
 		n = m->max_map;
 	*hva = r->host + (gaddr - r->gaddr);
 	*maplen = n;
+	if ((access & GMEM_PERSIST) && !m->untracked) {
+		if (m->npersist == FAKE_GMEM_PERSIST_MAX)
+			return -ENOMEM;
+		m->persist[m->npersist].gaddr = gaddr;
+		m->persist[m->npersist].len = len;
+		m->persist[m->npersist].access = access;
+		m->npersist++;
+		m->persist_translates++;
+	}
 	return 0;
+}
+
+static void fake_release(struct gmem *g, uint64_t gaddr, uint64_t len,
+			 uint32_t access)
+{
+	struct fake_gmem *m = container_of(g, struct fake_gmem, gmem);
+
+	m->releases++;
+	if (m->untracked)
+		return;
+	for (unsigned k = 0; k < m->npersist; k++) {
+		if (m->persist[k].gaddr != gaddr || m->persist[k].len != len ||
+		    m->persist[k].access != access)
+			continue;
+		m->persist[k] = m->persist[--m->npersist];
+		return;
+	}
+	m->bad_releases++;
 }
 
 static int fake_map_batch(struct gmem *g, const struct gmem_range *r,
@@ -152,6 +179,7 @@ static const struct gmem_ops fake_gmem_ops = {
 	.translate = fake_translate,
 	.map_batch = fake_map_batch,
 	.unmap_batch = fake_unmap_batch,
+	.release = fake_release,
 };
 
 int fake_gmem_init(struct fake_gmem *m)
@@ -239,6 +267,11 @@ int fake_gmem_read(struct fake_gmem *m, uint64_t gaddr, void *buf, uint64_t len)
 	return copy(m, gaddr, buf, len, false);
 }
 
+unsigned fake_gmem_persist_live(const struct fake_gmem *m)
+{
+	return m->npersist;
+}
+
 unsigned fake_gmem_live(const struct fake_gmem *m)
 {
 	return m->nlive;
@@ -249,4 +282,5 @@ void fake_gmem_reset_counters(struct fake_gmem *m)
 	m->translates = m->map_calls = m->unmap_calls = 0;
 	m->ranges_mapped = m->ranges_unmapped = 0;
 	m->bad_unmaps = m->unmapped_translates = m->failed_translates = 0;
+	m->persist_translates = m->releases = m->bad_releases = 0;
 }

@@ -20,6 +20,10 @@
  *   - max_map caps the length one translate call returns (not for
  *     GMEM_PERSIST ring areas), to force one descriptor into several iov
  *     segments even inside a region;
+ *   - every successful GMEM_PERSIST translation is remembered until a
+ *     release names it (gaddr, len, access); a release of one that is not
+ *     remembered counts in bad_releases, fake_gmem_persist_live is what
+ *     is still held;
  *   - fault injection makes translate or map_batch fail for one address.
  *
  * Region memory is allocated with the exact size asked for, so ASan flags
@@ -38,6 +42,7 @@
 
 #define FAKE_GMEM_REGIONS_MAX 8
 #define FAKE_GMEM_LIVE_MAX    8192 /* ranges mapped at once */
+#define FAKE_GMEM_PERSIST_MAX 64   /* ring areas held at once */
 
 struct fake_gmem_region {
 	uint64_t gaddr;
@@ -87,10 +92,18 @@ struct fake_gmem {
 	unsigned long bad_unmaps;	   /* unmap of a range not mapped */
 	unsigned long unmapped_translates; /* see require_map */
 	unsigned long failed_translates;   /* any translate returning < 0 */
+	unsigned long persist_translates;  /* GMEM_PERSIST ones returning 0 */
+	unsigned long releases, bad_releases;
 
 	/* live mapped ranges (private; see fake_gmem_live) */
 	struct gmem_range *live;
 	unsigned nlive;
+	/* held ring areas (private; see fake_gmem_persist_live) */
+	struct {
+		uint64_t gaddr, len;
+		uint32_t access;
+	} persist[FAKE_GMEM_PERSIST_MAX];
+	unsigned npersist;
 };
 
 /* Empty memory, no regions. Returns 0 or -ENOMEM. */
@@ -117,6 +130,9 @@ int fake_gmem_read(struct fake_gmem *m, uint64_t gaddr, void *buf,
 
 /* Ranges mapped by map_batch and not unmapped yet. */
 unsigned fake_gmem_live(const struct fake_gmem *m);
+
+/* GMEM_PERSIST translations not released yet. */
+unsigned fake_gmem_persist_live(const struct fake_gmem *m);
 
 /* Zero every counter (not the live ranges). */
 void fake_gmem_reset_counters(struct fake_gmem *m);

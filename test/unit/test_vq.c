@@ -368,6 +368,52 @@ static void test_reset_unmaps(void **state)
 	assert_int_equal(vq_stop(&fx.vq), 0);
 }
 
+/* Ring areas are held from vq_start to vq_stop / vq_reset, each released
+ * exactly as translated, and a failed start holds nothing. */
+static void test_ring_areas_released(void **state)
+{
+	struct vq_layout bad;
+
+	up(state, 0, 8);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 3);
+	vq_stop(&fx.vq);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 0);
+	/* Stopping again releases nothing twice. */
+	vq_stop(&fx.vq);
+	assert_int_equal(fx.mem.releases, 3);
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, fx.drv.features,
+				  &fx.drv.layout, fx.drv.base),
+			 0);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 3);
+	vq_reset(&fx.vq);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 0);
+	vq_reset(&fx.vq);
+	assert_int_equal(fx.mem.releases, 6);
+	/* The device area outside memory: the two before it are released. */
+	bad = fx.drv.layout;
+	bad.device = 0x900000;
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, fx.drv.features, &bad,
+				  fx.drv.base),
+			 -EFAULT);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.releases, 8);
+	/* A ring area across a region end is not contiguous: released. */
+	bad = fx.drv.layout;
+	bad.desc = RING_DRIVER_MEM_RING + 0x100000 - 64;
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, fx.drv.features, &bad,
+				  fx.drv.base),
+			 -EFAULT);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_releases, 0);
+	/* vq_destroy (the fixture's) of a started queue releases too. */
+	assert_int_equal(vq_start(&fx.vq, &fx.mem.gmem, fx.drv.features,
+				  &fx.drv.layout, fx.drv.base),
+			 0);
+	vq_destroy(&fx.vq);
+	assert_int_equal(fake_gmem_persist_live(&fx.mem), 0);
+	assert_int_equal(vq_init(&fx.vq, 0, 8), 0);
+}
+
 /* A second queue with its own ring in the same memory. */
 struct second {
 	struct ring_driver drv;
@@ -591,6 +637,7 @@ int main(void)
 		T2(test_map_failure_mid_batch),
 		T2(test_stop_unmaps_popped),
 		T2(test_reset_unmaps),
+		T2(test_ring_areas_released),
 		T2(test_broken_queue_isolated),
 		T2(test_broken_stays_broken),
 		T2(test_indirect_table_crossing),
