@@ -3,10 +3,45 @@
 # each is keyed by a hash of its inputs, so a second run is instant and a
 # changed input rebuilds only the artefacts it goes into.
 # Usage: test/images/build.sh [kernel|xen|xen-userland|guest|dom0|all]...
-# Prints one NAME=PATH line per file on stdout; progress goes to stderr.
+#          prints one NAME=PATH line per file on stdout; progress on stderr.
+#        test/images/build.sh --check-sources [--if-cold]
+#          asks the archive for every file pins.txt pins (ok / missing /
+#          checksum mismatch), builds nothing; --if-cold: only when some
+#          pinned input is not in the cache yet.
+#        test/images/build.sh --print-pins
+#          prints a pins.txt resolved from today's indexes (bumping pins).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# Every pinned input is in the cache: then no build needs the archive.
+all_cached() {
+	local a
+	for a in xen xen-userland guest dom0; do
+		python3 "$VB_IMAGES/pins.py" fetch --offline "$a" >/dev/null 2>&1 || return 1
+	done
+}
+
+case ${1:-} in
+--check-sources)
+	if [ "${2:-}" = --if-cold ] && all_cached; then
+		vb_log "check-sources: every pinned input is cached; not asking the archive"
+		exit 0
+	fi
+	vb_apt_init trixie
+	exec python3 "$VB_IMAGES/pins.py" check
+	;;
+--print-pins)
+	vb_apt_init trixie
+	{
+		python3 "$VB_IMAGES/pins.py" print-source xen trixie xen
+		"$VB_IMAGES/xen-userland.sh" --print-pins
+		"$VB_IMAGES/guest.sh" --print-pins
+		"$VB_IMAGES/dom0.sh" --print-pins
+	} | python3 "$VB_IMAGES/pins.py" merge
+	exit
+	;;
+esac
 
 [ "$#" -gt 0 ] || set -- all
 targets=()
@@ -14,7 +49,7 @@ for t in "$@"; do
 	case $t in
 	all) targets+=(kernel xen xen-userland guest dom0) ;;
 	kernel | xen | xen-userland | guest | dom0) targets+=("$t") ;;
-	-h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) vb_die "unknown target '$t' (kernel, xen, xen-userland, guest, dom0, all)" ;;
 	esac
 done

@@ -4,7 +4,9 @@
 # the test helpers, xl templates, i2c-stub.ko, and the domU kernel and guest
 # image under /images. virtiobox and the test script are not in it: the
 # harness appends them per run as a second cpio (/usr/local/bin/virtiobox).
+# The bookworm packages and their versions are pinned in pins.txt.
 # Usage: dom0.sh         builds if needed, prints the artefact directory.
+#        dom0.sh --print-pins    prints the pin lines of what dom0 adds.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -12,13 +14,17 @@ set -euo pipefail
 ROOT_PKGS=(busybox-static i2c-tools gpiod)
 FILES=(dom0-init testlib.sh dom0lib.sh domu.cfg.in)
 
+userland=$("$VB_IMAGES/xen-userland.sh")
+if [ "${1:-}" = --print-pins ]; then
+	# Only what dom0 adds to the (pinned) Xen userland.
+	vb_pins_print dom0 bookworm "${ROOT_PKGS[@]}" -- "$userland"
+	exit 0
+fi
 kernel=$("$VB_IMAGES/kernel.sh")
 guest=$("$VB_IMAGES/guest.sh")
-userland=$("$VB_IMAGES/xen-userland.sh")
 
-vb_apt_init bookworm
-versions=$(vb_apt_versions bookworm "${ROOT_PKGS[@]}")
-inputs=("$versions" "$kernel" "$guest" "$userland" "file:$VB_IMAGES/dom0.sh" "file:$VB_IMAGES/lib.sh")
+vb_pins_fetch dom0
+inputs=("${VB_PIN_LINES[@]}" "$kernel" "$guest" "$userland" "file:$VB_IMAGES/dom0.sh" "file:$VB_IMAGES/lib.sh")
 for f in "${FILES[@]}"; do inputs+=("file:$VB_IMAGES/files/$f"); done
 key=$(vb_key "${inputs[@]}")
 out=$(vb_artefact_dir dom0 "$key")
@@ -32,7 +38,7 @@ tmp=$(vb_begin dom0 "$key")
 root="$tmp/root"
 cp -a "$userland/root" "$root"
 cp "$userland/packages" "$root.packages"
-vb_rootfs_add "$root" bookworm "${ROOT_PKGS[@]}"
+vb_rootfs_add_pinned "$root"
 vb_rootfs_prune "$root"
 vb_busybox_links "$root"
 mkdir -p "$root"/{proc,sys,dev,run,tmp,test,images,usr/local/bin,lib/modules,lib/virtiobox,etc/virtiobox/xl}

@@ -3,7 +3,9 @@
 # i2c-tools, gpiod, socat and their library closure from Debian bookworm
 # arm64, /init and the test helpers. The test script itself is not in it:
 # the harness appends it per run as a second cpio.
+# The packages and their versions are pinned in pins.txt.
 # Usage: guest.sh        builds if needed, prints the artefact directory.
+#        guest.sh --print-pins   prints the closure's pin lines from today's index.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -12,9 +14,13 @@ set -euo pipefail
 ROOT_PKGS=(busybox-static i2c-tools gpiod socat libgcc-s1)
 FILES=(guest-init testlib.sh)
 
-vb_apt_init bookworm
-versions=$(vb_apt_versions bookworm "${ROOT_PKGS[@]}")
-inputs=("$versions" "file:$VB_IMAGES/guest.sh" "file:$VB_IMAGES/lib.sh")
+if [ "${1:-}" = --print-pins ]; then
+	vb_pins_print guest bookworm "${ROOT_PKGS[@]}"
+	exit 0
+fi
+
+vb_pins_fetch guest
+inputs=("${VB_PIN_LINES[@]}" "file:$VB_IMAGES/guest.sh" "file:$VB_IMAGES/lib.sh")
 for f in "${FILES[@]}"; do inputs+=("file:$VB_IMAGES/files/$f"); done
 key=$(vb_key "${inputs[@]}")
 out=$(vb_artefact_dir guest "$key")
@@ -27,7 +33,7 @@ vb_log "guest: unpacking ${ROOT_PKGS[*]} (bookworm arm64) and their libraries"
 tmp=$(vb_begin guest "$key")
 root="$tmp/root"
 vb_rootfs_init "$root"
-vb_rootfs_add "$root" bookworm "${ROOT_PKGS[@]}"
+vb_rootfs_add_pinned "$root"
 vb_rootfs_prune "$root"
 vb_busybox_links "$root"
 mkdir -p "$root"/{proc,sys,dev,run,tmp,test,etc,lib/virtiobox}

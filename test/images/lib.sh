@@ -202,6 +202,72 @@ vb_pool_file() {
 	return 0
 }
 
+# --- pinned inputs (pins.txt, read by pins.py) ---------------------------
+# vb_pins_fetch ARTEFACT: downloads (or finds in $VB_CACHE/sources/) every
+# input pins.txt lists for ARTEFACT, verified by sha256, falling back to
+# the index's version where a pinned file is gone (pins.py says so). Sets
+# VB_PIN_FILES (local paths, manifest order) and VB_PIN_LINES (the pin
+# lines actually used: they go into the artefact's cache key).
+vb_pins_fetch() {
+	local out path line
+	VB_PIN_FILES=()
+	VB_PIN_LINES=()
+	# Offline first: a warm cache never asks the archive. When something is
+	# missing, the trixie lists must be at hand for a fallback.
+	local rc=0
+	out=$(python3 "$VB_IMAGES/pins.py" fetch --offline "$1") || rc=$?
+	if [ "$rc" = 3 ]; then
+		vb_apt_init trixie
+		rc=0
+		out=$(python3 "$VB_IMAGES/pins.py" fetch "$1") || rc=$?
+	fi
+	[ "$rc" = 0 ] || vb_die "$1: cannot get its pinned inputs (see above)"
+	while IFS=$'\t' read -r path line; do
+		VB_PIN_FILES+=("$path")
+		VB_PIN_LINES+=("$line")
+	done <<<"$out"
+}
+
+# vb_rootfs_add_pinned ROOT: unpacks the pinned .debs of the last
+# vb_pins_fetch into ROOT, then checks that every NEEDED soname is
+# provided: the pins must hold the whole library closure.
+vb_rootfs_add_pinned() {
+	local root=$1 i missing suite
+	for i in "${!VB_PIN_FILES[@]}"; do
+		case ${VB_PIN_FILES[$i]} in *.deb) ;; *) continue ;; esac
+		suite=$(cut -d' ' -f2 <<<"${VB_PIN_LINES[$i]}")
+		vb_rootfs_unpack "$root" "$suite" "${VB_PIN_FILES[$i]}"
+	done
+	missing=$(comm -23 <(vb_rootfs_needed "$root") <(vb_rootfs_provided "$root"))
+	[ -z "$missing" ] || vb_die "the pinned packages lack libraries: ${missing//$'\n'/ }; the pins are incomplete: run test/images/build.sh --print-pins (docs/testing.md, 'Bumping a pin')"
+}
+
+# vb_pins_print ARTEFACT SUITE PKG... [-- BASE]: resolves PKG and their
+# library closure from the suite's index today (vb_rootfs_add), on top of
+# the root BASE/root if given, in a scratch directory, and prints the pin
+# lines of what it unpacked (bumping pins; nothing is built).
+vb_pins_print() {
+	local artefact=$1 suite=$2 pkgs=() base= scratch
+	shift 2
+	while [ "$#" -gt 0 ]; do
+		[ "$1" = -- ] && { base=$2; break; }
+		pkgs+=("$1")
+		shift
+	done
+	vb_apt_init "$suite"
+	scratch=$(mktemp -d)
+	if [ -n "$base" ]; then
+		cp -a "$base/root" "$scratch/root"
+		cp "$base/packages" "$scratch/root.packages"
+	else
+		vb_rootfs_init "$scratch/root"
+	fi
+	vb_rootfs_add "$scratch/root" "$suite" "${pkgs[@]}" >&2
+	awk -v s="$suite" '$3 == s {print $1, $2}' "$scratch/root.packages" |
+		python3 "$VB_IMAGES/pins.py" print "$artefact" "$suite" || vb_die "$artefact: cannot print pins"
+	rm -rf "$scratch"
+}
+
 # --- root file systems ----------------------------------------------------
 # A root is merged-/usr (bin, sbin, lib are links into usr/), like trixie;
 # bookworm packages unpack into it unchanged because tar keeps the links.

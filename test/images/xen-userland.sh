@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Unpacks the Xen 4.20 dom0 userland (xl, xenstored, xenconsoled, ...) and its
 # shared library closure from Debian trixie arm64 packages into a root tree.
+# The packages and their versions are pinned in pins.txt.
 # Usage: xen-userland.sh     builds if needed, prints the artefact directory
 #                            (root/ and packages, the unpacked package list).
+#        xen-userland.sh --print-pins
+#                            resolves the closure from today's trixie index
+#                            and prints its pin lines (bumping a pin).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -12,9 +16,13 @@ set -euo pipefail
 # NEEDED entry names it, and without it `xl create` aborts (exit 134).
 ROOT_PKGS=(xen-utils-4.20 xen-utils-common xenstore-utils libgcc-s1)
 
-vb_apt_init trixie
-versions=$(vb_apt_versions trixie "${ROOT_PKGS[@]}")
-key=$(vb_key "$versions" "file:$VB_IMAGES/xen-userland.sh" "file:$VB_IMAGES/lib.sh")
+if [ "${1:-}" = --print-pins ]; then
+	vb_pins_print xen-userland trixie "${ROOT_PKGS[@]}"
+	exit 0
+fi
+
+vb_pins_fetch xen-userland
+key=$(vb_key "${VB_PIN_LINES[@]}" "file:$VB_IMAGES/xen-userland.sh" "file:$VB_IMAGES/lib.sh")
 out=$(vb_artefact_dir xen-userland "$key")
 if vb_is_complete "$out"; then
 	printf '%s\n' "$out"
@@ -24,7 +32,7 @@ fi
 vb_log "xen-userland: unpacking ${ROOT_PKGS[*]} (trixie arm64) and their libraries"
 tmp=$(vb_begin xen-userland "$key")
 vb_rootfs_init "$tmp/root"
-vb_rootfs_add "$tmp/root" trixie "${ROOT_PKGS[@]}"
+vb_rootfs_add_pinned "$tmp/root"
 vb_rootfs_prune "$tmp/root"
 mv "$tmp/root.packages" "$tmp/packages"
 vb_commit xen-userland "$key"
