@@ -15,7 +15,7 @@
 struct bx_guest {
 	const struct board_guest *cfg;
 	struct virtio_dev *const *vdev; /* cfg->ndevices models */
-	struct xen_guest *xg;	  /* NULL while no domain is served */
+	struct xen_guest *xg;		/* NULL while no domain is served */
 	unsigned devid[BOARD_XEN_MMIO_DEVICES_MAX];
 };
 
@@ -70,8 +70,7 @@ int board_xen_match(const struct board_config *cfg, const uint32_t *used,
 	return -ENOENT;
 }
 
-static void entry_label(const struct xen_virtio_entry *e, char *buf,
-			size_t len)
+static void entry_label(const struct xen_virtio_entry *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "domain %u (%s) virtio device %u", e->domid,
 		 *e->domain ? e->domain : "no name", e->devid);

@@ -61,8 +61,7 @@ static void write_state(struct xen_discover *x, uint16_t domid, unsigned devid,
 {
 	char path[160], val[4];
 
-	snprintf(path, sizeof(path), ENTRY_FMT, x->root, domid, devid,
-		 "state");
+	snprintf(path, sizeof(path), ENTRY_FMT, x->root, domid, devid, "state");
 	snprintf(val, sizeof(val), "%d", state);
 	if (!xs_write(x->xs, XBT_NULL, path, val, strlen(val)))
 		log_warn("xenstore: cannot write %s = %s: %s", path, val,

@@ -12,7 +12,6 @@
 #include "virtio_mmio.h"
 #include "xen_gmem.h"
 #include "xen_ioreq.h"
-#include "xen_virtio_entry.h"
 
 struct xg_dev {
 	struct xen_ioreq_window win;
@@ -93,11 +92,10 @@ int xen_guest_create(struct xen_guest **out, uint16_t domid, const char *label)
 
 static int make_mem(struct xg_dev *d, const struct xen_guest_dev_params *p)
 {
-	unsigned slots = p->fcache ? p->fcache : XEN_GUEST_FCACHE_DEFAULT;
-	int ret = p->grant ? xen_gmem_grant_create(&d->mem, d->g->domid,
-						   d->name)
-			   : xen_gmem_foreign_create(&d->mem, d->g->domid,
-						     slots, d->name);
+	int ret = p->grant
+			  ? xen_gmem_grant_create(&d->mem, d->g->domid, d->name)
+			  : xen_gmem_foreign_create(&d->mem, d->g->domid,
+						    p->fcache, d->name);
 
 	if (ret)
 		log_err("%s: cannot reach the guest's memory through %s: %s",
@@ -120,15 +118,15 @@ int xen_guest_add(struct xen_guest *g, const struct xen_guest_dev_params *p)
 	d->devid = p->devid;
 	d->irq = p->irq;
 	snprintf(d->name, sizeof(d->name), "%s", p->name);
-	d->win = (struct xen_ioreq_window){&win_ops, p->base,
-					   XEN_VIRTIO_WINDOW_SIZE};
+	d->win =
+		(struct xen_ioreq_window){&win_ops, p->base, VMMIO_WINDOW_SIZE};
 	ret = make_mem(d, p);
 	if (ret)
 		goto err_free;
 	ret = vmmio_init(&d->m, p->dev, d->mem, &vmmio_xen_ops, d->name);
 	if (ret) {
-		log_err("%s: cannot set up the virtio-mmio device: %s",
-			d->name, strerror(-ret));
+		log_err("%s: cannot set up the virtio-mmio device: %s", d->name,
+			strerror(-ret));
 		goto err_mem;
 	}
 	ret = xen_ioreq_add(g->srv, &d->win);
@@ -139,7 +137,6 @@ int xen_guest_add(struct xen_guest *g, const struct xen_guest_dev_params *p)
 
 err_vmmio:
 	vmmio_destroy(&d->m);
-	virtio_dev_reset(p->dev);
 err_mem:
 	xen_gmem_destroy(d->mem);
 err_free:
@@ -150,9 +147,8 @@ err_free:
 static void remove_dev(struct xen_guest *g, struct xg_dev *d)
 {
 	xen_ioreq_remove(g->srv, &d->win);
-	/* Rings stopped and their guest mappings dropped before the memory
-	 * goes; the model starts the next guest from reset. */
-	vmmio_reset(&d->m);
+	/* Resets the device: rings stopped and their guest mappings dropped
+	 * before the memory goes, and the next guest starts from reset. */
 	vmmio_destroy(&d->m);
 	xen_gmem_destroy(d->mem);
 	free(d);

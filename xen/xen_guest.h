@@ -21,23 +21,20 @@ struct virtio_dev;
 struct xen_guest;
 
 struct xen_guest_dev_params {
-	unsigned devid;	    /* xenstore's <devid> */
-	uint64_t base;	    /* window start; XEN_VIRTIO_WINDOW_SIZE bytes */
-	unsigned irq;	    /* the guest's SPI */
-	bool grant;	    /* grants (true) or foreign mappings */
-	unsigned fcache;    /* foreign mappings: cache slots (0: default) */
+	unsigned devid;		/* xenstore's <devid> */
+	uint64_t base;		/* window start; VMMIO_WINDOW_SIZE bytes */
+	unsigned irq;		/* the guest's SPI */
+	bool grant;		/* grants (true) or foreign mappings */
+	unsigned fcache;	/* foreign mappings: cache slots (0: default) */
 	struct virtio_dev *dev; /* the model; not owned, outlives the guest */
 	const char *name;	/* "guest1/i2c0", for log lines */
 };
-
-#define XEN_GUEST_FCACHE_DEFAULT 64
 
 /*
  * Serve domid: creates its IOREQ server (see xen_ioreq_create for the
  * errors, each logged naming label). Returns 0 and sets *out or -errno.
  */
-int xen_guest_create(struct xen_guest **out, uint16_t domid,
-		     const char *label);
+int xen_guest_create(struct xen_guest **out, uint16_t domid, const char *label);
 
 /*
  * Add a device: its guest memory, the register model over p->dev (with

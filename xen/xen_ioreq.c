@@ -123,9 +123,8 @@ static int open_handles(struct xen_ioreq *s)
 
 static int create_server(struct xen_ioreq *s)
 {
-	if (!xendevicemodel_create_ioreq_server(s->dm, s->domid,
-						HVM_IOREQSRV_BUFIOREQ_OFF,
-						&s->id)) {
+	if (!xendevicemodel_create_ioreq_server(
+		    s->dm, s->domid, HVM_IOREQSRV_BUFIOREQ_OFF, &s->id)) {
 		s->created = true;
 		return 0;
 	}
@@ -216,8 +215,8 @@ int xen_ioreq_create(struct xen_ioreq **out, uint16_t domid, const char *label)
 		ret = create_server(s);
 	if (!ret)
 		ret = map_page(s);
-	if (!ret && xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id,
-							  1))
+	if (!ret &&
+	    xendevicemodel_set_ioreq_server_state(s->dm, domid, s->id, 1))
 		ret = fail(s, "cannot enable the IOREQ server", errno);
 	if (!ret)
 		ret = bind_vcpus(s);
@@ -227,8 +226,7 @@ int xen_ioreq_create(struct xen_ioreq **out, uint16_t domid, const char *label)
 		xen_ioreq_destroy(s);
 		return ret;
 	}
-	log_info("%s: IOREQ server %u, %u vCPU(s)", s->label, s->id,
-		 s->nvcpus);
+	log_info("%s: IOREQ server %u, %u vCPU(s)", s->label, s->id, s->nvcpus);
 	*out = s;
 	return 0;
 }
@@ -291,7 +289,8 @@ int xen_ioreq_add(struct xen_ioreq *s, struct xen_ioreq_window *w)
 	if (ret)
 		return ret;
 	if (xendevicemodel_map_io_range_to_ioreq_server(
-		    s->dm, s->domid, s->id, 1, w->base, w->base + w->size - 1)) {
+		    s->dm, s->domid, s->id, 1, w->base,
+		    w->base + w->size - 1)) {
 		ret = -errno;
 		log_err("%s: cannot claim MMIO 0x%llx-0x%llx: %s", s->label,
 			(unsigned long long)w->base,

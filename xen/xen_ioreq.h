@@ -65,8 +65,7 @@ struct xen_ioreq_stats {
  * (CONFIG_IOREQ_SERVER); -EPERM / -EACCES means this domain may not be
  * the guest's device model; -ENOENT a missing /dev/xen node.
  */
-int xen_ioreq_create(struct xen_ioreq **out, uint16_t domid,
-		     const char *label);
+int xen_ioreq_create(struct xen_ioreq **out, uint16_t domid, const char *label);
 
 /*
  * Stop the IOREQ thread, destroy the server (Xen drops its ranges), unmap

@@ -46,8 +46,8 @@ static uint64_t serve_copy(const struct ioreq *req,
 		log_ratelimited(LOG_LEVEL_WARN,
 				"%s: unsupported ioreq at 0x%llx (size %u, "
 				"count %u, data_is_ptr %u): ignored",
-				label, (unsigned long long)req->addr,
-				req->size, req->count, req->data_is_ptr);
+				label, (unsigned long long)req->addr, req->size,
+				req->count, req->data_is_ptr);
 		return req->dir == IOREQ_READ ? ~0ull : req->data;
 	}
 	w = xen_ioreq_table_find(t, req->addr, req->size);

@@ -32,7 +32,7 @@ struct xen_virtio_entry {
 	uint64_t base;
 	unsigned irq;
 	uint32_t device_id; /* VIRTIO_ID_* */
-	bool grant;	    /* grant_usage: grants (1) or foreign mappings (0) */
+	bool grant; /* grant_usage: grants (1) or foreign mappings (0) */
 };
 
 /* The raw strings read from xenstore; NULL for a missing key. */
