@@ -103,11 +103,40 @@ static int delegate_pieces(struct gmem_mmap *m, const struct gmem_range *rg,
 	return 0;
 }
 
+/*
+ * The delegated region holding every range whole, or NULL: then the
+ * ranges go to their back-end in one call (a grant back-end maps a batch
+ * with one library call).
+ */
+static struct gmem_mmap_region *one_sub(struct gmem_mmap *m,
+					const struct gmem_range *rg, unsigned n)
+{
+	struct gmem_mmap_region *r = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct gmem_mmap_region *ri;
+
+		if (!rg[i].len || wraps(rg[i].gaddr, rg[i].len))
+			return NULL;
+		ri = find(m, rg[i].gaddr);
+		if (!ri || !ri->sub || (r && ri != r) ||
+		    rg[i].gaddr + rg[i].len - ri->gpa > ri->size)
+			return NULL;
+		r = ri;
+	}
+	return r;
+}
+
 static void mmap_unmap_batch(struct gmem *g, const struct gmem_range *r,
 			     unsigned n)
 {
 	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *one = one_sub(m, r, n);
 
+	if (one) {
+		gmem_unmap_batch(one->sub, r, n);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++)
 		delegate_pieces(m, &r[i], false, UINT64_MAX, NULL);
 }
@@ -116,10 +145,13 @@ static int mmap_map_batch(struct gmem *g, const struct gmem_range *r,
 			  unsigned n)
 {
 	struct gmem_mmap *m = container_of(g, struct gmem_mmap, gmem);
+	struct gmem_mmap_region *one = one_sub(m, r, n);
 	uint64_t failed_at = 0;
 	unsigned i;
 	int ret;
 
+	if (one)
+		return gmem_map_batch(one->sub, r, n);
 	for (i = 0; i < n; i++) {
 		ret = delegate_pieces(m, &r[i], true, UINT64_MAX, &failed_at);
 		if (ret < 0)

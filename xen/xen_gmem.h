@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Xen guest memory behind core's memory seam (core/gmem.h): a Xen guest's
+ * memory reached through grants (the guest shares each buffer, Linux's
+ * grant-DMA driver: xen,grant-dma) or through foreign mappings (the guest's
+ * whole physical memory; needs device-model privilege over the guest).
+ *
+ * Grant memory (xen_gmem_grant_create):
+ *   A guest address has bit 63 set and encodes a grant reference:
+ *   gref = (addr & ~(1ULL << 63)) >> 12, the low 12 bits the offset in the
+ *   page; a buffer of several pages uses consecutive grefs. Data buffers
+ *   are mapped lazily by map_batch: every page of every range of one call
+ *   in one libxengnttab call per permission (device-readable ranges are
+ *   mapped PROT_READ: the guest grants them read-only), and unmapped in one
+ *   call once every range of that map_batch call has been unmapped. Ring
+ *   areas (GMEM_PERSIST) are mapped at translate time, one call each, and
+ *   kept until the ring layer releases them. A page the guest has not
+ *   granted (or has revoked) fails that map_batch or translate with
+ *   -EFAULT and a rate-limited log line naming the domain and the grant
+ *   references.
+ *
+ * Foreign memory (xen_gmem_foreign_create):
+ *   A guest address is a guest physical address. Guest memory is mapped in
+ *   buckets of XEN_GMEM_FOREIGN_BUCKET aligned bytes through a cache of
+ *   cache_slots mappings, the least recently used unpinned one evicted
+ *   when a new bucket is needed; map_batch pins the buckets of its ranges
+ *   until unmap_batch. A translation is cut at a bucket end (the ring layer
+ *   then makes two iov segments). A frame the guest does not have fails
+ *   the request with -EFAULT. Ring areas (GMEM_PERSIST) get a mapping of
+ *   their own, outside the cache, kept until released.
+ *
+ * Both count the library calls they make (xen_gmem_stats), for tests and
+ * benchmarks.
+ *
+ * Threading: as core/gmem.h: one thread at a time uses a gmem (the
+ * device's data path); create/destroy/invalidate on the control thread
+ * with the data path paused.
+ */
+#ifndef VIRTIOBOX_XEN_XEN_GMEM_H
+#define VIRTIOBOX_XEN_XEN_GMEM_H
+
+#include <stdint.h>
+
+#include "gmem.h"
+
+#define XEN_GMEM_FOREIGN_BUCKET	       (64u * 1024)
+#define XEN_GMEM_FOREIGN_SLOTS_DEFAULT 64
+#define XEN_GMEM_FOREIGN_SLOTS_MAX     4096
+
+/*
+ * Grant memory of domain domid (< DOMID_FIRST_RESERVED, 0x7ff0). label
+ * names the user in log lines (e.g. "guest1/i2c0"; copied). Opens
+ * /dev/xen/gntdev. Returns 0 and *out, or -EINVAL (domid reserved),
+ * -EOPNOTSUPP (host page size not 4 KiB), -ENOMEM, or the -errno of
+ * opening the grant device (logged).
+ */
+int xen_gmem_grant_create(struct gmem **out, uint16_t domid, const char *label);
+
+/*
+ * Foreign memory of domain domid through a cache of cache_slots mappings
+ * (1 .. XEN_GMEM_FOREIGN_SLOTS_MAX; 0 means the default). Opens
+ * /dev/xen/privcmd. Returns as xen_gmem_grant_create, -EINVAL also for
+ * cache_slots out of range.
+ */
+int xen_gmem_foreign_create(struct gmem **out, uint16_t domid,
+			    unsigned cache_slots, const char *label);
+
+/*
+ * Drop every cached foreign mapping (IOREQ_TYPE_INVALIDATE: the guest's
+ * memory map changed). Buckets pinned by a live map_batch are unmapped
+ * when unpinned and never handed out again; ring areas stay. Call with
+ * the data path paused. No-op for grant memory.
+ */
+void xen_gmem_invalidate(struct gmem *m);
+
+/* Unmap everything and close the device. Either kind; NULL accepted. */
+void xen_gmem_destroy(struct gmem *m);
+
+/* Library calls made so far (a gmem of either kind). */
+struct xen_gmem_stats {
+	unsigned long map_calls;   /* gnttab / foreignmemory map calls */
+	unsigned long unmap_calls; /* and unmap calls */
+	unsigned long pages_mapped;
+	unsigned long map_failures; /* map calls the library refused */
+	unsigned long cache_hits;   /* foreign: bucket found in the cache */
+	unsigned long evictions;    /* foreign: bucket unmapped for another */
+};
+
+/* Copy m's counters to *out. m must be a gmem created here. */
+void xen_gmem_get_stats(const struct gmem *m, struct xen_gmem_stats *out);
+
+#endif
