@@ -182,7 +182,7 @@ static void test_describe(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	char want[1024];
+	char want[2048];
 
 	(void)state;
 	assert_int_equal(board_describe(cfg, out), 2);
