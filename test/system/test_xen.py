@@ -1,31 +1,148 @@
-"""Xen scenario: Xen 4.20 boots dom0 with its services; xl creates domUs
-with generic virtio devices (xenstore back-end entries, domU device tree);
-create-paused/unpause with an IOREQ server for the paused domain; host-side
-i2c-stub and gpio-sim devices in dom0."""
+"""Xen scenarios: Xen 4.20 (with IOREQ servers) boots dom0 with its
+services, and the static aarch64 virtiobox in dom0 is the virtio-mmio
+transport of real Linux domUs: xl creates them paused with generic virtio
+devices, virtiobox finds them in xenstore, claims their MMIO windows through
+IOREQ, and after `xl unpause` the domUs' own virtio_mmio and virtio_i2c
+drivers use simulated chips and an i2c-stub bus of dom0 through it. No
+stand-in back-end, and no domU skips virtio-mmio probing."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from harness import run_xen
+from harness import DomU, run_xen
 
-XEN_ARM64 = Path("/opt/virtiobox/arm64-xen/usr/lib/aarch64-linux-gnu/pkgconfig")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import vbtest  # noqa: E402
 
-# No back-end serves the devices here: without the blacklist the domU would
-# probe virtio-mmio, take a data abort in virtio_mmio_probe and die.
-NO_PROBE = "--extra initcall_blacklist=virtio_mmio_init"
+BINARY = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
 
-DOM0_DEVICES = rf"""
-run xl info
-xl info | grep -q '^xen_version *: 4\.20' || fail "xl info does not show Xen 4.20"
-xl info | grep '^xen_commandline'
-domu_config guest1 {NO_PROBE} --virtio "$VB_VIRTIO_I2C" --virtio "$VB_VIRTIO_GPIO" >/dev/null
-domu_create guest1
+
+def _binary() -> Path:
+    if not BINARY.is_file():
+        pytest.skip(f"{BINARY} is built by `scons test` (scons CROSS_COMPILE=aarch64-linux-gnu-)")
+    return BINARY
+
+
+def virtio_i2c(grant: int) -> str:
+    return f"type=virtio,device22, transport=mmio, grant_usage={grant}"
+
+
+# dom0 helpers on top of dom0lib.sh: start virtiobox on a board file, wait
+# until it serves a domain's devices, count its fds and mappings.
+DOM0_LIB = r"""
+vb_start() {
+    bg_start virtiobox virtiobox --board "$1"
+    wait_for 10 grep -q "ready: serving" "$VB_RUN/virtiobox.log"
+    bg_alive virtiobox || fail "virtiobox died: $(cat $VB_RUN/virtiobox.log)"
+    vb_pid=$(cat "$VB_RUN/virtiobox.pid")
+}
+# vb_wait_served NAME N: virtiobox answered InitWait (state 2) on N devices.
+vb_wait_served() {
+    _d=$(domid_of "$1")
+    _i=0
+    while [ "$_i" -lt "$2" ]; do
+        wait_for 10 test "$(xenstore-read /local/domain/0/backend/virtio/$_d/$_i/state)" = 2
+        _i=$((_i + 1))
+    done
+    echo "virtiobox serves $2 device(s) of $1 (domain $_d)"
+}
+vb_resources() {
+    echo "$(ls /proc/$vb_pid/fd | wc -l) fds, $(wc -l </proc/$vb_pid/maps) maps"
+}
+"""
+
+# domU helpers: the i2c adapter of the virtio-mmio window at BASE.
+DOMU_LIB = r"""
+adapter_at() {
+    for a in /sys/bus/i2c/devices/i2c-*; do
+        case $(readlink -f "$a") in */$1.virtio/*) echo "${a##*/i2c-}"; return 0 ;; esac
+    done
+    return 1
+}
+"""
+
+DOMU_DEVICE_TREE = r"""
+dt=/proc/device-tree
+str() { tr '\0' '\n' <"$1" | head -n1; }
+hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+for base in 2000000 2000200; do
+    expect_eq "$(str $dt/virtio@$base/compatible)" "virtio,mmio" "virtio@$base compatible"
+    expect_eq "$(str $dt/virtio@$base/i2c/compatible)" "virtio,device22" "virtio@$base child compatible"
+done
+expect_eq "$(hex $dt/virtio@2000000/reg)" "00000000020000000000000000000200" "virtio@2000000 reg"
+expect_eq "$(hex $dt/virtio@2000200/reg)" "00000000020002000000000000000200" "virtio@2000200 reg"
+# SPI 1 and 2 (= irq 33, 34), edge rising.
+expect_eq "$(hex $dt/virtio@2000000/interrupts)" "000000000000000100000f01" "virtio@2000000 interrupts"
+expect_eq "$(hex $dt/virtio@2000200/interrupts)" "000000000000000200000f01" "virtio@2000200 interrupts"
+if [ "$VB_GRANT" = 1 ]; then
+    iommu=""
+    for node in $dt/*; do
+        [ -f "$node/compatible" ] && [ "$(str $node/compatible)" = "xen,grant-dma" ] && iommu=$node
+    done
+    [ -n "$iommu" ] || fail "no node with compatible xen,grant-dma"
+    phandle=$(hex $iommu/phandle)
+    for dev in virtio@2000000 virtio@2000200; do
+        expect_eq "$(hex $dt/$dev/iommus | cut -c1-8)" "$phandle" "$dev iommus -> xen,grant-dma phandle"
+    done
+fi
+"""
+
+# The simulated chips of board/host-sim.conf on the first device (the
+# integration tests' guest script, on the adapter of virtio@2000000), and
+# dom0's i2c-stub bus on the second: 0x50 allowed, 0x51 on the bus but off
+# the allow-list.
+DOMU_I2C = DOMU_LIB + r"""
+n0=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+n1=$(adapter_at 2000200) || fail "no i2c adapter on virtio@2000200: $(i2cdetect -l)"
+echo "adapters: sim i2c-$n0, dom0 stub i2c-$n1"
+""" + vbtest.GUEST_SCRIPT.replace(
+    "adapter=$(i2cdetect -l | grep i2c_virtio)",
+    'adapter=$(i2cdetect -l | grep "^i2c-$n0[[:space:]]")') + r"""
+saw "stub 0x50 reg 0x20 written by dom0" "$(i2cget -y "$n1" 0x50 0x20 b)"
+run i2cset -y "$n1" 0x50 0x10 0x5a b
+saw "stub 0x50 reg 0x10 after i2cset 0x5a" "$(i2cget -y "$n1" 0x50 0x10 b)"
+if out=$(i2cget -y "$n1" 0x51 0x00 b 2>&1); then
+    saw "refused stub 0x51" "NOT refused: read $out"
+else
+    saw "refused stub 0x51" "$out"
+fi
+"""
+
+I2C_EXPECTED = {
+    **vbtest.EXPECTED,
+    "stub 0x50 reg 0x20 written by dom0": "0x77",
+    "stub 0x50 reg 0x10 after i2cset 0x5a": "0x5a",
+}
+
+
+def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1") -> str:
+    """host-sim.conf's device as a xen-mmio guest's i2c0, plus i2c1 on
+    dom0's i2c-stub bus (0x50 only)."""
+    sim = vbtest.board_text(packed=False)
+    start = sim.index("{", sim.index("devices = ("))
+    end = sim.rindex(");", 0, sim.rindex(");"))
+    device = sim[start:end].strip().rstrip(",")
+    device = re.sub(r'\s*socket = "[^"]*";', "", device)
+    return (f'name = "xen-test";\nguests = ( {{ domain = "{domain}"; transport = "xen-mmio";\n'
+            f'  devices = ( {device},\n'
+            f'    {{ type = "i2c"; name = "stub"; bus = "{stub_bus}"; addresses = [ 0x50 ]; }} ); }} );\n')
+
+
+def dom0_i2c(grant: int) -> str:
+    return DOM0_LIB + rf"""
+bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
+run i2cset -y $bus 0x50 0x20 0x77 b
+cat >/tmp/board.cfg <<BOARD
+{i2c_board()}BOARD
+run virtiobox check /tmp/board.cfg
+vb_start /tmp/board.cfg
+domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" >/dev/null
+domu_create guest1 -p
 domid=$(domid_of guest1)
 be=/local/domain/0/backend/virtio/$domid
 run xenstore-ls -f "$be"
@@ -33,106 +150,35 @@ check() {{ expect_eq "$(xenstore-read "$be/$1")" "$2" "$1"; }}
 check 0/base 0x2000000
 check 0/irq 33
 check 0/type virtio,device22
-check 0/grant_usage 1
-check 0/transport mmio
+check 0/grant_usage {grant}
 check 1/base 0x2000200
 check 1/irq 34
-check 1/type virtio,device29
-check 1/grant_usage 1
-check 1/transport mmio
-expect_eq "$(xenstore-read /local/domain/$domid/device/virtio/0/backend-id)" 0 "front-end's backend-id"
-domu_expect_pass guest1 120
-"""
-
-DOMU_DEVICE_TREE = r"""
-dt=/proc/device-tree
-str() { tr '\0' '\n' <"$1" | head -n1; }
-hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
-run test -d $dt/virtio@2000000/i2c
-run test -d $dt/virtio@2000200/gpio
-expect_eq "$(str $dt/virtio@2000000/compatible)" "virtio,mmio" "virtio@2000000 compatible"
-expect_eq "$(str $dt/virtio@2000000/i2c/compatible)" "virtio,device22" "i2c child compatible"
-expect_eq "$(str $dt/virtio@2000200/gpio/compatible)" "virtio,device29" "gpio child compatible"
-expect_eq "$(hex $dt/virtio@2000000/reg)" "00000000020000000000000000000200" "virtio@2000000 reg"
-expect_eq "$(hex $dt/virtio@2000200/reg)" "00000000020002000000000000000200" "virtio@2000200 reg"
-# SPI 1 and 2 (= irq 33, 34), edge rising.
-expect_eq "$(hex $dt/virtio@2000000/interrupts)" "000000000000000100000f01" "virtio@2000000 interrupts"
-expect_eq "$(hex $dt/virtio@2000200/interrupts)" "000000000000000200000f01" "virtio@2000200 interrupts"
-iommu=""
-for node in $dt/*; do
-    [ -f "$node/compatible" ] && [ "$(str $node/compatible)" = "xen,grant-dma" ] && iommu=$node
-done
-[ -n "$iommu" ] || fail "no node with compatible xen,grant-dma"
-echo "grant-dma node: $iommu"
-phandle=$(hex $iommu/phandle)
-for dev in virtio@2000000 virtio@2000200; do
-    expect_eq "$(hex $dt/$dev/iommus | cut -c1-8)" "$phandle" "$dev iommus -> xen,grant-dma phandle"
-done
+vb_wait_served guest1 2
+[ ! -s /var/log/xen/console/guest-guest1.log ] || fail "guest1 printed before xl unpause"
+run xl unpause guest1
+domu_expect_pass guest1 150
+expect_eq "$(i2cget -y $bus 0x50 0x10 b)" 0x5a "dom0 reads what guest1 wrote to the stub"
+bg_alive virtiobox || fail "virtiobox died"
+bg_log virtiobox
 """
 
 
-def test_xen_domu_with_virtio_devices(images, report):
-    result = report(run_xen(DOM0_DEVICES, timeout=300, domus={"guest1": DOMU_DEVICE_TREE}))
+@pytest.mark.parametrize("grant", [1, 0], ids=["grants", "foreign"])
+def test_xen_domu_uses_virtio_i2c(images, report, grant):
+    result = report(run_xen(dom0_i2c(grant), timeout=400, virtiobox=_binary(),
+                            domus={"guest1": DomU(f"VB_GRANT={grant}\n" + DOMU_DEVICE_TREE + DOMU_I2C)}))
     result.check()
     assert result.domus == {"guest1": ("PASS", "")}
-    assert "Xen version 4.20" in result.console
-
-
-DOM0_PAUSED = rf"""
-domu_config paused1 {NO_PROBE} --virtio "$VB_VIRTIO_I2C" >/dev/null
-domu_create paused1 -p
-state=$(xl list paused1 | awk 'NR == 2 {{print $5}}')
-case $state in *p*) echo "paused1 state $state" ;; *) fail "paused1 not paused after xl create -p (state $state)" ;; esac
-run xenstore-read /local/domain/0/backend/virtio/$(domid_of paused1)/0/base
-# What virtiobox will do first: an IOREQ server for the paused domain.
-run /test/ioreq_probe "$(domid_of paused1)"
-# Here a real test starts the back-end; this run has a stand-in for it.
-bg_start virtiobox virtiobox --board /test/board.cfg
-wait_for 10 grep -q serving /run/virtiobox/virtiobox.log
-bg_alive virtiobox || fail "back-end stand-in died"
-[ ! -s /var/log/xen/console/guest-paused1.log ] || fail "paused domU printed before xl unpause"
-run xl unpause paused1
-domu_expect_pass paused1 120
-"""
-
-
-# Stands in for the static aarch64 virtiobox: the harness puts the given
-# file at /usr/local/bin/virtiobox, whatever it is.
-FAKE_VIRTIOBOX = """#!/bin/sh
-echo "fake back-end $* serving"
-while :; do sleep 1; done
-"""
-
-
-def _ioreq_probe(tmp_path: Path) -> Path:
-    """ioreq_probe.c, linked statically against bookworm's arm64 libxen 4.17
-    (setup.sh unpacks it), as virtiobox is."""
-    if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
-        pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
-    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
-    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", "xendevicemodel",
-                            "xenforeignmemory"], env=env, check=True, capture_output=True,
-                           text=True).stdout.split()
-    out = tmp_path / "ioreq_probe"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
-                    "-o", str(out), str(Path(__file__).with_name("ioreq_probe.c")), *flags],
-                   check=True)
-    return out
-
-
-def test_xen_create_paused_then_unpause(images, report, tmp_path):
-    fake = tmp_path / "virtiobox"
-    fake.write_text(FAKE_VIRTIOBOX)
-    fake.chmod(0o755)
-    result = report(run_xen(DOM0_PAUSED, timeout=300, virtiobox=fake,
-                            files={"/test/board.cfg": 'name = "test";\n',
-                                   "/test/ioreq_probe": _ioreq_probe(tmp_path)},
-                            domus={"paused1": 'echo "domU running after unpause"'}))
-    result.check()
-    assert "[paused1] domU running after unpause" in result.console
-    assert "IOREQ-PROBE: OK" in result.console
-    # bg_start's log comes back when dom0's /init stops what is left running.
-    assert "[virtiobox] fake back-end --board /test/board.cfg serving" in result.console
+    saw = vbtest.observations(re.sub(r"^\[guest1\] ", "", result.console, flags=re.M))
+    for what, value in I2C_EXPECTED.items():
+        assert saw.get(what) == value, f"{what}: expected {value!r}, saw {saw.get(what)!r}"
+    assert vbtest.REFUSED_TEXT in saw.get("refused 0x20", ""), saw
+    assert vbtest.REFUSED_TEXT in saw.get("refused stub 0x51", ""), saw
+    assert "VERSION_1=1" in saw["virtio device"], saw["virtio device"]
+    memory = "grants" if grant else "foreign mappings"
+    assert f"[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
+    assert f"guest memory through {memory}" in result.console
+    assert "IOREQ server" in result.console
 
 
 DOM0_HOST_DEVICES = r"""
@@ -167,19 +213,20 @@ name = "dom0-check";
 guests = (
   { domain = "guest1"; transport = "vhost-user";
     devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
+                  chips = ( { type = "24c02"; address = 0x50; } ); } ); },
+  { domain = "guest2"; transport = "xen-mmio";
+    devices = ( { type = "i2c"; name = "i2c0"; bus = "sim";
                   chips = ( { type = "24c02"; address = 0x50; } ); } ); }
 );
 BOARD
 run virtiobox check /tmp/board.cfg
+virtiobox check /tmp/board.cfg | grep -q 'type=virtio,device22, transport=mmio' || fail "check does not give the xl.cfg entry"
 """
 
 
 def test_static_virtiobox_runs_in_dom0(images, report):
     """The static aarch64 build (bookworm's libxen 4.17 archives) opens every
     Xen interface it needs in a Xen 4.20 dom0 and loads a board file there."""
-    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
-    if not binary.is_file():
-        pytest.skip(f"{binary} is built by `scons test`")
-    result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=binary))
+    result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=_binary()))
     result.check()
     assert "xen: yes" in result.console
