@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xenstore.h>
 
 #include "log.h"
 #include "loop.h"
+#include "xs_client.h"
 
 enum track_kind { TRACK_SERVED, TRACK_REFUSED };
 
@@ -21,7 +21,7 @@ struct track {
 
 struct xen_discover {
 	struct xen_discover_client *client;
-	struct xs_handle *xs;
+	struct xs_client *xs;
 	unsigned self;
 	char root[64]; /* /local/domain/<self>/backend/virtio */
 	struct loop_source src;
@@ -33,15 +33,14 @@ struct xen_discover {
 #define TOKEN_BACKEND "vb-backend"
 #define TOKEN_RELEASE "vb-release"
 
-/* xs_read as a NUL-terminated string (the caller frees), or NULL. */
+/* A key as a NUL-terminated string (the caller frees), or NULL. */
 static char *read_key(struct xen_discover *x, const char *fmt, uint16_t domid,
 		      unsigned devid, const char *key)
 {
-	char path[160];
-	unsigned len;
+	char path[160], *val;
 
 	snprintf(path, sizeof(path), fmt, x->root, domid, devid, key);
-	return xs_read(x->xs, XBT_NULL, path, &len);
+	return xs_client_read(x->xs, path, &val) ? NULL : val;
 }
 
 #define ENTRY_FMT "%s/%u/%u/%s"
@@ -63,9 +62,11 @@ static void write_state(struct xen_discover *x, uint16_t domid, unsigned devid,
 
 	snprintf(path, sizeof(path), ENTRY_FMT, x->root, domid, devid, "state");
 	snprintf(val, sizeof(val), "%d", state);
-	if (!xs_write(x->xs, XBT_NULL, path, val, strlen(val)))
+	int ret = xs_client_write(x->xs, path, val);
+
+	if (ret)
 		log_warn("xenstore: cannot write %s = %s: %s", path, val,
-			 strerror(errno));
+			 strerror(-ret));
 }
 
 /* Is a served entry still wanted? */
@@ -78,7 +79,7 @@ static bool still_wanted(struct xen_discover *x, const struct track *t,
 	*exists = state != NULL;
 	want = state && strcmp(state, "5") && strcmp(state, "6") &&
 	       !key_is(x, t->domid, t->devid, "online", "0") &&
-	       xs_is_domain_introduced(x->xs, t->domid);
+	       xs_client_is_introduced(x->xs, t->domid) != 0;
 	free(state);
 	return want;
 }
@@ -131,11 +132,10 @@ static struct track *find(struct xen_discover *x, uint16_t domid,
 
 static void read_name(struct xen_discover *x, struct xen_virtio_entry *e)
 {
-	char path[64], *name;
-	unsigned len;
+	char path[64], *name = NULL;
 
 	snprintf(path, sizeof(path), "/local/domain/%u/name", e->domid);
-	name = xs_read(x->xs, XBT_NULL, path, &len);
+	xs_client_read(x->xs, path, &name);
 	snprintf(e->domain, sizeof(e->domain), "%s", name ? name : "");
 	free(name);
 }
@@ -199,11 +199,11 @@ static bool is_new(struct xen_discover *x, uint16_t domid, unsigned devid)
 
 static void scan_domain(struct xen_discover *x, uint16_t domid)
 {
-	char path[96], **devs;
-	unsigned n;
+	char path[96], **devs = NULL;
+	unsigned n = 0;
 
 	snprintf(path, sizeof(path), "%s/%u", x->root, domid);
-	devs = xs_directory(x->xs, XBT_NULL, path, &n);
+	xs_client_directory(x->xs, path, &devs, &n);
 	for (unsigned i = 0; devs && i < n; i++) {
 		unsigned devid;
 		struct track *t;
@@ -221,15 +221,15 @@ static void scan_domain(struct xen_discover *x, uint16_t domid)
 
 void xen_discover_rescan(struct xen_discover *x)
 {
-	char **doms;
-	unsigned n;
+	char **doms = NULL;
+	unsigned n = 0;
 
 	/* Detach first, so a rebooted guest's new entries find the devices
 	 * its previous incarnation held free again. */
 	check_served(x);
 	for (unsigned i = 0; i < x->n; i++)
 		x->t[i].seen = false;
-	doms = xs_directory(x->xs, XBT_NULL, x->root, &n);
+	xs_client_directory(x->xs, x->root, &doms, &n);
 	for (unsigned i = 0; doms && i < n; i++) {
 		unsigned domid;
 
@@ -243,21 +243,30 @@ void xen_discover_rescan(struct xen_discover *x)
 static void watch_ready(struct loop_source *src, uint32_t events)
 {
 	struct xen_discover *x = container_of(src, struct xen_discover, src);
-	char **vec;
+	int ret = xs_client_events(x->xs);
 
 	(void)events;
-	/* Every queued event, then one comparison for all of them. */
-	while ((vec = xs_check_watch(x->xs)))
-		free(vec);
-	xen_discover_rescan(x);
+	if (ret) {
+		log_err("xenstore: connection lost (%s): Xen guests are no "
+			"longer discovered",
+			strerror(-ret));
+		loop_remove(&x->src);
+		return;
+	}
+	/* Changes seen while comparing are compared again at once: they
+	 * have been read off the connection and will not wake the loop. */
+	for (unsigned i = 0; i < 8 && xs_client_take_events(x->xs); i++)
+		xen_discover_rescan(x);
 }
 
 static int read_self(struct xen_discover *x)
 {
-	unsigned len, self;
-	char *v = xs_read(x->xs, XBT_NULL, "domid", &len);
-	int ret = xen_virtio_uint_parse(v, 0x7fef, &self);
+	unsigned self;
+	char *v = NULL;
+	int ret;
 
+	xs_client_read(x->xs, "domid", &v);
+	ret = xen_virtio_uint_parse(v, 0x7fef, &self);
 	free(v);
 	if (ret) {
 		log_err("xenstore: cannot read our own domid (\"domid\" of "
@@ -279,35 +288,34 @@ int xen_discover_create(struct xen_discover **out, struct loop *ctl,
 	if (!x)
 		return -ENOMEM;
 	x->client = c;
-	x->xs = xs_open(0);
-	if (!x->xs) {
-		ret = -errno;
+	ret = xs_client_open(&x->xs);
+	if (ret) {
 		log_err("cannot connect to xenstore: %s (is xenstored running "
 			"and /proc/xen mounted?)",
-			strerror(errno));
+			strerror(-ret));
 		free(x);
-		return ret ? ret : -EIO;
+		return ret;
 	}
 	ret = read_self(x);
-	if (!ret && (!xs_watch(x->xs, x->root, TOKEN_BACKEND) ||
-		     !xs_watch(x->xs, "@releaseDomain", TOKEN_RELEASE))) {
-		ret = -errno;
+	if (!ret &&
+	    ((ret = xs_client_watch(x->xs, x->root, TOKEN_BACKEND)) ||
+	     (ret = xs_client_watch(x->xs, "@releaseDomain", TOKEN_RELEASE))))
 		log_err("xenstore: cannot watch %s: %s", x->root,
-			strerror(errno));
-	}
+			strerror(-ret));
 	if (!ret) {
-		loop_source_init(&x->src, xs_fileno(x->xs), watch_ready);
+		loop_source_init(&x->src, xs_client_fd(x->xs), watch_ready);
 		ret = loop_add(ctl, &x->src, EPOLLIN);
 		if (ret)
 			log_err("cannot poll xenstore watches: %s",
 				strerror(-ret));
 	}
 	if (ret) {
-		xs_close(x->xs);
+		xs_client_close(x->xs);
 		free(x);
 		return ret;
 	}
 	log_info("xenstore: domain %u, watching %s", x->self, x->root);
+	xs_client_take_events(x->xs); /* the watches' first events */
 	xen_discover_rescan(x);
 	*out = x;
 	return 0;
@@ -327,7 +335,7 @@ void xen_discover_destroy(struct xen_discover *x)
 		}
 	}
 	loop_remove(&x->src);
-	xs_close(x->xs);
+	xs_client_close(x->xs);
 	free(x);
 }
 
