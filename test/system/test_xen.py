@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import DomU, run_xen
+from harness import DomU, File, run_xen
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import vbtest  # noqa: E402
@@ -230,3 +230,142 @@ def test_static_virtiobox_runs_in_dom0(images, report):
     result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=_binary()))
     result.check()
     assert "xen: yes" in result.console
+
+
+# Two domUs at once, each given one address of dom0's i2c-stub bus (a
+# shared host adapter): each reaches its own chip and gets EIO on the other's.
+def two_domus_board() -> str:
+    dev = 'type = "i2c"; name = "i2c0"; bus = "/dev/i2c-$bus"; shared = true;'
+    return ('name = "two";\nguests = (\n'
+            f'  {{ domain = "guest1"; transport = "xen-mmio"; devices = ( {{ {dev} addresses = [ 0x50 ]; }} ); }},\n'
+            f'  {{ domain = "guest2"; transport = "xen-mmio"; devices = ( {{ {dev} addresses = [ 0x51 ]; }} ); }} );\n')
+
+
+DOM0_TWO = DOM0_LIB + rf"""
+bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
+cat >/tmp/board.cfg <<BOARD
+{two_domus_board()}BOARD
+vb_start /tmp/board.cfg
+for g in guest1 guest2; do
+    domu_config $g --virtio "{virtio_i2c(1)}" >/dev/null
+    domu_create $g -p
+done
+vb_wait_served guest1 1
+vb_wait_served guest2 1
+run xl unpause guest1
+run xl unpause guest2
+domu_wait guest1 150; r1=$?
+domu_wait guest2 150; r2=$?
+[ $r1 = 0 ] || fail "domU guest1: $(cat $VB_RUN/guest1.reason)"
+[ $r2 = 0 ] || fail "domU guest2: $(cat $VB_RUN/guest2.reason)"
+expect_eq "$(i2cget -y $bus 0x50 0x10 b)" 0x11 "dom0 sees guest1's write to 0x50"
+expect_eq "$(i2cget -y $bus 0x51 0x10 b)" 0x22 "dom0 sees guest2's write to 0x51"
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def domu_own_and_other(own: str, other: str, value: str) -> str:
+    return DOMU_LIB + rf"""
+n=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+run i2cset -y $n {own} 0x10 {value} b
+expect_eq "$(i2cget -y $n {own} 0x10 b)" {value} "own chip {own} read back"
+if out=$(i2cget -y $n {other} 0x10 b 2>&1); then
+    fail "the other guest's chip {other} answered: $out"
+fi
+case $out in *"Input/output error"*) echo "ok: {other} refused: $out" ;; *) fail "{other}: $out" ;; esac
+"""
+
+
+def test_xen_two_domus_disjoint(images, report):
+    result = report(run_xen(DOM0_TWO, timeout=400, virtiobox=_binary(), domus={
+        "guest1": domu_own_and_other("0x50", "0x51", "0x11"),
+        "guest2": domu_own_and_other("0x51", "0x50", "0x22"),
+    }))
+    result.check()
+    assert result.domus == {"guest1": ("PASS", ""), "guest2": ("PASS", "")}
+    assert "guest1/i2c0: serving domain" in result.console
+    assert "guest2/i2c0: serving domain" in result.console
+
+
+# One guest destroyed and created five times, then rebooted with `xl
+# reboot` (a new domid, the same name), with virtiobox running throughout.
+# Every incarnation reads the counter the previous one left in the
+# simulated EEPROM (the model outlives its guests) and bumps it; after each
+# teardown virtiobox's fds and mappings are back at their level after the
+# first one.
+DOMU_ROUND = DOMU_LIB + r"""
+n=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+expect_eq "$(i2ctransfer -y $n w1@0x50 0x00 r4)" "0x76 0x62 0x6f 0x78" "EEPROM bytes 0..3"
+prev=$(i2cget -y $n 0x50 0x40 b) || fail "i2cget 0x40"
+run i2cset -y $n 0x50 0x40 $(( (prev + 1) & 255 )) b
+echo "VB-ROUND-OK $prev"
+sleep 600
+"""
+
+def rounds_board() -> str:
+    sim = vbtest.board_text(packed=False)
+    start = sim.index("{", sim.index("devices = ("))
+    end = sim.rindex(");", 0, sim.rindex(");"))
+    device = re.sub(r'\s*socket = "[^"]*";', "", sim[start:end].strip().rstrip(","))
+    return (f'name = "rounds";\nguests = ( {{ domain = "guest1"; transport = "xen-mmio";\n'
+            f'  devices = ( {device} ); }} );\n')
+
+
+DOM0_ROUNDS = DOM0_LIB + rf"""
+log=/var/log/xen/console/guest-guest1.log
+rounds() {{ grep -c "VB-ROUND-OK" "$log" 2>/dev/null || echo 0; }}
+cat >/tmp/board.cfg <<'BOARD'
+{rounds_board()}BOARD
+vb_start /tmp/board.cfg
+echo "virtiobox at start: $(vb_resources)"
+domu_config guest1 --virtio "{virtio_i2c(1)}" >/dev/null
+i=1
+while [ $i -le 5 ]; do
+    domu_create guest1 -p
+    vb_wait_served guest1 1
+    run xl unpause guest1
+    wait_for 120 test "$(rounds)" -ge $i
+    old=$(domid_of guest1)
+    rm -f "$VB_RUN/guest1.domid"
+    run xl destroy guest1
+    wait_for 15 sh -c "! xenstore-exists /local/domain/0/backend/virtio/$old/0 || \
+        [ \"\$(xenstore-read /local/domain/0/backend/virtio/$old/0/state)\" = 6 ]"
+    wait_for 15 sh -c "[ \$(grep -c 'domain $old virtio device 0: no longer served' $VB_RUN/virtiobox.log) = 1 ]"
+    now=$(vb_resources)
+    echo "virtiobox after round $i: $now"
+    [ $i = 1 ] && base=$now
+    expect_eq "$now" "$base" "virtiobox fds and maps after round $i"
+    i=$((i + 1))
+done
+# xl reboot: the guest's own reboot path (see /sbin/reboot in the domU).
+domu_create guest1 -p
+vb_wait_served guest1 1
+run xl unpause guest1
+wait_for 120 test "$(rounds)" -ge 6
+old=$(domid_of guest1)
+run xl reboot guest1
+wait_for 60 sh -c "xl domid guest1 >/dev/null 2>&1 && [ \"\$(xl domid guest1)\" != $old ]"
+new=$(xl domid guest1)
+echo "guest1 rebooted: domain $old -> $new"
+wait_for 120 test "$(rounds)" -ge 7
+grep -q "domain $old virtio device 0: no longer served" $VB_RUN/virtiobox.log || fail "domain $old not torn down"
+rm -f "$VB_RUN/guest1.domid"
+run xl destroy guest1
+wait_for 15 sh -c "[ \$(grep -c 'domain $new virtio device 0: no longer served' $VB_RUN/virtiobox.log) = 1 ]"
+expect_eq "$(vb_resources)" "$base" "virtiobox fds and maps after the reboot"
+grep "VB-ROUND-OK" "$log"
+expect_eq "$(grep VB-ROUND-OK "$log" | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ')" \
+    "0xff 0x00 0x01 0x02 0x03 0x04 0x05 " "counter seen by the seven incarnations"
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+# Linux handles `xl reboot` by running /sbin/reboot; busybox's plain reboot
+# signals PID 1, which the test image's /init ignores.
+REBOOT = "#!/bin/sh\nexec busybox reboot -f\n"
+
+
+def test_xen_destroy_create_and_reboot(images, report):
+    result = report(run_xen(DOM0_ROUNDS, timeout=900, virtiobox=_binary(), domus={
+        "guest1": DomU(DOMU_ROUND, files={"/sbin/reboot": File(content=REBOOT, mode=0o755)}),
+    }))
+    result.check()
