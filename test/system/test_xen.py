@@ -42,11 +42,12 @@ vb_start() {
     vb_pid=$(cat "$VB_RUN/virtiobox.pid")
 }
 # vb_wait_served NAME N: virtiobox answered InitWait (state 2) on N devices.
+vb_state_is() { [ "$(xenstore-read "/local/domain/0/backend/virtio/$1/$2/state")" = "$3" ]; }
 vb_wait_served() {
     _d=$(domid_of "$1")
     _i=0
     while [ "$_i" -lt "$2" ]; do
-        wait_for 10 test "$(xenstore-read /local/domain/0/backend/virtio/$_d/$_i/state)" = 2
+        wait_for 10 vb_state_is "$_d" "$_i" 2
         _i=$((_i + 1))
     done
     echo "virtiobox serves $2 device(s) of $1 (domain $_d)"
@@ -313,7 +314,8 @@ def rounds_board() -> str:
 
 DOM0_ROUNDS = DOM0_LIB + rf"""
 log=/var/log/xen/console/guest-guest1.log
-rounds() {{ grep -c "VB-ROUND-OK" "$log" 2>/dev/null || echo 0; }}
+rounds() {{ _c=$(grep -c "VB-ROUND-OK" "$log" 2>/dev/null); echo "${{_c:-0}}"; }}
+rounds_reach() {{ [ "$(rounds)" -ge "$1" ]; }}
 cat >/tmp/board.cfg <<'BOARD'
 {rounds_board()}BOARD
 vb_start /tmp/board.cfg
@@ -324,7 +326,7 @@ while [ $i -le 5 ]; do
     domu_create guest1 -p
     vb_wait_served guest1 1
     run xl unpause guest1
-    wait_for 120 test "$(rounds)" -ge $i
+    wait_for 120 rounds_reach $i
     old=$(domid_of guest1)
     rm -f "$VB_RUN/guest1.domid"
     run xl destroy guest1
@@ -341,13 +343,13 @@ done
 domu_create guest1 -p
 vb_wait_served guest1 1
 run xl unpause guest1
-wait_for 120 test "$(rounds)" -ge 6
+wait_for 120 rounds_reach 6
 old=$(domid_of guest1)
 run xl reboot guest1
 wait_for 60 sh -c "xl domid guest1 >/dev/null 2>&1 && [ \"\$(xl domid guest1)\" != $old ]"
 new=$(xl domid guest1)
 echo "guest1 rebooted: domain $old -> $new"
-wait_for 120 test "$(rounds)" -ge 7
+wait_for 120 rounds_reach 7
 grep -q "domain $old virtio device 0: no longer served" $VB_RUN/virtiobox.log || fail "domain $old not torn down"
 rm -f "$VB_RUN/guest1.domid"
 run xl destroy guest1
