@@ -346,9 +346,14 @@ run xl unpause guest1
 wait_for 120 rounds_reach 6
 old=$(domid_of guest1)
 run xl reboot guest1
-wait_for 60 sh -c "xl domid guest1 >/dev/null 2>&1 && [ \"\$(xl domid guest1)\" != $old ]"
-new=$(xl domid guest1)
-echo "guest1 rebooted: domain $old -> $new"
+# While xl restarts it, the name may briefly be missing or on the old domain.
+rebooted() {{
+    _n=$(xl domid guest1 2>/dev/null) && [ "$_n" != "$old" ] && vb_state_is "$_n" 0 2 &&
+        echo "$_n" >"$VB_RUN/guest1.domid"
+}}
+wait_for 60 rebooted
+new=$(domid_of guest1)
+echo "guest1 rebooted: domain $old -> $new, served again"
 wait_for 120 rounds_reach 7
 grep -q "domain $old virtio device 0: no longer served" $VB_RUN/virtiobox.log || fail "domain $old not torn down"
 rm -f "$VB_RUN/guest1.domid"
