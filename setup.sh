@@ -13,6 +13,7 @@ HOST_PKGS=(
 	clang libclang-rt-14-dev clang-format
 	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod patch
 	dpkg-dev ca-certificates
+	debhelper lintian man-db systemd
 )
 ARM64_PKGS=(
 	libgpiod-dev:arm64 libconfig-dev:arm64 libcmocka-dev:arm64

@@ -12,6 +12,8 @@
 
 #include "board.h"
 #include "board_xen.h"
+#include "gpio.h"
+#include "gpio_sim_ctl.h"
 #include "i2c.h"
 #include "log.h"
 #include "models.h"
@@ -21,6 +23,8 @@
 struct board_entry {
 	char name[144]; /* "guest/device", for log lines */
 	struct i2c_dev *i2c;
+	struct gpio_dev *gpio;
+	struct gpio_sim_ctl *ctl; /* simulated gpio lines' control socket */
 	struct vhu_server *server;
 };
 
@@ -118,6 +122,82 @@ static int build_i2c(struct board_entry *e, const struct board_device *dev,
 	return ret;
 }
 
+static int build_gpio_lines(const struct board_gpio *cfg, struct where w,
+			    struct gpio_lines **out)
+{
+	struct gpio_sim_line_desc desc[BOARD_GPIO_LINES_MAX];
+	char err[160];
+	int ret;
+
+	if (cfg->is_sim) {
+		for (unsigned i = 0; i < cfg->nlines; i++)
+			desc[i] = (struct gpio_sim_line_desc){
+				.dir = cfg->outputs[i] ? GPIO_LINE_DIR_OUT
+						       : GPIO_LINE_DIR_IN,
+				.value = cfg->values[i],
+			};
+		ret = gpio_sim_create(out, cfg->nlines, desc);
+		if (ret)
+			log_err("%s:%u: guests[%u].devices[%u].lines: cannot "
+				"create the simulated lines: %s",
+				cfg->lines_src.file, cfg->lines_src.line, w.g,
+				w.d, strerror(-ret));
+		return ret;
+	}
+	ret = gpio_hostdev_open(out, cfg->chip, cfg->offsets, cfg->nlines, err,
+				sizeof(err));
+	if (ret)
+		log_err("%s:%u: guests[%u].devices[%u].lines: %s",
+			cfg->lines_src.file, cfg->lines_src.line, w.g, w.d,
+			err[0] ? err : strerror(-ret));
+	return ret;
+}
+
+static int build_gpio(struct board_entry *e, const struct board_device *dev,
+		      struct where w, struct loop *ctl)
+{
+	struct gpio_dev_params p = {
+		.name = e->name,
+		.names = (const char *const *)dev->gpio.names,
+		.no_irq = !dev->gpio.irq,
+	};
+	uint64_t packed = dev->packed ? 1ull << VIRTIO_F_RING_PACKED : 0;
+	int ret = build_gpio_lines(&dev->gpio, w, &p.lines);
+
+	if (ret)
+		return ret;
+	ret = gpio_dev_create(&e->gpio, &p, packed);
+	if (ret) {
+		log_err("%s:%u: guests[%u].devices[%u]: cannot create the "
+			"device: %s",
+			w.src->file, w.src->line, w.g, w.d, strerror(-ret));
+		gpio_lines_destroy(p.lines);
+		return ret;
+	}
+	if (!dev->gpio.control)
+		return 0;
+	ret = gpio_sim_ctl_create(&e->ctl, ctl, dev->gpio.control, p.lines);
+	if (ret) {
+		log_err("%s:%u: guests[%u].devices[%u].control: cannot listen "
+			"on %s: %s",
+			dev->gpio.control_src.file, dev->gpio.control_src.line,
+			w.g, w.d, dev->gpio.control, strerror(-ret));
+		gpio_dev_destroy(e->gpio);
+		e->gpio = NULL;
+	}
+	return ret;
+}
+
+static void entry_destroy_model(struct board_entry *e)
+{
+	gpio_sim_ctl_destroy(e->ctl);
+	gpio_dev_destroy(e->gpio);
+	i2c_dev_destroy(e->i2c);
+	e->ctl = NULL;
+	e->gpio = NULL;
+	e->i2c = NULL;
+}
+
 static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 		       struct where w)
 {
@@ -133,25 +213,30 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 
 	guest_label(g, guest, sizeof(guest));
 	snprintf(e->name, sizeof(e->name), "%s/%s", guest, dev->name);
-	if (!models_find(dev->type) || strcmp(dev->type, "i2c")) {
+	if (!models_find(dev->type)) {
 		log_err("%s:%u: guests[%u].devices[%u].type: no model serves "
 			"\"%s\"",
 			w.src->file, w.src->line, w.g, w.d, dev->type);
 		return -ENOTSUP;
 	}
-	ret = build_i2c(e, dev, w);
+	if (!strcmp(dev->type, "gpio"))
+		ret = build_gpio(e, dev, w, ctl);
+	else
+		ret = build_i2c(e, dev, w);
 	if (ret)
 		return ret;
 	if (g->transport == BOARD_TRANSPORT_XEN_MMIO) {
-		b->vdevs[w.flat] = i2c_dev_virtio(e->i2c);
+		b->vdevs[w.flat] = e->gpio ? gpio_dev_virtio(e->gpio)
+					   : i2c_dev_virtio(e->i2c);
 		return 0;
 	}
 	/* vhu_server_create logs its own failures, naming the socket. */
-	ret = vhu_server_create(&e->server, ctl, i2c_dev_virtio(e->i2c), &o);
-	if (ret) {
-		i2c_dev_destroy(e->i2c);
-		e->i2c = NULL;
-	}
+	ret = vhu_server_create(&e->server, ctl,
+				e->gpio ? gpio_dev_virtio(e->gpio)
+					: i2c_dev_virtio(e->i2c),
+				&o);
+	if (ret)
+		entry_destroy_model(e);
 	return ret;
 }
 
@@ -209,8 +294,23 @@ int board_create(struct board **out, const struct board_config *cfg,
 /* What a device did, once its data path has stopped (exact counters). */
 static void log_stats(const struct board_entry *e)
 {
+	struct gpio_dev_stats gs;
 	struct i2c_dev_stats st;
 
+	if (e->gpio) {
+		gpio_dev_get_stats(e->gpio, &gs);
+		log_info("%s: %llu requests (%llu malformed, %llu refused by "
+			 "the host); interrupts: %llu delivered, %llu buffers "
+			 "returned unused",
+			 e->name, (unsigned long long)gs.requests,
+			 (unsigned long long)gs.malformed,
+			 (unsigned long long)gs.host_errors,
+			 (unsigned long long)gs.irqs,
+			 (unsigned long long)gs.invalid);
+		return;
+	}
+	if (!e->i2c)
+		return;
 	i2c_dev_get_stats(e->i2c, &st);
 	log_info("%s: %llu requests in %llu transactions; refused: %llu off "
 		 "the allow-list, %llu malformed, %llu over max_transfer; "
@@ -233,7 +333,7 @@ void board_destroy(struct board *b)
 		vhu_server_destroy(b->entries[i].server);
 	for (unsigned i = 0; i < b->n; i++) {
 		log_stats(&b->entries[i]);
-		i2c_dev_destroy(b->entries[i].i2c);
+		entry_destroy_model(&b->entries[i]);
 	}
 	free(b->vdevs);
 	free(b->entries);

@@ -36,6 +36,30 @@ static void describe_i2c(const struct board_i2c *i2c, FILE *out)
 		describe_chip(&i2c->chips[i], out);
 }
 
+static void describe_gpio(const struct board_gpio *gpio, FILE *out)
+{
+	if (gpio->is_sim)
+		fprintf(out, "      chip: %u simulated lines", gpio->nlines);
+	else
+		fprintf(out, "      chip: host chip %s, %u lines", gpio->chip,
+			gpio->nlines);
+	fprintf(out, ", interrupts %s\n", gpio->irq ? "offered" : "off");
+	if (gpio->control)
+		fprintf(out, "      control socket: %s\n", gpio->control);
+	for (unsigned i = 0; i < gpio->nlines; i++) {
+		fprintf(out, "      line %u", i);
+		if (!gpio->is_sim)
+			fprintf(out, ": host line %u", gpio->offsets[i]);
+		else
+			fprintf(out, ": %s, %u",
+				gpio->outputs[i] ? "output" : "input",
+				gpio->values[i]);
+		if (gpio->names[i])
+			fprintf(out, ", \"%s\"", gpio->names[i]);
+		fputc('\n', out);
+	}
+}
+
 static void describe_device(const struct board_device *d, FILE *out)
 {
 	const struct model *m = models_find(d->type);
@@ -55,6 +79,8 @@ static void describe_device(const struct board_device *d, FILE *out)
 			  : "split ring only");
 	if (!strcmp(d->type, "i2c"))
 		describe_i2c(&d->i2c, out);
+	else if (!strcmp(d->type, "gpio"))
+		describe_gpio(&d->gpio, out);
 }
 
 static void describe_guest(const struct board_guest *g, FILE *out)

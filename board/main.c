@@ -5,17 +5,20 @@
  */
 #include <errno.h>
 #include <gpiod.h>
-#include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "board_config.h"
+#include "build_info.h"
+#include "cli.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "xen_caps.h"
 
 #define RUNTIME_DIR_ENV "VIRTIOBOX_RUNTIME_DIR"
@@ -28,6 +31,8 @@ static void usage(FILE *out)
 	      "print what would be served\n"
 	      "       virtiobox info                    what this domain "
 	      "offers (Xen interfaces)\n"
+	      "       virtiobox i2c OPTIONS             vhost-device-i2c's "
+	      "command line (virtiobox i2c --help)\n"
 	      "       virtiobox --version\n"
 	      "       virtiobox --help\n"
 	      "options:\n"
@@ -53,11 +58,24 @@ static int cmd_info(void)
 	return 0;
 }
 
+static int cmd_version(void)
+{
+	printf("virtiobox %s\n"
+	       "commit: %s\n"
+	       "built with: %s\n"
+	       "build: %s, gcc %s\n"
+	       "running with: libgpiod %s\n",
+	       VIRTIOBOX_VERSION, VIRTIOBOX_COMMIT, VIRTIOBOX_BUILT_WITH,
+	       VIRTIOBOX_TARGET, __VERSION__, gpiod_version_string());
+	return 0;
+}
+
 struct args {
 	const char *cmd; /* "serve", "check", "info", "version", "help" */
 	const char *file;
 	const char *runtime_dir;
 	bool verbose;
+	bool journal; /* stderr is the journal: <N> priority prefixes */
 };
 
 /* Returns 0, or 2 (usage error) with a message printed. */
@@ -98,7 +116,9 @@ static int load(const struct args *a, struct board_config **cfg)
 	char err[512];
 
 	if (board_config_load(cfg, a->file, &opts, err, sizeof(err))) {
-		fprintf(stderr, "virtiobox: %s\n", err);
+		/* The located message as it is: FILE:LINE: KEY: message. */
+		fprintf(stderr, a->journal ? "<3>%s\n" : "virtiobox: %s\n",
+			err);
 		return 1;
 	}
 	return 0;
@@ -125,6 +145,29 @@ static int make_runtime_dir(const char *dir)
 	return 1;
 }
 
+/* Tell the service manager (systemd, Type=notify), if there is one. */
+static void notify(const char *state)
+{
+	int ret = notify_send(state);
+
+	if (ret < 0)
+		log_warn("cannot notify the service manager at "
+			 "NOTIFY_SOCKET=%s: %s",
+			 getenv("NOTIFY_SOCKET"), strerror(-ret));
+}
+
+/* READY=1 once every socket listens and every host device is open. */
+static void notify_ready(const struct board_config *cfg, unsigned devices)
+{
+	char state[128];
+
+	snprintf(state, sizeof(state),
+		 "READY=1\nSTATUS=serving %u device%s for %u guest%s", devices,
+		 devices == 1 ? "" : "s", cfg->nguests,
+		 cfg->nguests == 1 ? "" : "s");
+	notify(state);
+}
+
 /* Serve until SIGINT/SIGTERM. */
 static int serve(const struct board_config *cfg, struct loop *ctl)
 {
@@ -139,17 +182,19 @@ static int serve(const struct board_config *cfg, struct loop *ctl)
 		return 1;
 	log_info("ready: serving %u device(s) of %s", board_device_count(b),
 		 cfg->file);
+	notify_ready(cfg, board_device_count(b));
 	ret = loop_run(ctl); /* the loop logs the signal that stopped it */
 	if (ret)
 		log_err("control loop failed: %s", strerror(-ret));
+	notify("STOPPING=1\nSTATUS=stopping");
 	board_destroy(b);
 	log_info("stopped");
 	return ret ? 1 : 0;
 }
 
-static int cmd_serve(const struct args *a)
+/* Serve a loaded board; frees it. */
+static int serve_config(struct board_config *cfg)
 {
-	struct board_config *cfg;
 	struct loop *ctl;
 	int ret;
 
@@ -157,10 +202,9 @@ static int cmd_serve(const struct args *a)
 	ret = loop_signals_block();
 	if (ret) {
 		log_err("cannot block signals: %s", strerror(-ret));
+		board_config_free(cfg);
 		return 1;
 	}
-	if (make_runtime_dir(a->runtime_dir) || load(a, &cfg))
-		return 1;
 	ret = loop_create(&ctl);
 	if (ret) {
 		log_err("cannot create the control loop: %s", strerror(-ret));
@@ -173,10 +217,62 @@ static int cmd_serve(const struct args *a)
 	return ret;
 }
 
+static int cmd_serve(const struct args *a)
+{
+	struct board_config *cfg;
+
+	if (make_runtime_dir(a->runtime_dir) || load(a, &cfg))
+		return 1;
+	return serve_config(cfg);
+}
+
+/* "virtiobox i2c ...": another daemon's command line as a board. */
+static int cmd_dropin(const struct cli_spec *spec, int argc, char **argv,
+		      bool journal)
+{
+	struct board_config_opts opts = {0};
+	struct board_config *cfg;
+	struct cli_result r;
+	char name[64], err[512];
+	int ret = cli_parse(spec, argc, argv, &r);
+
+	if (ret)
+		return ret == 1 ? 0 : 2;
+	if (r.verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	/* A board printed to be served elsewhere need not match this host. */
+	opts.check_host = !r.print_board;
+	snprintf(name, sizeof(name), "virtiobox %s", spec->name);
+	ret = board_config_load_string(&cfg, r.text, name, &opts, err,
+				       sizeof(err));
+	if (ret) {
+		/* The line is the one of the board --print-board shows. */
+		fprintf(stderr, journal ? "<3>%s\n" : "virtiobox: %s\n", err);
+		free(r.text);
+		return 1;
+	}
+	if (r.print_board) {
+		fputs(r.text, stdout);
+		board_config_free(cfg);
+		free(r.text);
+		return 0;
+	}
+	free(r.text);
+	return serve_config(cfg);
+}
+
 int main(int argc, char **argv)
 {
+	const struct cli_spec *dropin = argc > 1 ? cli_find(argv[1]) : NULL;
 	struct args a = {0};
-	int ret = parse_args(argc, argv, &a);
+	int ret;
+
+	a.journal =
+		log_is_journal_stream(STDERR_FILENO, getenv("JOURNAL_STREAM"));
+	log_set_journal(a.journal);
+	if (dropin)
+		return cmd_dropin(dropin, argc - 1, argv + 1, a.journal);
+	ret = parse_args(argc, argv, &a);
 
 	if (ret || !strcmp(a.cmd, "help")) {
 		usage(ret ? stderr : stdout);
@@ -184,12 +280,8 @@ int main(int argc, char **argv)
 	}
 	if (a.verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (!strcmp(a.cmd, "version")) {
-		printf("virtiobox 0.1 (libgpiod %s, libconfig %d.%d)\n",
-		       gpiod_version_string(), LIBCONFIG_VER_MAJOR,
-		       LIBCONFIG_VER_MINOR);
-		return 0;
-	}
+	if (!strcmp(a.cmd, "version"))
+		return cmd_version();
 	if (!strcmp(a.cmd, "info"))
 		return cmd_info();
 	if (!strcmp(a.cmd, "check"))

@@ -33,8 +33,15 @@ static int parse_i2c(struct cfg_ctx *c, const config_setting_t *dev,
 	return cfg_i2c_parse(c, dev, path, &out->i2c);
 }
 
+static int parse_gpio(struct cfg_ctx *c, const config_setting_t *dev,
+		      const char *path, struct board_device *out)
+{
+	return cfg_gpio_parse(c, dev, path, &out->gpio);
+}
+
 static const struct dev_kind dev_kinds[] = {
 	{"i2c", cfg_i2c_keys, parse_i2c},
+	{"gpio", cfg_gpio_keys, parse_gpio},
 };
 
 const char *board_transport_name(enum board_transport t)
@@ -65,7 +72,7 @@ static int parse_type(struct cfg_ctx *c, const config_setting_t *dev,
 	}
 	cfg_path_key(p, path, "type");
 	return cfg_fail(c, config_setting_get_member(dev, "type"), p,
-			"unknown device type \"%s\" (known: i2c)", type);
+			"unknown device type \"%s\" (known: i2c, gpio)", type);
 }
 
 /* name = "..." or <type><n>, unique in the guest. */
@@ -103,14 +110,11 @@ static int parse_name(struct cfg_ctx *c, const config_setting_t *dev,
 	return cfg_strdup(c, name, &out->name);
 }
 
-static int resolve_socket(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *p, const char *sock, char **out)
+int cfg_resolve_path(struct cfg_ctx *c, const char *sock, char **out)
 {
 	const char *dir = c->opts->runtime_dir;
 	size_t len;
 
-	if (!*sock)
-		return cfg_fail(c, s, p, "must not be empty");
 	if (sock[0] == '/' || !dir || !*dir)
 		return cfg_strdup(c, sock, out);
 	len = strlen(dir) + 1 + strlen(sock) + 1;
@@ -119,6 +123,14 @@ static int resolve_socket(struct cfg_ctx *c, const config_setting_t *s,
 		return cfg_nomem(c);
 	snprintf(*out, len, "%s/%s", dir, sock);
 	return 0;
+}
+
+static int resolve_socket(struct cfg_ctx *c, const config_setting_t *s,
+			  const char *p, const char *sock, char **out)
+{
+	if (!*sock)
+		return cfg_fail(c, s, p, "must not be empty");
+	return cfg_resolve_path(c, sock, out);
 }
 
 /* Every socket path of the board is different. */
@@ -363,7 +375,8 @@ static int parse_root(struct cfg_ctx *c, const config_setting_t *root)
 		if (ret)
 			return ret;
 	}
-	return cfg_i2c_check_board(c);
+	ret = cfg_i2c_check_board(c);
+	return ret ? ret : cfg_gpio_check_board(c);
 }
 
 /* Validate a parsed libconfig tree into a new board. */
@@ -472,6 +485,7 @@ void board_config_free(struct board_config *c)
 			free(dev->name);
 			free(dev->socket);
 			cfg_i2c_free(&dev->i2c);
+			cfg_gpio_free(&dev->gpio);
 		}
 		free(guest->devices);
 		free(guest->domain);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Valid 7-bit addresses: 0x00-0x02 and 0x78-0x7f are reserved by I2C. */
 #define BOARD_I2C_ADDR_MIN	       0x03
@@ -25,6 +26,9 @@
 #define BOARD_I2C_MAX_TRANSFER_DEFAULT 4096
 #define BOARD_I2C_MAX_TRANSFER_LIMIT   65535
 #define BOARD_CHIP_SIZE_MAX	       256
+#define BOARD_GPIO_LINES_MAX	       256   /* lines one gpio device gives */
+#define BOARD_GPIO_OFFSET_MAX	       65535 /* host line offsets */
+#define BOARD_GPIO_NAME_MAX	       63
 /* Xen on Arm gives a guest's virtio-mmio devices SPIs 33..43. */
 #define BOARD_XEN_MMIO_DEVICES_MAX 11
 #define BOARD_DOMID_MAX		   0x7fef /* below DOMID_FIRST_RESERVED */
@@ -57,6 +61,9 @@ struct board_chip {
 struct board_i2c {
 	char *bus;   /* "sim" or the host adapter's path */
 	bool is_sim; /* bus == "sim" */
+	/* The adapter's device number when bus could be stat()ed (0 else):
+	 * two paths to one adapter (a udev symlink) are one bus. */
+	dev_t bus_rdev;
 	bool shared; /* the host bus may be given to other devices too */
 	uint32_t max_transfer;
 	unsigned naddresses;
@@ -67,12 +74,29 @@ struct board_i2c {
 	struct board_src addresses_src;
 };
 
+struct board_gpio {
+	char *chip;  /* "sim", or a host chip: path, name, number or label */
+	bool is_sim; /* chip == "sim" */
+	bool irq;    /* offer VIRTIO_GPIO_F_IRQ (irq = true, the default) */
+	unsigned nlines;
+	unsigned offsets[BOARD_GPIO_LINES_MAX]; /* host chips: line offsets */
+	char *names[BOARD_GPIO_LINES_MAX];	/* NULL: the host's name */
+	uint8_t outputs[BOARD_GPIO_LINES_MAX];	/* sim: 1 = starts as output */
+	uint8_t values[BOARD_GPIO_LINES_MAX];	/* sim: initial level */
+	char *control;	 /* sim: control socket path (resolved), or NULL */
+	dev_t chip_rdev; /* the chip node's device number; 0 when unknown */
+	struct board_src chip_src;
+	struct board_src lines_src;
+	struct board_src control_src;
+};
+
 struct board_device {
-	char *type;	      /* "i2c" */
+	char *type;	      /* "i2c", "gpio" */
 	char *name;	      /* unique in its guest; default <type><n> */
 	char *socket;	      /* vhost-user: resolved socket path; else NULL */
 	bool packed;	      /* offer VIRTIO_F_RING_PACKED */
 	struct board_i2c i2c; /* type "i2c" */
+	struct board_gpio gpio; /* type "gpio" */
 	struct board_src src;
 	struct board_src socket_src;
 };

@@ -21,9 +21,13 @@ const char *const cfg_i2c_keys[] = {
 static const char *const chip_keys[] = {"type", "address", "size", "init",
 					NULL};
 
-/* A host bus must be a character device when host checks are on. */
+/*
+ * A host bus must be a character device when host checks are on. Its
+ * device number is kept whenever it can be read, so the one-address-one-
+ * device rule sees through symlinks.
+ */
 static int check_host_bus(struct cfg_ctx *c, const config_setting_t *s,
-			  const char *p, const char *bus)
+			  const char *p, const char *bus, dev_t *rdev)
 {
 	struct stat st;
 
@@ -32,6 +36,8 @@ static int check_host_bus(struct cfg_ctx *c, const config_setting_t *s,
 				"\"%s\" is neither \"sim\" nor an absolute "
 				"path such as \"/dev/i2c-1\"",
 				bus);
+	if (stat(bus, &st) == 0 && S_ISCHR(st.st_mode))
+		*rdev = st.st_rdev;
 	if (!c->opts->check_host)
 		return 0;
 	if (stat(bus, &st) < 0)
@@ -61,7 +67,7 @@ static int parse_bus(struct cfg_ctx *c, const config_setting_t *dev,
 		return ret;
 	out->is_sim = !strcmp(bus, "sim");
 	if (!out->is_sim) {
-		ret = check_host_bus(c, s, p, bus);
+		ret = check_host_bus(c, s, p, bus, &out->bus_rdev);
 		if (ret)
 			return ret;
 	}
@@ -299,16 +305,19 @@ static int check_pair(struct cfg_ctx *c, const struct board_guest *ga,
 		      const struct board_device *a, unsigned gb, unsigned db)
 {
 	const struct board_device *b = &c->board->guests[gb].devices[db];
-	char p[CFG_PATH_MAX], who[96];
+	char p[CFG_PATH_MAX], who[96], alias[CFG_PATH_MAX] = "";
 
 	guest_label(ga, who, sizeof(who));
+	if (strcmp(a->i2c.bus, b->i2c.bus))
+		snprintf(alias, sizeof(alias), " (the adapter of %s)",
+			 a->i2c.bus);
 	if (!a->i2c.shared || !b->i2c.shared) {
 		snprintf(p, sizeof(p), "guests[%u].devices[%u].bus", gb, db);
 		return cfg_fail_src(c, b->i2c.bus_src, p,
-				    "%s is also the bus of %s device \"%s\" "
+				    "%s%s is also the bus of %s device \"%s\" "
 				    "(%s:%u); set shared = true on both "
 				    "devices to share it",
-				    b->i2c.bus, who, a->name,
+				    b->i2c.bus, alias, who, a->name,
 				    a->i2c.bus_src.file, a->i2c.bus_src.line);
 	}
 	for (unsigned i = 0; i < b->i2c.naddresses; i++) {
@@ -319,14 +328,22 @@ static int check_pair(struct cfg_ctx *c, const struct board_guest *ga,
 		snprintf(p, sizeof(p), "guests[%u].devices[%u].addresses", gb,
 			 db);
 		return cfg_fail_src(c, b->i2c.addresses_src, p,
-				    "0x%02x on %s is also given to %s device "
+				    "0x%02x on %s%s is also given to %s device "
 				    "\"%s\" (%s:%u); a shared bus still gives "
 				    "each address to one device",
-				    addr, b->i2c.bus, who, a->name,
+				    addr, b->i2c.bus, alias, who, a->name,
 				    a->i2c.addresses_src.file,
 				    a->i2c.addresses_src.line);
 	}
 	return 0;
+}
+
+/* One adapter: the same device number, or the same path when unknown. */
+static bool same_bus(const struct board_i2c *a, const struct board_i2c *b)
+{
+	if (a->bus_rdev && b->bus_rdev)
+		return a->bus_rdev == b->bus_rdev;
+	return !strcmp(a->bus, b->bus);
 }
 
 /* Compare device (gb, db) with every host-bus i2c device before it. */
@@ -343,7 +360,7 @@ static int check_against_earlier(struct cfg_ctx *c, unsigned gb, unsigned db)
 			int ret;
 
 			if (strcmp(a->type, "i2c") || a->i2c.is_sim ||
-			    strcmp(a->i2c.bus, b->i2c.bus))
+			    !same_bus(&a->i2c, &b->i2c))
 				continue;
 			ret = check_pair(c, ga, a, gb, db);
 			if (ret)

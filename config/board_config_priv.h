@@ -90,4 +90,15 @@ int cfg_i2c_parse(struct cfg_ctx *c, const config_setting_t *dev,
 int cfg_i2c_check_board(struct cfg_ctx *c);
 void cfg_i2c_free(struct board_i2c *i2c);
 
+/* gpio device keys (board_config_gpio.c). */
+extern const char *const cfg_gpio_keys[];
+int cfg_gpio_parse(struct cfg_ctx *c, const config_setting_t *dev,
+		   const char *path, struct board_gpio *out);
+/* Cross-device rules: a host line, or a control socket, used twice. */
+int cfg_gpio_check_board(struct cfg_ctx *c);
+void cfg_gpio_free(struct board_gpio *gpio);
+
+/* A relative path joined to opts->runtime_dir, into a new string. */
+int cfg_resolve_path(struct cfg_ctx *c, const char *path, char **out);
+
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "dev_thread.h"
+#include "guard.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -82,8 +83,18 @@ static bool recv_byte(int fd, char *c)
 static void serve(struct dev_thread *t, unsigned q)
 {
 	uint64_t one = 1;
+	struct guard g;
+	int again;
 
-	if (virtio_dev_kick(t->dev, q) <= 0)
+	guard_push(&g);
+	if (sigsetjmp(g.jb, 0) == 0) {
+		again = virtio_dev_kick(t->dev, q);
+		guard_pop(&g);
+	} else {
+		virtio_dev_mem_fault(t->dev, g.addr);
+		return;
+	}
+	if (again <= 0)
 		return;
 	if (!t->again_q && write(t->again.fd, &one, sizeof(one)) < 0)
 		log_ratelimited(LOG_LEVEL_WARN, "%s: queue %u: again fd: %s",
@@ -200,9 +211,18 @@ static void model_fd_ready(struct loop_source *s, uint32_t events)
 {
 	struct dt_model_fd *m = container_of(s, struct dt_model_fd, src);
 	struct virtio_dev *d = m->t->dev;
+	struct guard g;
 
-	if (d->ops->fd_ready)
+	if (!d->ops->fd_ready)
+		return;
+	/* Host events complete requests: guest memory, guarded as in serve. */
+	guard_push(&g);
+	if (sigsetjmp(g.jb, 0) == 0) {
 		d->ops->fd_ready(d, s->fd, events);
+		guard_pop(&g);
+	} else {
+		virtio_dev_mem_fault(d, g.addr);
+	}
 }
 
 static int watch_model_fds(struct dev_thread *t)
@@ -299,10 +319,16 @@ static void unwatch_all(struct dev_thread *t)
 int dev_thread_create(struct dev_thread **out, struct virtio_dev *dev,
 		      const char *name)
 {
-	struct dev_thread *t = calloc(1, sizeof(*t));
+	struct dev_thread *t;
 	char tname[16];
-	int ret;
+	int ret = guard_init();
 
+	if (ret < 0) {
+		log_err("%s: cannot install the SIGBUS handler: %s", name,
+			strerror(-ret));
+		return ret;
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->dev = dev;
@@ -378,6 +404,11 @@ void dev_thread_pause(struct dev_thread *t)
 	t->paused = true;
 }
 
+bool dev_thread_is_paused(const struct dev_thread *t)
+{
+	return t->paused;
+}
+
 void dev_thread_resume(struct dev_thread *t)
 {
 	assert(t->paused);
@@ -390,6 +421,19 @@ void dev_thread_resume(struct dev_thread *t)
 			strerror(errno));
 }
 
+/*
+ * A queue with neither a kick fd nor polling is off (disabled, stopped,
+ * its owner gone): a serve still pending for it from the round limit or a
+ * kick_soon would serve a ring the driver no longer offers.
+ */
+static void forget_if_off(struct dev_thread *t, unsigned q)
+{
+	if (t->kick[q].src.fd >= 0 || (t->polled & (1ULL << q)))
+		return;
+	t->again_q &= ~(1ULL << q);
+	t->kick_soon &= ~(1ULL << q);
+}
+
 int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)
 {
 	struct dt_kick *k;
@@ -400,11 +444,15 @@ int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)
 	k = &t->kick[q];
 	loop_remove(&k->src);
 	loop_source_init(&k->src, fd, kick_ready);
-	if (fd < 0)
+	if (fd < 0) {
+		forget_if_off(t, q);
 		return 0;
+	}
 	ret = loop_add(t->loop, &k->src, EPOLLIN);
-	if (ret < 0)
+	if (ret < 0) {
 		loop_source_init(&k->src, -1, kick_ready);
+		forget_if_off(t, q);
+	}
 	return ret;
 }
 
@@ -415,10 +463,12 @@ int dev_thread_set_poll(struct dev_thread *t, unsigned q, bool on)
 
 	if (q >= t->dev->ops->num_queues)
 		return -EINVAL;
-	if (on)
+	if (on) {
 		t->polled |= 1ULL << q;
-	else
+	} else {
 		t->polled &= ~(1ULL << q);
+		forget_if_off(t, q);
+	}
 	if (!before == !t->polled)
 		return 0;
 	if (t->polled) {

@@ -57,6 +57,9 @@ void dev_thread_destroy(struct dev_thread *t);
 /* Park the data thread and wait until it is parked. Not nested. */
 void dev_thread_pause(struct dev_thread *t);
 
+/* True between dev_thread_pause and dev_thread_resume. Control thread. */
+bool dev_thread_is_paused(const struct dev_thread *t);
+
 /*
  * Let the data thread go on. It first serves the queues named by
  * dev_thread_kick_soon() during the pause.
@@ -68,6 +71,10 @@ void dev_thread_resume(struct dev_thread *t);
  * owns and keeps open while it is set here), or stop serving them with
  * fd -1. Returns 0, -EINVAL (q out of range), or the epoll -errno (fd
  * not pollable); on error q has no kick fd.
+ * A queue left with neither a kick fd nor polling (here or by
+ * dev_thread_set_poll) is off: it is not served again, even when a serve
+ * was pending for it (round limit, dev_thread_kick_soon), until a kick fd,
+ * polling or dev_thread_kick_soon names it again.
  */
 int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd);
 

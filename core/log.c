@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static atomic_int max_level = LOG_LEVEL_INFO;
 static _Atomic(log_hook_fn *) hook;
+static atomic_bool journal;
+
+/* syslog(3) priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_priorities[] = {
+	[LOG_LEVEL_ERR] = 3,
+	[LOG_LEVEL_WARN] = 4,
+	[LOG_LEVEL_INFO] = 6,
+	[LOG_LEVEL_DEBUG] = 7,
+};
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERR] = "error",
@@ -30,6 +41,24 @@ void log_set_hook(log_hook_fn *h)
 	atomic_store(&hook, h);
 }
 
+void log_set_journal(bool on)
+{
+	atomic_store(&journal, on);
+}
+
+bool log_is_journal_stream(int fd, const char *journal_stream)
+{
+	uintmax_t dev, ino;
+	struct stat st;
+	char end;
+
+	if (!journal_stream ||
+	    sscanf(journal_stream, "%ju:%ju%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(fd, &st) == 0 && (uintmax_t)st.st_dev == dev &&
+	       (uintmax_t)st.st_ino == ino;
+}
+
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[512];
@@ -44,7 +73,13 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		return;
 	}
 	/* One fprintf per line: stdio locks the stream, lines do not mix. */
-	fprintf(stderr, "virtiobox: %s: %s\n", level_names[level], line);
+	if (atomic_load(&journal))
+		/* The journal reads the priority and names the program. */
+		fprintf(stderr, "<%d>%s: %s\n", level_priorities[level],
+			level_names[level], line);
+	else
+		fprintf(stderr, "virtiobox: %s: %s\n", level_names[level],
+			line);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

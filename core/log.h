@@ -16,6 +16,7 @@
 #define VIRTIOBOX_CORE_LOG_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level {
@@ -38,6 +39,20 @@ enum log_level log_get_level(void);
  */
 typedef void log_hook_fn(enum log_level level, const char *line);
 void log_set_hook(log_hook_fn *hook);
+
+/*
+ * Whether fd is the journal's stream: systemd sets $JOURNAL_STREAM to
+ * "DEV:INO" of the socket it connects a service's stderr to, and the
+ * variable is inherited, so only a match with fd itself counts.
+ */
+bool log_is_journal_stream(int fd, const char *journal_stream);
+
+/*
+ * Journal format: lines start with their syslog priority, "<3>error: ...",
+ * which the journal turns into the entry's priority (and strips), instead
+ * of "virtiobox: error: ...". Off by default.
+ */
+void log_set_journal(bool on);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
 #include "vhost_user_int.h"
 
@@ -137,6 +138,32 @@ static int send_reply(struct vhu_server *s, const struct vhu_msg *m,
  * Returns 0 to go on with the connection, -errno to close it (-ENOBUFS,
  * -EPIPE: the reply could not be sent).
  */
+/*
+ * Run a handler under a guard: a handler that reaches guest memory (a ring
+ * while its queue stops, a used entry flushed) can find it shrunk by the
+ * front-end. Then the device stops using that memory, a pause the handler
+ * left open is closed, and the front-end is disconnected: its memory
+ * table cannot be trusted any more.
+ */
+static int guarded(struct vhu_server *s, vhu_handler *h, struct vhu_msg *m,
+		   struct vhu_queue *q)
+{
+	struct guard g;
+	int ret;
+
+	guard_push(&g);
+	if (sigsetjmp(g.jb, 0) == 0) {
+		ret = h(s, m, q, &s->reply);
+		guard_pop(&g);
+		return ret;
+	}
+	if (!dev_thread_is_paused(s->dt))
+		dev_thread_pause(s->dt);
+	virtio_dev_mem_fault(s->dev, g.addr);
+	dev_thread_resume(s->dt);
+	return -ECONNRESET;
+}
+
 static int handle(struct vhu_server *s, struct vhu_msg *m)
 {
 	struct vhu_msg_ctx ctx = {
@@ -173,7 +200,7 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 					      ? NULL
 					      : &s->queues[m->queue];
 
-		ret = h(s, m, q, &s->reply);
+		ret = guarded(s, h, m, q);
 		if (ret < 0 && ret != -ECONNRESET)
 			log_ratelimited(LOG_LEVEL_WARN, "%s: %s failed: %s",
 					s->name, t->name, strerror(-ret));

@@ -164,8 +164,19 @@ int vhu_set_vring_base(struct vhu_server *s, struct vhu_msg *m,
 	 * bits for SET_VRING_BASE: the round trip is exact.
 	 */
 	if (!(s->dev->features & (1ULL << VIRTIO_F_RING_PACKED)) &&
-	    m->p.state.num > 0xffff)
+	    m->p.state.num > 0xffff) {
+		/* QEMU 7.2's vhost-user-gpio with packed=on: it never acks
+		 * RING_PACKED to the back-end, yet the guest rings are packed.
+		 */
+		log_ratelimited(
+			LOG_LEVEL_WARN,
+			"%s: queue %u: base 0x%x is a packed-ring base, "
+			"but VIRTIO_F_RING_PACKED was not acked (QEMU "
+			"7.2's vhost-user-gpio does this with "
+			"packed=on: use packed=off)",
+			s->name, q->index, m->p.state.num);
 		return -EINVAL;
+	}
 	q->base = m->p.state.num;
 	return 0;
 }

@@ -248,6 +248,22 @@ int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 	return 1;
 }
 
+void virtio_dev_mem_fault(struct virtio_dev *d, const void *addr)
+{
+	log_ratelimited(
+		LOG_LEVEL_ERR,
+		"%s: guest memory fault at %p: the front-end shrank or "
+		"unmapped guest memory under the device; its queues stop "
+		"until the driver resets it",
+		d->ops->name, addr);
+	for (unsigned q = 0; q < d->ops->num_queues; q++) {
+		if (!vq_is_started(&d->vqs[q]))
+			continue;
+		vq_mem_fault(&d->vqs[q]);
+		report_broken(d, q);
+	}
+}
+
 void virtio_dev_reset(struct virtio_dev *d)
 {
 	d->ops->reset(d);

@@ -75,7 +75,9 @@ struct virtio_dev_ops {
 	/*
 	 * Optional: queue q is about to stop. Push (vq_push) or forget every
 	 * element still held from q: the ring layer then flushes what was
-	 * pushed and drops the rest. Not called by virtio_dev_reset, which
+	 * pushed and drops the rest. On a broken queue (vq_broken) forget
+	 * them without writing to their buffers: guest memory may be gone
+	 * (virtio_dev_mem_fault). Not called by virtio_dev_reset, which
 	 * calls reset instead.
 	 */
 	void (*queue_stopping)(struct virtio_dev *d, unsigned q);
@@ -221,6 +223,17 @@ void virtio_dev_complete(struct virtio_dev *d, unsigned q);
  * bump config_generation and tell the transport.
  */
 void virtio_dev_config_changed(struct virtio_dev *d);
+
+/*
+ * Guest memory faulted while this device used it (guard.h; addr is the
+ * faulting address, for the log): every started queue is marked
+ * vq_mem_fault and reported broken through tp->queue_error; nothing of the
+ * device touches guest memory again until the driver resets it or the
+ * transport gives it new memory. Models see it as broken queues: a model's
+ * queue_stopping on such a queue forgets what it holds without writing to
+ * it. Data-path thread, or the control thread with the data path paused.
+ */
+void virtio_dev_mem_fault(struct virtio_dev *d, const void *addr);
 
 /* Full device reset: model reset, all queues reset, features and status 0. */
 void virtio_dev_reset(struct virtio_dev *d);

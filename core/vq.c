@@ -458,6 +458,7 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 	}
 	vq->fmt = fmt;
 	vq->broken = 0;
+	vq->mem_fault = false;
 	vq->fetch_err = 0;
 	vq->broken_why[0] = '\0';
 	vq->batch_head = vq->batch_len = 0;
@@ -503,6 +504,7 @@ void vq_reset(struct vq *vq)
 	vq->fmt = NULL;
 	vq->started = false;
 	vq->broken = 0;
+	vq->mem_fault = false;
 	vq->fetch_err = 0;
 	vq->broken_why[0] = '\0';
 	vq->npending = 0;
@@ -519,6 +521,26 @@ void vq_reset(struct vq *vq)
 bool vq_is_started(const struct vq *vq)
 {
 	return vq->started;
+}
+
+void vq_mem_fault(struct vq *vq)
+{
+	if (!vq->started)
+		return;
+	vq->mem_fault = true;
+	vq->npending = 0;
+	if (!vq->broken) {
+		vq_fail(vq, -EFAULT,
+			"guest memory faulted (the front-end shrank or "
+			"unmapped "
+			"it)");
+		vq_break(vq, -EFAULT);
+	}
+}
+
+bool vq_is_mem_faulted(const struct vq *vq)
+{
+	return vq->mem_fault;
 }
 
 int vq_broken(const struct vq *vq, const char **why)
@@ -575,12 +597,35 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 	slot_free(vq, elem);
 }
 
+unsigned vq_held_slots(const struct vq *vq)
+{
+	unsigned held = 0;
+
+	if (!vq->started)
+		return 0;
+	for (unsigned i = 0; i < vq->max_num; i++)
+		if (vq->pool[i].state != VQ_ELEM_FREE)
+			held += vq->pool[i].ndesc;
+	for (unsigned i = 0; i < vq->npending; i++)
+		held += vq->pending[i].ndesc;
+	return held;
+}
+
+unsigned vq_num(const struct vq *vq)
+{
+	return vq->started ? vq->num : 0;
+}
+
 int vq_flush(struct vq *vq)
 {
 	int ret;
 
 	if (!vq->started || vq->npending == 0)
 		return 0;
+	if (vq->mem_fault) {
+		vq->npending = 0;
+		return 0;
+	}
 	ret = vq->fmt->flush(vq);
 	vq->npending = 0;
 	return ret;

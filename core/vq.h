@@ -88,7 +88,8 @@ struct vq_elem {
 	struct iovec *wr_iov;
 
 	/* private to the ring layer */
-	uint16_t ndesc; /* ring slots the chain occupied (packed) */
+	uint16_t ndesc; /* ring slots the chain holds: packed descriptors,
+			 * split descriptor-table entries */
 	uint16_t nseg;	/* entries used in seg[] */
 	uint32_t slot;	/* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
@@ -126,6 +127,7 @@ struct vq {
 	bool event_idx;
 	bool indirect;
 	int broken;	     /* 0, or the -errno of the violation */
+	bool mem_fault;	     /* guest memory faulted: never touch the ring */
 	int fetch_err;	     /* violation found by a fetch, reported after the
 			      * chains fetched before it have been popped */
 	char broken_why[96]; /* human-readable reason (broken or fetch_err) */
@@ -248,6 +250,17 @@ bool vq_is_started(const struct vq *vq);
 int vq_broken(const struct vq *vq, const char **why);
 
 /*
+ * Guest memory faulted under this queue (guard.h): the queue is broken
+ * (-EFAULT) and, unlike a queue broken by a corrupt ring, its ring and
+ * buffers are never touched again -- no used entries are flushed, no
+ * notification flags written -- until vq_reset or the next vq_start.
+ * Elements already popped may still be pushed (that writes nothing).
+ * Data-path thread, or the control thread with the data path paused.
+ */
+void vq_mem_fault(struct vq *vq);
+bool vq_is_mem_faulted(const struct vq *vq);
+
+/*
  * Take the next available buffer.
  * Returns 1 and sets *elem when one was available, 0 when the ring is empty
  * (or the queue is not started), or a negative errno (walker rule above)
@@ -281,6 +294,17 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written);
  * packed event suppression decide), 0 when not or nothing was pending.
  */
 int vq_flush(struct vq *vq);
+
+/*
+ * Ring slots (vq_elem.ndesc) the device holds: chains fetched, popped or
+ * pushed but not yet flushed. The driver can add a chain needing n slots
+ * only while vq_held_slots() + n <= queue size (assuming it reclaimed
+ * every used entry). 0 on a stopped queue. O(queue size); data-path thread.
+ */
+unsigned vq_held_slots(const struct vq *vq);
+
+/* Queue size (layout num) of a started queue, 0 when stopped. */
+unsigned vq_num(const struct vq *vq);
 
 /*
  * Ask the driver to kick (enable) or not to kick (disable) on new buffers.

@@ -120,10 +120,12 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 		return vq_fail(vq, -EINVAL, "head %u >= queue size %u", head,
 			       vq->num);
 	vq_walk_begin(&w, vq, e);
+	e->ndesc = 0;
 	for (;;) {
 		struct vring_desc d;
 		uint16_t flags;
 
+		e->ndesc++; /* table entries the chain holds, not its iovecs */
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
@@ -146,7 +148,6 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 				       i, vq->num);
 	}
 	e->id = head;
-	e->ndesc = 1;
 	e->pos = vq->last_avail++;
 	return 0;
 }

@@ -214,6 +214,18 @@ static void run_finish(struct i2c_dev *d, struct vq *vq)
 }
 
 /*
+ * Can the driver add no further request? A request takes at most
+ * I2C_REQ_SLOTS_MAX descriptors (header, buffer, status; with an indirect
+ * table it takes one, but the driver falls back to direct descriptors when
+ * it cannot allocate the table), so a ring with fewer free is full.
+ */
+#define I2C_REQ_SLOTS_MAX 3u
+static bool ring_is_full(const struct vq *vq)
+{
+	return vq_held_slots(vq) + I2C_REQ_SLOTS_MAX > vq_num(vq);
+}
+
+/*
  * Serve what the driver queued. Re-enabling kicks and the re-check for
  * buffers that arrive meanwhile are the device core's (virtio_dev_kick).
  */
@@ -232,13 +244,33 @@ static void i2c_queue_kick(struct virtio_dev *vd, unsigned q)
 			run_finish(d, vq);
 	}
 	/*
-	 * Whatever is still open is all the driver queued (Linux kicks a
-	 * partial run when the ring is full, then waits for it): complete it
-	 * rather than hold the driver forever. A broken ring (vq_pop < 0) is
-	 * reported by virtio_dev_kick.
+	 * An open run stays open across kicks: the device may look at the
+	 * ring between two avail->idx updates of one transaction (polling,
+	 * kick_soon, virtio_dev_kick's re-check), and the rest comes with a
+	 * kick, since notifications are on again whenever this returns.
+	 * Only a driver that cannot add more waits for the run as it is
+	 * (Linux kicks a partial run when the ring is full): then complete
+	 * it rather than hold the driver forever. A broken ring
+	 * (vq_pop < 0) is reported by virtio_dev_kick.
 	 */
-	if (d->run.n)
+	if (d->run.n && ring_is_full(vq))
 		run_finish(d, vq);
+}
+
+/*
+ * The queue stops with a run open: fail it without touching the bus (the
+ * control thread is waiting), so no element is dropped unanswered -- unless
+ * the queue is broken: its buffers may be unreachable, so forget them.
+ */
+static void i2c_queue_stopping(struct virtio_dev *vd, unsigned q)
+{
+	struct i2c_dev *d = to_i2c(vd);
+
+	if (d->run.n && !vq_broken(&vd->vqs[q], NULL))
+		run_complete(d, &vd->vqs[q], VIRTIO_I2C_MSG_ERR);
+	d->run.n = 0;
+	d->run.bytes = 0;
+	d->run.failed = false;
 }
 
 static void i2c_config_read(struct virtio_dev *vd, uint32_t off, void *buf,
@@ -267,6 +299,7 @@ const struct virtio_dev_ops i2c_dev_ops = {
 	.queue_max = I2C_DEV_QUEUE_MAX,
 	.config_size = 0,
 	.config_read = i2c_config_read,
+	.queue_stopping = i2c_queue_stopping,
 	.queue_kick = i2c_queue_kick,
 	.reset = i2c_reset,
 };

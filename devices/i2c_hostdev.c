@@ -21,19 +21,28 @@
 #include "i2c_bus.h"
 #include "virtio_dev.h" /* container_of */
 
-#define NO_ADDR 0xffffu
-
 struct hostdev {
 	struct i2c_bus bus;
 	int fd;
 	unsigned long funcs;
-	uint16_t slave; /* address set with I2C_SLAVE, NO_ADDR before */
 	struct i2c_msg kmsgs[I2C_BUS_MSGS_MAX];
 };
 
 static struct hostdev *to_hostdev(struct i2c_bus *b)
 {
 	return container_of(b, struct hostdev, bus);
+}
+
+/*
+ * I2C_SLAVE (not _FORCE) fails with EBUSY for an address a host driver has
+ * claimed: such a chip is not handed to a guest behind the driver's back.
+ * Asked on every transaction, on both paths (I2C_RDWR itself checks
+ * nothing), since a driver may bind at any time; a syscall is nothing
+ * beside a bus transfer.
+ */
+static int check_unclaimed(struct hostdev *h, uint16_t addr)
+{
+	return ioctl(h->fd, I2C_SLAVE, (unsigned long)addr) < 0 ? -errno : 0;
 }
 
 static int rdwr_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
@@ -44,6 +53,11 @@ static int rdwr_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		if (msgs[i].len > UINT16_MAX)
 			return -EINVAL;
+		if (i == 0 || msgs[i].addr != msgs[i - 1].addr) {
+			ret = check_unclaimed(h, msgs[i].addr);
+			if (ret)
+				return ret;
+		}
 		h->kmsgs[i] = (struct i2c_msg){
 			.addr = msgs[i].addr,
 			.flags = (msgs[i].flags & I2C_BUS_M_RD) ? I2C_M_RD : 0,
@@ -67,15 +81,9 @@ static int smbus_xfer(struct hostdev *h, struct i2c_bus_msg *msgs, unsigned n)
 
 	if (ret)
 		return ret;
-	/*
-	 * I2C_SLAVE (not _FORCE): a chip that a host driver has claimed is
-	 * not handed to a guest behind the driver's back.
-	 */
-	if (h->slave != plan.addr) {
-		if (ioctl(h->fd, I2C_SLAVE, (unsigned long)plan.addr) < 0)
-			return -errno;
-		h->slave = plan.addr;
-	}
+	ret = check_unclaimed(h, plan.addr);
+	if (ret)
+		return ret;
 	args = (struct i2c_smbus_ioctl_data){
 		.read_write = plan.read_write,
 		.command = plan.command,
@@ -138,7 +146,6 @@ int i2c_hostdev_open(struct i2c_bus **out, const char *path)
 		goto err_close;
 	}
 	h->bus.ops = &hostdev_ops;
-	h->slave = NO_ADDR;
 	*out = &h->bus;
 	return 0;
 

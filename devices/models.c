@@ -2,11 +2,13 @@
 /* The table of device models (see models.h). */
 #include <string.h>
 
+#include "gpio.h"
 #include "i2c.h"
 #include "models.h"
 
 const struct model models_table[] = {
 	{"i2c", &i2c_dev_ops},
+	{"gpio", &gpio_dev_ops},
 };
 
 unsigned models_count(void)

@@ -7,6 +7,7 @@
   run_tests.py bench STAMP BINARY...                 benchmarks (no verdict on speed)
   run_tests.py pytest STAMP [--args "..."]           integration and system tests
   run_tests.py format STAMP                          clang-format check of every C file
+  run_tests.py sources STAMP                         pinned image inputs still served (if cold)
 
 Every test runs even when an earlier one failed; the exit status is 1 when
 any failed. On success STAMP is written, so SCons knows the run happened.
@@ -43,6 +44,18 @@ def run_unit(args):
         if proc.returncode != 0:
             broken.append(os.path.basename(binary))
     where = 'qemu-user' if args.qemu else 'host'
+    if not args.qemu:
+        # The Python unit tests (test/unit/test_*.py: the image tooling).
+        proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+                               os.path.join(ROOT, 'test', 'unit')], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        sys.stdout.write(proc.stdout)
+        m = re.search(r'(\d+) passed', proc.stdout)
+        passed += int(m.group(1)) if m else 0
+        bad = re.search(r'(\d+) (?:failed|error)', proc.stdout)
+        failed += int(bad.group(1)) if bad else (proc.returncode != 0)
+        if proc.returncode != 0:
+            broken.append('test/unit/*.py')
     print('unit tests (%s, %d programs): %d passed, %d failed'
           % (where, len(args.binaries), passed, failed))
     if broken:
@@ -99,6 +112,13 @@ def run_format(args):
     return 1 if bad else 0
 
 
+def run_sources(args):
+    """On a cold image cache, ask the archive for every pinned input before
+    anything else, so a vanished download fails in seconds."""
+    cmd = [os.path.join(ROOT, 'test', 'images', 'build.sh'), '--check-sources', '--if-cold']
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
 def run_pytest(args):
     dirs = [d for d in ('test/integration', 'test/system')
             if os.path.isdir(os.path.join(ROOT, d))]
@@ -113,7 +133,7 @@ def run_pytest(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('family', choices=('unit', 'fuzz', 'bench', 'pytest', 'format'))
+    p.add_argument('family', choices=('unit', 'fuzz', 'bench', 'pytest', 'format', 'sources'))
     p.add_argument('stamp')
     p.add_argument('--qemu')
     p.add_argument('--seconds', default='5')
@@ -121,7 +141,8 @@ def main():
     p.add_argument('binaries', nargs='*')
     args = p.parse_intermixed_args()  # options may follow the stamp
     status = {'unit': run_unit, 'fuzz': run_fuzz, 'bench': run_bench,
-              'pytest': run_pytest, 'format': run_format}[args.family](args)
+              'pytest': run_pytest, 'format': run_format,
+              'sources': run_sources}[args.family](args)
     if status == 0:
         with open(args.stamp, 'w') as f:
             f.write('ok\n')

@@ -247,7 +247,7 @@ vb_rootfs_add_pinned() {
 # the root BASE/root if given, in a scratch directory, and prints the pin
 # lines of what it unpacked (bumping pins; nothing is built).
 vb_pins_print() {
-	local artefact=$1 suite=$2 pkgs=() base= scratch
+	local artefact=$1 suite=$2 pkgs=() base='' scratch
 	shift 2
 	while [ "$#" -gt 0 ]; do
 		[ "$1" = -- ] && { base=$2; break; }

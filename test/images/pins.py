@@ -54,7 +54,8 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MANIFEST = HERE / "pins.txt"
+# VIRTIOBOX_PINS: another manifest (tests of what a pin change rebuilds).
+MANIFEST = Path(os.environ.get("VIRTIOBOX_PINS") or HERE / "pins.txt")
 ARTEFACTS = ("xen", "xen-userland", "guest", "dom0")
 SUITES = ("bookworm", "trixie")
 ARCHIVE = os.environ.get("VIRTIOBOX_ARCHIVE", "http://deb.debian.org/")

@@ -9,7 +9,7 @@ set -euo pipefail
 
 command -v "${VB_CROSS}gcc" >/dev/null || vb_die "${VB_CROSS}gcc missing: run setup.sh"
 vb_pins_fetch xen
-orig= debian= ver=
+orig='' debian='' ver=''
 for i in "${!VB_PIN_FILES[@]}"; do
 	case ${VB_PIN_FILES[$i]} in
 	*.orig.tar.*) orig=${VB_PIN_FILES[$i]} ;;

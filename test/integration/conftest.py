@@ -48,10 +48,12 @@ def serve(tmp_path, virtiobox_bin):
     be alive, exit 0 on SIGTERM and have logged nothing unexpected."""
     servers: list[vbtest.Server] = []
 
-    def start(text: str, name: str = "board") -> vbtest.Server:
+    def start(text: str, name: str = "board",
+              socket_name: str = vbtest.SOCKET_NAME) -> vbtest.Server:
         board = tmp_path / f"{name}.conf"
         board.write_text(text)
-        server = vbtest.Server(board, tmp_path / "run", name=f"virtiobox-{name}")
+        server = vbtest.Server(board, tmp_path / "run", name=f"virtiobox-{name}",
+                               socket_name=socket_name)
         servers.append(server)
         return server
 

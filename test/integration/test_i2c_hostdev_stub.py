@@ -24,6 +24,9 @@ run insmod /test/i2c-stub.ko chip_addr=0x50
 adapter=$(ls /sys/class/i2c-dev)
 [ "$(echo "$adapter" | wc -w)" = 1 ] || fail "expected one adapter, got: $adapter"
 echo "i2c-stub is /dev/$adapter: $(cat /sys/class/i2c-dev/$adapter/name)"
+# A kernel driver (i2c-core's "dummy") holds 0x52: the back-end must not reach it.
+echo dummy 0x52 > /sys/class/i2c-dev/$adapter/device/new_device || fail "cannot bind dummy at 0x52"
+export VB_I2C_CLAIMED=0x52
 export VB_I2C_STUB_DEV=/dev/$adapter LD_LIBRARY_PATH=/usr/local/lib CMOCKA_MESSAGE_OUTPUT=stdout
 run /usr/local/bin/test_i2c_hostdev
 """
@@ -46,6 +49,9 @@ RDWR_SCRIPT = r"""
 bus=$(i2cdetect -l | grep i2c_virtio | cut -f1)
 [ -n "$bus" ] || fail "no virtio i2c adapter: $(i2cdetect -l)"
 echo "virtio-i2c adapter is /dev/$bus"
+# A kernel driver (i2c-core's "dummy") holds 0x51: I2C_RDWR must not reach it.
+echo dummy 0x51 > /sys/class/i2c-dev/$bus/device/new_device || fail "cannot bind dummy at 0x51"
+export VB_I2C_CLAIMED=0x51
 export VB_I2C_RDWR_DEV=/dev/$bus LD_LIBRARY_PATH=/usr/local/lib CMOCKA_MESSAGE_OUTPUT=stdout
 run /usr/local/bin/test_i2c_hostdev
 """
@@ -56,8 +62,9 @@ def test_hostdev_rdwr_on_virtio_adapter(images, serve, report):
     I2C_FUNC_I2C: the guest's own virtio-i2c adapter is one, served by a host
     virtiobox on board/host-sim.conf. The aarch64 test_i2c_hostdev runs its
     test_rdwr_adapter there: repeated-start reads, a page write no SMBus call
-    can express, and a refused address failing the whole transaction (the
-    adapter reports it as a short count, not an errno)."""
+    can express, a refused address failing the whole transaction (the
+    adapter reports it as a short count, not an errno), and an address a
+    guest kernel driver holds refused with EBUSY before any transfer."""
     if not UNIT.is_file():
         pytest.skip(f"{UNIT} is built by `scons test` (aarch64 unit tests)")
     server = serve(vbtest.board_text(packed=True))

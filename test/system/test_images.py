@@ -3,7 +3,9 @@ rely on is really in them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,3 +51,43 @@ def test_package_closures(images):
     for pkg in ("busybox-static", "i2c-tools", "gpiod", "socat", "libssl3", "libgcc-s1", "libc6"):
         assert f"\n{pkg} " in "\n" + guest, f"guest image lacks {pkg}"
     assert " trixie" in dom0.split("\nlibc6 ")[1].splitlines()[0], "dom0's libc6 is not trixie's"
+
+
+def test_check_sources_finds_every_pinned_file():
+    """The archive still serves every file pins.txt pins (a vanished input
+    is then caught before anything is built)."""
+    sys.path.insert(0, str(BUILD_SH.parent))
+    import pins
+
+    proc = subprocess.run([str(BUILD_SH), "--check-sources"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1].startswith("debian"):
+            status[fields[1]] = fields[0]
+    pinned = [p.path for p in pins.load()]
+    assert sorted(status) == sorted(pinned)
+    assert {s for s in status.values()} == {"ok"}, [p for p, s in status.items() if s != "ok"]
+    assert f"check-sources: {len(pinned)} pinned files, 0 a build cannot get" in proc.stdout
+
+
+def test_a_pin_change_rebuilds_exactly_what_uses_it(images, tmp_path):
+    """Each artefact's cache key holds the pin lines it used: changing a
+    line only the guest image uses gives the guest a new key and leaves
+    Xen's alone."""
+    manifest = (BUILD_SH.parent / "pins.txt").read_text().splitlines()
+    i = next(n for n, line in enumerate(manifest) if line.split()[:1] == ["guest,dom0"])
+    manifest[i] = manifest[i].replace("guest,dom0", "guest", 1)
+    changed = tmp_path / "pins.txt"
+    changed.write_text("\n".join(manifest) + "\n")
+
+    def artefact(script, pins_file=None):
+        env = dict(os.environ, **({"VIRTIOBOX_PINS": str(pins_file)} if pins_file else {}))
+        return subprocess.run([str(BUILD_SH.parent / script)], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    assert artefact("xen.sh", changed) == artefact("xen.sh")
+    guest = artefact("guest.sh")
+    assert guest == str(images["guest"].parent)
+    assert artefact("guest.sh", changed) != guest

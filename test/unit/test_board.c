@@ -167,6 +167,87 @@ static void test_host_bus_failure_undoes_all(void **state)
 	board_config_free(cfg);
 }
 
+#define GPIO_SIM_DEV                                                           \
+	"{ type = \"gpio\"; socket = \"g0.sock\"; chip = \"sim\"; lines = 2; " \
+	"names = [ \"BTN\", \"\" ]; directions = [ \"in\", \"out\" ]; "        \
+	"values = [ 0, 1 ]; control = \"g0.ctl\"; }"
+
+static void test_gpio_sim_with_control_socket(void **state)
+{
+	struct board_config *cfg = load(
+		"guests = ( { domain = \"a\"; transport = \"vhost-user\"; "
+		"devices = ( " GPIO_SIM_DEV ", " SIM_DEV("a1.sock") " ); } );");
+	struct loop *ctl;
+	struct board *b;
+
+	(void)state;
+	assert_int_equal(loop_create(&ctl), 0);
+	assert_int_equal(board_create(&b, cfg, ctl), 0);
+	assert_int_equal(board_device_count(b), 2);
+	assert_true(exists("g0.sock") && exists("g0.ctl") && exists("a1.sock"));
+	board_destroy(b);
+	assert_false(exists("g0.sock") || exists("g0.ctl"));
+	loop_destroy(ctl);
+	board_config_free(cfg);
+}
+
+static void test_gpio_host_chip_failure_undoes_all(void **state)
+{
+	/* /dev/null passes the loader's check but is no GPIO chip. */
+	struct board_config *cfg = load(
+		"guests = ( { domain = \"a\"; transport = \"vhost-user\"; "
+		"devices = ( " GPIO_SIM_DEV ",\n{ type = \"gpio\"; socket = "
+		"\"g1.sock\"; chip = \"/dev/null\"; lines = [ 0 ]; } ); } );");
+	struct loop *ctl;
+	struct board *b = NULL;
+
+	(void)state;
+	assert_int_equal(loop_create(&ctl), 0);
+	assert_true(board_create(&b, cfg, ctl) < 0);
+	assert_null(b);
+	assert_false(exists("g0.sock") || exists("g0.ctl"));
+	assert_non_null(strstr(last_err, "test.conf:2: guests[0].devices[1]"
+					 ".lines: /dev/null: cannot open the "
+					 "chip: "));
+	loop_destroy(ctl);
+	board_config_free(cfg);
+}
+
+static void test_describe_gpio(void **state)
+{
+	struct board_config *cfg = load(
+		"guests = ( { domain = \"a\"; transport = \"vhost-user\"; "
+		"devices = ( " GPIO_SIM_DEV ", { type = \"gpio\"; socket = "
+		"\"g1.sock\"; packed = false; chip = \"/dev/null\"; lines = "
+		"[ 4 ]; names = [ \"LED\" ]; irq = false; } ); } );");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	char want[1024];
+
+	(void)state;
+	assert_int_equal(board_describe(cfg, out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want),
+		 "board \"\" (test.conf)\n"
+		 "  guest \"a\", transport vhost-user\n"
+		 "    gpio0: virtio-gpio (device id 41), vhost-user socket "
+		 "%s/g0.sock, packed and split rings offered\n"
+		 "      chip: 2 simulated lines, interrupts offered\n"
+		 "      control socket: %s/g0.ctl\n"
+		 "      line 0: input, 0, \"BTN\"\n"
+		 "      line 1: output, 1\n"
+		 "    gpio1: virtio-gpio (device id 41), vhost-user socket "
+		 "%s/g1.sock, split ring only\n"
+		 "      chip: host chip /dev/null, 1 lines, interrupts off\n"
+		 "      line 0: host line 4, \"LED\"\n"
+		 "valid: 1 guest(s), 2 device(s) would be served\n",
+		 dir, dir, dir);
+	assert_string_equal(text, want);
+	free(text);
+	board_config_free(cfg);
+}
+
 static void test_describe(void **state)
 {
 	struct board_config *cfg =
@@ -228,6 +309,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_host_bus_failure_undoes_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_gpio_sim_with_control_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_gpio_host_chip_failure_undoes_all, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_describe_gpio, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

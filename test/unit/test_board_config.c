@@ -174,8 +174,8 @@ static const struct err_case cases[] = {
 	 DEV3 ".type: required key is missing"},
 	{"device_type_unknown",
 	 "guests = ( { domain = \"g\"; transport = \"vhost-user\";\n"
-	 "devices = (\n{ type = \"gpio\"; } ); } );\n",
-	 DEV3 ".type: unknown device type \"gpio\" (known: i2c)"},
+	 "devices = (\n{ type = \"spi\"; } ); } );\n",
+	 DEV3 ".type: unknown device type \"spi\" (known: i2c, gpio)"},
 	{"device_unknown_key", SIM("irq = 5;"),
 	 DEV3 ".irq: unknown key (known here: type, name, socket, packed, "
 	      "bus, addresses, max_transfer, shared, chips)"},
@@ -314,6 +314,42 @@ static const struct err_case cases[] = {
 	 "gives each address to one device"},
 };
 
+/*
+ * Two paths to one adapter are one bus: a udev-style symlink cannot give a
+ * second guest an address (or the whole bus) the first one has.
+ */
+static void test_bus_alias_is_the_same_bus(void **state)
+{
+	char link[64], text[768], err[512];
+	struct board_config *b = NULL;
+
+	(void)state;
+	snprintf(link, sizeof(link), "/tmp/vbtest-i2c-alias-%d", (int)getpid());
+	unlink(link);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	snprintf(text, sizeof(text),
+		 "guests = ( { domain = \"a\"; transport = \"vhost-user\";\n"
+		 "devices = ( { type = \"i2c\"; socket = \"a\"; "
+		 "bus = \"/dev/null\"; addresses = [ 0x50 ]; shared = true; "
+		 "} ); },\n"
+		 "{ domain = \"b\"; transport = \"vhost-user\"; devices = (\n"
+		 "{ type = \"i2c\"; socket = \"b\"; bus = \"%s\";\n"
+		 "addresses = [ 0x50 ]; shared = true; } ); } );\n",
+		 link);
+	assert_int_equal(load(text, &b, err, sizeof(err)), -EINVAL);
+	assert_non_null(
+		strstr(err, "guests[1].devices[0].addresses: 0x50 on "));
+	assert_non_null(strstr(err, " (the adapter of /dev/null) is also given "
+				    "to guest \"a\" device \"i2c0\""));
+	/* Without shared, the alias is refused as the bus itself. */
+	*strstr(text, "shared = true; } ); } );") = '\0';
+	strcat(text, "} ); } );\n");
+	assert_int_equal(load(text, &b, err, sizeof(err)), -EINVAL);
+	assert_non_null(
+		strstr(err, " (the adapter of /dev/null) is also the bus"));
+	unlink(link);
+}
+
 static void test_defaults(void **state)
 {
 	struct board_config *b;
@@ -443,7 +479,7 @@ static void test_error_truncated(void **state)
 int main(void)
 {
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	struct CMUnitTest tests[NCASES + 5];
+	struct CMUnitTest tests[NCASES + 6];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < NCASES; i++)
@@ -455,6 +491,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_full_board);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_missing_file);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
+		test_bus_alias_is_the_same_bus);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(
 		test_string_and_no_runtime_dir);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_error_truncated);

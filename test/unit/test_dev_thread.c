@@ -308,14 +308,59 @@ static void test_busy_queue_does_not_starve(void **state)
 	ring_driver_destroy(&drv1);
 }
 
+/*
+ * A queue disabled while a serve is pending for it (the round limit's
+ * "again", or a kick_soon given before the disable) is not served again:
+ * SET_VRING_ENABLE 0 and RESET_OWNER must stop the data path touching the
+ * ring. Re-enabled, it is served as before.
+ */
+static void test_disabled_queue_is_not_served_again(void **state)
+{
+	int kick0 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int n;
+
+	(void)state;
+	dev_thread_pause(dt);
+	assert_int_equal(dev_thread_set_kick(dt, 0, kick0), 0);
+	feed_ring(&model.vdev);
+	atomic_store(&model.feed, true);
+	dev_thread_resume(dt);
+	signal_fd(kick0);
+	assert_true(wait_for(&model.kicks[0], 3 * VIRTIO_DEV_KICK_ROUNDS));
+	/* Paused while busy: most likely an "again" is pending now. */
+	dev_thread_pause(dt);
+	atomic_store(&model.feed, false);
+	dev_thread_kick_soon(dt, 0);
+	assert_int_equal(dev_thread_set_kick(dt, 0, -1), 0);
+	assert_int_equal(dev_thread_set_poll(dt, 0, false), 0);
+	n = atomic_load(&model.kicks[0]);
+	dev_thread_resume(dt);
+	usleep(30000);
+	assert_int_equal(atomic_load(&model.kicks[0]), n);
+	/* On again: a kick_soon serves it once more. */
+	dev_thread_pause(dt);
+	assert_int_equal(dev_thread_set_kick(dt, 0, kick0), 0);
+	dev_thread_kick_soon(dt, 0);
+	dev_thread_resume(dt);
+	assert_true(wait_for(&model.kicks[0], n + 1));
+	dev_thread_pause(dt);
+	assert_int_equal(dev_thread_set_kick(dt, 0, -1), 0);
+	dev_thread_resume(dt);
+	close(kick0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_model_fds),   T(test_kick_on_data_thread),
-		T(test_kick_soon),   T(test_poll),
-		T(test_kick_hangup), T(test_busy_queue_does_not_starve),
+		T(test_model_fds),
+		T(test_kick_on_data_thread),
+		T(test_kick_soon),
+		T(test_poll),
+		T(test_kick_hangup),
+		T(test_busy_queue_does_not_starve),
+		T(test_disabled_queue_is_not_served_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

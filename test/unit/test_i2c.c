@@ -481,18 +481,87 @@ static void test_longest_run(void **state)
 	assert_int_equal(status_of(e, I2C_BUS_MSGS_MAX - 1), OK);
 }
 
+/* Restart the queue on a ring of num entries (the driver's view too). */
+static void small_ring(struct env *e, uint16_t num)
+{
+	struct virtio_dev *vd = i2c_dev_virtio(e->dev);
+	uint32_t base;
+
+	assert_int_equal(virtio_dev_queue_stop(vd, 0, &base), 0);
+	ring_driver_destroy(&e->drv);
+	assert_int_equal(ring_driver_init(&e->drv, &e->mem,
+					  &(struct ring_driver_cfg){
+						  .features = e->ring_features,
+						  .num = num,
+						  .ring = RING,
+					  }),
+			 0);
+	assert_int_equal(
+		virtio_dev_queue_start(vd, 0, &e->drv.layout, e->drv.base), 0);
+}
+
 static void test_partial_run_at_end_of_ring(void **state)
 {
 	struct env *e = *state;
 
 	/* Linux kicks what fit when the ring filled up: FAIL_NEXT stays set
-	 * on the last request, and the driver then waits for it. */
+	 * on the last request, and the driver then waits for it. Two
+	 * 3-descriptor requests leave an 8-entry ring no room for a third. */
+	small_ring(e, 8);
 	add_write(e, 0x50, "\x00", 1, FN);
 	add_read(e, 0x50, 1, FN);
 	kick(e);
 	assert_int_equal(e->bus.calls, 1);
 	assert_int_equal(e->bus.n, 2);
 	assert_int_equal(status_of(e, 1), OK);
+}
+
+/*
+ * A run the device sees part of (it looked at the ring between two of the
+ * driver's avail->idx updates: polling, kick_soon, a re-check) stays open
+ * across kicks while the driver still has room, and goes out as one
+ * transaction once its last request arrives.
+ */
+static void test_partial_run_is_held_across_kicks(void **state)
+{
+	struct env *e = *state;
+
+	add_write(e, 0x50, "\x00", 1, FN);
+	add_read(e, 0x50, 1, FN);
+	kick(e);
+	assert_int_equal(e->bus.calls, 0);
+	expect_no_more_used(e);
+	assert_int_equal(status_of(e, 0), 0x7f);
+	add_read(e, 0x50, 2, 0);
+	kick(e);
+	assert_int_equal(e->bus.calls, 1);
+	assert_int_equal(e->bus.n, 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(status_of(e, i), OK);
+	assert_int_equal(stats(e).transactions, 1);
+}
+
+/* A queue stopped with a run open answers every held request with an
+ * error, without a bus transaction (the control thread is waiting). */
+static void test_open_run_fails_at_queue_stop(void **state)
+{
+	struct env *e = *state;
+	uint32_t base;
+	int a = add_write(e, 0x50, "\x00", 1, FN);
+	int b = add_read(e, 0x50, 1, FN);
+
+	kick(e);
+	assert_int_equal(e->bus.calls, 0);
+	assert_int_equal(
+		virtio_dev_queue_stop(i2c_dev_virtio(e->dev), 0, &base), 0);
+	assert_int_equal(e->bus.calls, 0);
+	expect_used(e, a, 1);
+	expect_used(e, b, 2);
+	assert_int_equal(status_of(e, 0), ERR);
+	assert_int_equal(status_of(e, 1), ERR);
+	assert_int_equal(virtio_dev_queue_start(i2c_dev_virtio(e->dev), 0,
+						&e->drv.layout, base),
+			 0);
 }
 
 static void test_zero_length_requests(void **state)
@@ -770,6 +839,8 @@ static const struct CMUnitTest tests[] = {
 	T(test_run_too_long),
 	T(test_longest_run),
 	T(test_partial_run_at_end_of_ring),
+	T(test_partial_run_is_held_across_kicks),
+	T(test_open_run_fails_at_queue_stop),
 	T(test_zero_length_requests),
 	T(test_malformed_short_header),
 	T(test_malformed_no_status),

@@ -220,6 +220,31 @@ static int xfer(struct i2c_bus *b, struct i2c_bus_msg *m, unsigned n)
 }
 
 /*
+ * VB_I2C_CLAIMED names an address a kernel driver holds on the adapter (the
+ * integration tests bind i2c-core's "dummy" driver there through
+ * new_device): a transaction to it fails with EBUSY on either path, alone
+ * or behind a message to a free address, and reaches no chip.
+ */
+static void expect_claimed_refused(struct i2c_bus *b)
+{
+	const char *claimed = getenv("VB_I2C_CLAIMED");
+	uint8_t byte[1] = {0};
+	struct i2c_bus_msg m[2] = {
+		{.addr = 0x50, .len = 1, .buf = byte},
+		{.len = 1, .buf = byte},
+	};
+
+	if (!claimed)
+		return;
+	m[1].addr = (uint16_t)strtoul(claimed, NULL, 0);
+	assert_int_equal(xfer(b, &m[1], 1), -EBUSY);
+	m[1].flags = I2C_BUS_M_RD;
+	assert_int_equal(xfer(b, &m[1], 1), -EBUSY);
+	if (i2c_hostdev_funcs(b) & I2C_FUNC_I2C)
+		assert_int_equal(xfer(b, m, 2), -EBUSY);
+}
+
+/*
  * Against a real SMBus-only adapter: Linux's i2c-stub with a chip at 0x50
  * (insmod i2c-stub.ko chip_addr=0x50), its node named by VB_I2C_STUB_DEV.
  * test/integration/test_i2c_hostdev_stub.py runs this inside a guest;
@@ -275,6 +300,7 @@ static void test_stub_adapter(void **state)
 	/* no chip at 0x51; shapes no SMBus call has */
 	wr.addr = 0x51;
 	assert_int_equal(xfer(b, &wr, 1), -ENODEV);
+	expect_claimed_refused(b);
 	wr.addr = 0x50;
 	assert_int_equal(xfer(b, (struct i2c_bus_msg[]){wr, wr, wr}, 3),
 			 -EOPNOTSUPP);
@@ -320,6 +346,7 @@ static void test_rdwr_adapter(void **state)
 	/* An address the host refuses fails the whole transaction. */
 	rd[0].addr = rd[1].addr = 0x20;
 	assert_int_equal(xfer(b, rd, 2), -EIO);
+	expect_claimed_refused(b);
 	i2c_bus_destroy(b);
 }
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "guard.h"
 #include "vhu_frontend.h"
 
 #define PROTO_BASE                                                             \
@@ -384,6 +385,38 @@ static void test_queue_error(void **state)
 	assert_false(fe_wait(f.err[1], 0));
 }
 
+/*
+ * The front-end shrinks the guest memory file under the live mapping (an
+ * unsealable memfd: nothing can forbid it), then kicks. The access faults:
+ * before core/guard.c that SIGBUS killed every device of every guest. Now
+ * the device's queues break (err fd), the process lives on, answers the
+ * front-end, and stops the faulted queue without touching its ring.
+ */
+static void test_shrunk_guest_memory_breaks_only_the_device(void **state)
+{
+	(void)state;
+	/* cmocka installs its own SIGBUS handler around each test. */
+	assert_int_equal(guard_init(), 0);
+	fe_negotiate(&f);
+	assert_int_equal(fe_mem_table(&f), 0);
+	fe_ring_start(&f, 0, 0);
+	fe_ring_start(&f, 1, 0);
+	fe_echo(&f, 0, "before");
+	fe_post(&f, 0, "after");
+	assert_int_equal(ftruncate(f.memfd, 0), 0);
+	fe_signal(f.kick[0]);
+	assert_true(fe_wait(f.err[0], 2000));
+	assert_true(fe_wait(f.err[1], 2000));
+	assert_false(fe_wait(f.call[0], 0));
+	/* Still serving the control plane, queues stop cleanly. */
+	assert_true(fe_get(&f, VHU_GET_FEATURES) & FE_V1);
+	fe_get_vring_base(&f, 0);
+	fe_get_vring_base(&f, 1);
+	assert_true(fe_connected(&f));
+	/* Our own teardown touches the memory again. */
+	assert_int_equal(ftruncate(f.memfd, FE_SIZE), 0);
+}
+
 /* One front-end lifetime; the guest memory (f.memfd) is reused. */
 static void one_frontend(int i)
 {
@@ -517,6 +550,7 @@ int main(void)
 		T(test_too_many_fds),
 		T(test_busy),
 		T(test_queue_error),
+		T(test_shrunk_guest_memory_breaks_only_the_device),
 		T(test_restart_loop),
 		T(test_socket_path),
 	};
