@@ -226,7 +226,7 @@ static void test_describe_gpio(void **state)
 	char want[1024];
 
 	(void)state;
-	assert_int_equal(board_describe(cfg, out), 0);
+	assert_int_equal(board_describe(cfg, out), 2);
 	fclose(out);
 	snprintf(want, sizeof(want),
 		 "board \"\" (test.conf)\n"
