@@ -461,6 +461,8 @@ int vhu_server_create(struct vhu_server **out, struct loop *ctl,
 	 */
 	if (!opts->offer_xen_mmap)
 		dev->features_offered &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
+	/* Legacy drivers too: QEMU's virtio-mmio is legacy by default. */
+	dev->legacy_ok = true;
 	virtio_dev_attach(dev, &s->tp, &s->mem.gmem);
 	ret = dev_thread_create(&s->dt, dev, s->name);
 	if (ret < 0)

@@ -16,13 +16,15 @@
  * honoured gets an error reply (when the front-end asked for one) and the
  * connection stays up; nothing a front-end sends stops the process.
  *
- * Offered: VIRTIO 1.x only (a front-end that does not accept
- * VIRTIO_F_VERSION_1 cannot start a ring), the device's features,
- * INDIRECT_DESC, EVENT_IDX, RING_PACKED (opts), ACCESS_PLATFORM only with
- * offer_xen_mmap (QEMU refuses a back-end offering it without IOTLB
- * support: "IOMMU support requires reply-ack and slave-req"), and the
- * protocol features MQ, REPLY_ACK, CONFIG, RESET_DEVICE,
- * CONFIGURE_MEM_SLOTS, STATUS, and XEN_MMAP (opts).
+ * Offered: VIRTIO 1.x, the device's features, INDIRECT_DESC, EVENT_IDX,
+ * RING_PACKED (opts), ACCESS_PLATFORM only with offer_xen_mmap (QEMU
+ * refuses a back-end offering it without IOTLB support: "IOMMU support
+ * requires reply-ack and slave-req"), and the protocol features MQ,
+ * REPLY_ACK, RESET_DEVICE, CONFIGURE_MEM_SLOTS, STATUS, CONFIG (only for
+ * a device with a config space) and XEN_MMAP (opts). A front-end that does
+ * not accept VIRTIO_F_VERSION_1 (QEMU's default legacy virtio-mmio) is
+ * served as a legacy driver: split rings, the first 32 feature bits,
+ * little-endian guests (virtio_dev.h); the server sets dev->legacy_ok.
  *
  * Usage from board/main.c, one server per vhost-user device:
  *

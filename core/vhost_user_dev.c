@@ -13,14 +13,19 @@
 
 #define BIT(n) (1ULL << (n))
 
-#define PROTOCOL_OFFERED                                                 \
-	(BIT(VHU_PROTOCOL_F_MQ) | BIT(VHU_PROTOCOL_F_REPLY_ACK) |        \
-	 BIT(VHU_PROTOCOL_F_CONFIG) | BIT(VHU_PROTOCOL_F_RESET_DEVICE) | \
+#define PROTOCOL_OFFERED                                          \
+	(BIT(VHU_PROTOCOL_F_MQ) | BIT(VHU_PROTOCOL_F_REPLY_ACK) | \
+	 BIT(VHU_PROTOCOL_F_RESET_DEVICE) |                       \
 	 BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VHU_PROTOCOL_F_STATUS))
 
 uint64_t vhu_protocol_offered(const struct vhu_server *s)
 {
+	/*
+	 * CONFIG only with a config space: QEMU warns about it for every
+	 * front-end that has none to ask for (vhost-user-i2c).
+	 */
 	return PROTOCOL_OFFERED |
+	       (s->dev->ops->config_size ? BIT(VHU_PROTOCOL_F_CONFIG) : 0) |
 	       (s->offer_xen_mmap ? BIT(VHU_PROTOCOL_F_XEN_MMAP) : 0);
 }
 
@@ -49,17 +54,26 @@ int vhu_set_features(struct vhu_server *s, struct vhu_msg *m,
 				"%s: ignoring features 0x%llx not offered",
 				s->name, (unsigned long long)(f & ~offered));
 	f &= offered;
-	if (!(f & BIT(VIRTIO_F_VERSION_1))) {
-		log_ratelimited(
-			LOG_LEVEL_ERR,
-			"%s: front-end did not accept VIRTIO_F_VERSION_1; "
-			"only VIRTIO 1.x devices are served",
-			s->name);
-		return -EPROTO;
-	}
+	/*
+	 * QEMU's default virtio-mmio is legacy (force-legacy=true): its
+	 * driver never accepts VERSION_1, and QEMU has turned the legacy
+	 * ring layout into SET_VRING_ADDR already.
+	 */
+	if (!(f & BIT(VIRTIO_F_VERSION_1)))
+		log_ratelimited(LOG_LEVEL_INFO,
+				"%s: front-end did not accept "
+				"VIRTIO_F_VERSION_1: serving a legacy driver "
+				"(split rings, little-endian guest)",
+				s->name);
 	dev_thread_pause(s->dt);
 	ret = virtio_dev_set_features(s->dev, f);
 	dev_thread_resume(s->dt);
+	if (ret < 0 && !(f & BIT(VIRTIO_F_VERSION_1)))
+		log_ratelimited(LOG_LEVEL_ERR,
+				"%s: the %s device cannot serve this legacy "
+				"driver (features 0x%llx): %s",
+				s->name, s->dev->ops->name,
+				(unsigned long long)f, strerror(-ret));
 	if (ret == 0)
 		s->acked_features = m->p.u64;
 	return ret;

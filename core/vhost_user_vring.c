@@ -258,7 +258,7 @@ int vhu_set_vring_kick(struct vhu_server *s, struct vhu_msg *m,
 			LOG_LEVEL_ERR, "%s: queue %u cannot start: %s", s->name,
 			q->index,
 			ret == -EPROTO
-				? "features not negotiated (VIRTIO 1.x only)"
+				? "features not negotiated (no SET_FEATURES)"
 				: strerror(-ret));
 	return ret;
 }

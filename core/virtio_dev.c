@@ -85,9 +85,11 @@ int virtio_dev_set_features(struct virtio_dev *d, uint64_t features)
 
 	if (features & ~d->features_offered)
 		return -EINVAL;
-	if (!(features & BIT(VIRTIO_F_VERSION_1)))
+	/* A legacy driver: split rings, 32 feature bits, where allowed. */
+	if (!(features & BIT(VIRTIO_F_VERSION_1)) &&
+	    (!d->legacy_ok || features >> 32))
 		return -EINVAL;
-	if (features == d->features)
+	if (d->features_accepted && features == d->features)
 		return 0;
 	/* Rings in use were started with the old ring format bits. */
 	if (any_queue_started(d))
@@ -98,6 +100,7 @@ int virtio_dev_set_features(struct virtio_dev *d, uint64_t features)
 			return ret;
 	}
 	d->features = features;
+	d->features_accepted = true;
 	return 0;
 }
 
@@ -114,8 +117,7 @@ int virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 	 * refused: the bit does not stick. DRIVER_OK without FEATURES_OK is
 	 * accepted, because QEMU's vhost-user front-end sends exactly that.
 	 */
-	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    !(d->features & BIT(VIRTIO_F_VERSION_1))) {
+	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) && !d->features_accepted) {
 		d->status = status & ~VIRTIO_CONFIG_S_FEATURES_OK;
 		return -EINVAL;
 	}
@@ -169,7 +171,7 @@ int virtio_dev_queue_start(struct virtio_dev *d, unsigned q,
 
 	if (q >= d->ops->num_queues || !d->mem)
 		return -EINVAL;
-	if (!(d->features & BIT(VIRTIO_F_VERSION_1)))
+	if (!d->features_accepted)
 		return -EPROTO;
 	if (vq_is_started(&d->vqs[q]))
 		return -EBUSY;
@@ -270,6 +272,7 @@ void virtio_dev_reset(struct virtio_dev *d)
 	for (unsigned i = 0; i < d->ops->num_queues; i++)
 		vq_reset(&d->vqs[i]);
 	d->features = 0;
+	d->features_accepted = false;
 	d->status = 0;
 	d->queue_error_sent = 0;
 }

@@ -14,6 +14,15 @@
  * config-space bounds checks (a model never sees an out-of-range offset),
  * and the queues' lifecycle.
  *
+ * Legacy drivers: a driver that does not accept VIRTIO_F_VERSION_1 is a
+ * legacy (virtio 0.9.5) driver. It is served only where the transport says
+ * so (legacy_ok: the vhost-user server, whose front-end already turned the
+ * legacy ring layout into ring addresses), on split rings with the first
+ * 32 feature bits, and only for little-endian guests: legacy rings and
+ * config space are in the guest's byte order and the ring layer reads
+ * them little-endian. A model that needs VIRTIO 1.x refuses such feature
+ * sets in features_ok.
+ *
  * Threading: control functions (features, status, config, queue start/stop,
  * reset) run on the control thread while the device's data path is paused
  * (the transport arranges that, see dev_thread_pause()); queue_kick,
@@ -68,7 +77,11 @@ struct virtio_dev_ops {
 	/* Optional; NULL makes config space read-only (writes get -EPERM). */
 	void (*config_write)(struct virtio_dev *d, uint32_t off,
 			     const void *buf, uint32_t len);
-	/* Optional: check the driver's accepted features; 0 or -errno. */
+	/*
+	 * Optional: check the driver's accepted features; 0 or -errno.
+	 * Without VIRTIO_F_VERSION_1 in features the driver is a legacy one
+	 * (see above): refuse here if the model cannot serve it.
+	 */
 	int (*features_ok)(struct virtio_dev *d, uint64_t features);
 	/* Optional: a queue was started (its ring is usable). */
 	void (*queue_started)(struct virtio_dev *d, unsigned q);
@@ -121,7 +134,9 @@ struct virtio_dev {
 	struct virtio_transport *tp;
 	struct gmem *mem;
 	uint64_t features_offered;
-	uint64_t features; /* accepted by the driver */
+	uint64_t features;	/* accepted by the driver */
+	bool features_accepted; /* features is valid (it may be 0) */
+	bool legacy_ok; /* set by the transport: legacy drivers served */
 	uint8_t status;
 	struct vq *vqs;	   /* ops->num_queues entries */
 	struct loop *loop; /* data-path loop, set by dev_thread_create */
@@ -149,16 +164,19 @@ void virtio_dev_attach(struct virtio_dev *d, struct virtio_transport *tp,
 uint64_t virtio_dev_features(const struct virtio_dev *d);
 /*
  * Accept the driver's features. Returns 0, -EINVAL when a bit was not
- * offered or VIRTIO_F_VERSION_1 is missing (only VIRTIO 1.x is served),
- * -EBUSY when the features change while a queue is started, or the model's
- * features_ok error. On error the accepted features are unchanged.
+ * offered, or VIRTIO_F_VERSION_1 is missing and the transport does not
+ * serve legacy drivers (legacy_ok), or a legacy feature set has bits above
+ * 31 (RING_PACKED, ACCESS_PLATFORM: VIRTIO 1.x only), -EBUSY when the
+ * features change while a queue is started, or the model's features_ok
+ * error. On error the accepted features are unchanged.
  */
 int virtio_dev_set_features(struct virtio_dev *d, uint64_t features);
 
 /*
  * Status register; writing 0 resets the device (virtio_dev_reset).
  * Setting FEATURES_OK without accepted features (virtio_dev_set_features
- * not called or failed) returns -EINVAL and leaves FEATURES_OK clear, which
+ * not called or failed since the last reset) returns -EINVAL and leaves
+ * FEATURES_OK clear, which
  * is how the driver learns of the refusal. DRIVER_OK is accepted without
  * FEATURES_OK (QEMU's vhost-user front-end skips it). Returns 0 or -EINVAL.
  */
@@ -179,7 +197,7 @@ int virtio_dev_config_write(struct virtio_dev *d, uint32_t off, const void *buf,
 /*
  * Start queue q on ring l at base (vq_start's encoding) with the accepted
  * features. Returns 0, -EINVAL (q out of range, no memory attached),
- * -EPROTO (no features accepted: VIRTIO 1.x not negotiated), -EBUSY
+ * -EPROTO (no features accepted since the last reset), -EBUSY
  * (already started), or vq_start's error.
  */
 int virtio_dev_queue_start(struct virtio_dev *d, unsigned q,

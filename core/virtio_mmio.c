@@ -4,7 +4,7 @@
  * against the register table (offset, size, direction), then dispatched;
  * what reaches the device runs with its data path paused.
  */
-#include "virtio_mmio.h"
+#include "virtio_mmio_int.h"
 
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define BIT(n) (1ULL << (n))
 
@@ -26,55 +24,50 @@
 #define VERSION	    2u
 #define INT_DEFINED (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)
 
-struct vmmio_queue {
-	uint32_t num; /* QueueNum */
-	bool ready;   /* QueueReady: the device queue runs */
-	uint64_t desc, driver, device;
-	int kick_fd; /* eventfd: QueueNotify → data-path thread */
-};
-
-enum { REG_R = 1, REG_W = 2, REG_RW = REG_R | REG_W };
+/* Register flags: direction, and whether VIRTIO_F_RING_RESET must be
+ * offered for it to exist. Neither R nor W: legacy, not in version 2. */
+enum { REG_R = 1, REG_W = 2, REG_RW = REG_R | REG_W, REG_RING_RESET = 4 };
 
 struct reg {
 	const char *name;
-	uint8_t dir;	 /* 0: legacy, not in version 2 */
-	bool ring_reset; /* exists only with VIRTIO_F_RING_RESET offered */
+	uint8_t flags;
 };
 
 /* Control registers by offset / 4 (virtio 1.2, table 4.1). */
+#define REG(off, n, f) [(off) / 4] = {.name = (n), .flags = (f)}
 static const struct reg regs[VMMIO_CONFIG / 4] = {
-	[VIRTIO_MMIO_MAGIC_VALUE / 4] = {"MagicValue", REG_R},
-	[VIRTIO_MMIO_VERSION / 4] = {"Version", REG_R},
-	[VIRTIO_MMIO_DEVICE_ID / 4] = {"DeviceID", REG_R},
-	[VIRTIO_MMIO_VENDOR_ID / 4] = {"VendorID", REG_R},
-	[VIRTIO_MMIO_DEVICE_FEATURES / 4] = {"DeviceFeatures", REG_R},
-	[VIRTIO_MMIO_DEVICE_FEATURES_SEL / 4] = {"DeviceFeaturesSel", REG_W},
-	[VIRTIO_MMIO_DRIVER_FEATURES / 4] = {"DriverFeatures", REG_W},
-	[VIRTIO_MMIO_DRIVER_FEATURES_SEL / 4] = {"DriverFeaturesSel", REG_W},
-	[VIRTIO_MMIO_GUEST_PAGE_SIZE / 4] = {"GuestPageSize", 0},
-	[VIRTIO_MMIO_QUEUE_SEL / 4] = {"QueueSel", REG_W},
-	[VIRTIO_MMIO_QUEUE_NUM_MAX / 4] = {"QueueNumMax", REG_R},
-	[VIRTIO_MMIO_QUEUE_NUM / 4] = {"QueueNum", REG_W},
-	[VIRTIO_MMIO_QUEUE_ALIGN / 4] = {"QueueAlign", 0},
-	[VIRTIO_MMIO_QUEUE_PFN / 4] = {"QueuePFN", 0},
-	[VIRTIO_MMIO_QUEUE_READY / 4] = {"QueueReady", REG_RW},
-	[VIRTIO_MMIO_QUEUE_NOTIFY / 4] = {"QueueNotify", REG_W},
-	[VIRTIO_MMIO_INTERRUPT_STATUS / 4] = {"InterruptStatus", REG_R},
-	[VIRTIO_MMIO_INTERRUPT_ACK / 4] = {"InterruptACK", REG_W},
-	[VIRTIO_MMIO_STATUS / 4] = {"Status", REG_RW},
-	[VIRTIO_MMIO_QUEUE_DESC_LOW / 4] = {"QueueDescLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_DESC_HIGH / 4] = {"QueueDescHigh", REG_W},
-	[VIRTIO_MMIO_QUEUE_AVAIL_LOW / 4] = {"QueueDriverLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_AVAIL_HIGH / 4] = {"QueueDriverHigh", REG_W},
-	[VIRTIO_MMIO_QUEUE_USED_LOW / 4] = {"QueueDeviceLow", REG_W},
-	[VIRTIO_MMIO_QUEUE_USED_HIGH / 4] = {"QueueDeviceHigh", REG_W},
-	[VIRTIO_MMIO_SHM_SEL / 4] = {"SHMSel", REG_W},
-	[VIRTIO_MMIO_SHM_LEN_LOW / 4] = {"SHMLenLow", REG_R},
-	[VIRTIO_MMIO_SHM_LEN_HIGH / 4] = {"SHMLenHigh", REG_R},
-	[VIRTIO_MMIO_SHM_BASE_LOW / 4] = {"SHMBaseLow", REG_R},
-	[VIRTIO_MMIO_SHM_BASE_HIGH / 4] = {"SHMBaseHigh", REG_R},
-	[VIRTIO_MMIO_QUEUE_RESET / 4] = {"QueueReset", REG_RW, true},
-	[VIRTIO_MMIO_CONFIG_GENERATION / 4] = {"ConfigGeneration", REG_R},
+	REG(VIRTIO_MMIO_MAGIC_VALUE, "MagicValue", REG_R),
+	REG(VIRTIO_MMIO_VERSION, "Version", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_ID, "DeviceID", REG_R),
+	REG(VIRTIO_MMIO_VENDOR_ID, "VendorID", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_FEATURES, "DeviceFeatures", REG_R),
+	REG(VIRTIO_MMIO_DEVICE_FEATURES_SEL, "DeviceFeaturesSel", REG_W),
+	REG(VIRTIO_MMIO_DRIVER_FEATURES, "DriverFeatures", REG_W),
+	REG(VIRTIO_MMIO_DRIVER_FEATURES_SEL, "DriverFeaturesSel", REG_W),
+	REG(VIRTIO_MMIO_GUEST_PAGE_SIZE, "GuestPageSize", 0),
+	REG(VIRTIO_MMIO_QUEUE_SEL, "QueueSel", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_NUM_MAX, "QueueNumMax", REG_R),
+	REG(VIRTIO_MMIO_QUEUE_NUM, "QueueNum", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_ALIGN, "QueueAlign", 0),
+	REG(VIRTIO_MMIO_QUEUE_PFN, "QueuePFN", 0),
+	REG(VIRTIO_MMIO_QUEUE_READY, "QueueReady", REG_RW),
+	REG(VIRTIO_MMIO_QUEUE_NOTIFY, "QueueNotify", REG_W),
+	REG(VIRTIO_MMIO_INTERRUPT_STATUS, "InterruptStatus", REG_R),
+	REG(VIRTIO_MMIO_INTERRUPT_ACK, "InterruptACK", REG_W),
+	REG(VIRTIO_MMIO_STATUS, "Status", REG_RW),
+	REG(VIRTIO_MMIO_QUEUE_DESC_LOW, "QueueDescLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_DESC_HIGH, "QueueDescHigh", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_AVAIL_LOW, "QueueDriverLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, "QueueDriverHigh", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_USED_LOW, "QueueDeviceLow", REG_W),
+	REG(VIRTIO_MMIO_QUEUE_USED_HIGH, "QueueDeviceHigh", REG_W),
+	REG(VIRTIO_MMIO_SHM_SEL, "SHMSel", REG_W),
+	REG(VIRTIO_MMIO_SHM_LEN_LOW, "SHMLenLow", REG_R),
+	REG(VIRTIO_MMIO_SHM_LEN_HIGH, "SHMLenHigh", REG_R),
+	REG(VIRTIO_MMIO_SHM_BASE_LOW, "SHMBaseLow", REG_R),
+	REG(VIRTIO_MMIO_SHM_BASE_HIGH, "SHMBaseHigh", REG_R),
+	REG(VIRTIO_MMIO_QUEUE_RESET, "QueueReset", REG_RW | REG_RING_RESET),
+	REG(VIRTIO_MMIO_CONFIG_GENERATION, "ConfigGeneration", REG_R),
 };
 
 /* ---- interrupts and device errors: either thread ------------------------- */
@@ -92,7 +85,7 @@ static void interrupt(struct vmmio *m, unsigned bit)
 }
 
 /* The spec's way to say "broken": NEEDS_RESET and a config interrupt. */
-static void device_error(struct vmmio *m)
+void vmmio_device_error(struct vmmio *m)
 {
 	/* Release: pairs with the acquire load in status(); the interrupt's
 	 * own release orders it before the config bit too. */
@@ -115,7 +108,7 @@ static void tp_notify_config(struct virtio_transport *t)
 static void tp_queue_error(struct virtio_transport *t, unsigned q)
 {
 	(void)q;
-	device_error(container_of(t, struct vmmio, tp));
+	vmmio_device_error(container_of(t, struct vmmio, tp));
 }
 
 static const struct virtio_transport_ops vmmio_transport_ops = {
@@ -124,82 +117,10 @@ static const struct virtio_transport_ops vmmio_transport_ops = {
 	.queue_error = tp_queue_error,
 };
 
-/* ---- queues: register thread, data path paused ----------------------------
- */
-
-static unsigned qindex(const struct vmmio *m, const struct vmmio_queue *q)
-{
-	return (unsigned)(q - m->queues);
-}
-
-static struct vmmio_queue *selected(struct vmmio *m)
-{
-	return m->queue_sel < m->nqueues ? &m->queues[m->queue_sel] : NULL;
-}
-
-static void queue_defaults(struct vmmio *m, struct vmmio_queue *q)
-{
-	q->num = m->dev->ops->queue_max;
-	q->ready = false;
-	q->desc = q->driver = q->device = 0;
-}
-
-/* A kick left in the eventfd must not serve the next ring. */
-static void drain_kick(struct vmmio *m, struct vmmio_queue *q)
-{
-	uint64_t v;
-
-	if (read(q->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("%s: queue %u: kick eventfd: %s", m->name,
-			 qindex(m, q), strerror(errno));
-}
-
-static void queue_stop(struct vmmio *m, struct vmmio_queue *q)
-{
-	uint32_t base;
-
-	if (!q->ready)
-		return;
-	dev_thread_set_kick(m->dt, qindex(m, q), -1);
-	/* No base to keep: a ring the driver enables again is a fresh one. */
-	virtio_dev_queue_stop(m->dev, qindex(m, q), &base);
-	drain_kick(m, q);
-	q->ready = false;
-}
-
-static int queue_start(struct vmmio *m, struct vmmio_queue *q)
-{
-	struct vq_layout l = {.num = (uint16_t)q->num,
-			      .desc = q->desc,
-			      .driver = q->driver,
-			      .device = q->device};
-	unsigned i = qindex(m, q);
-	uint32_t base;
-	int ret;
-
-	ret = virtio_dev_queue_start(m->dev, i, &l,
-				     vq_base_fresh(m->dev->features));
-	if (ret < 0)
-		return ret;
-	ret = dev_thread_set_kick(m->dt, i, q->kick_fd);
-	if (ret < 0) {
-		virtio_dev_queue_stop(m->dev, i, &base);
-		return ret;
-	}
-	/* Buffers may have been made available before QueueReady. */
-	dev_thread_kick_soon(m->dt, i);
-	q->ready = true;
-	return 0;
-}
-
 /* Data path paused: the device and every register as after a reset. */
 static void reset_paused(struct vmmio *m)
 {
-	for (unsigned i = 0; i < m->nqueues; i++) {
-		dev_thread_set_kick(m->dt, i, -1);
-		drain_kick(m, &m->queues[i]);
-		queue_defaults(m, &m->queues[i]);
-	}
+	vmmio_queues_reset(m);
 	virtio_dev_reset(m->dev);
 	m->device_features_sel = m->driver_features_sel = 0;
 	m->driver_features = 0;
@@ -211,12 +132,11 @@ static void reset_paused(struct vmmio *m)
 	atomic_store_explicit(&m->needs_reset, false, memory_order_relaxed);
 }
 
-/* ---- register reads --------------------------------------------------------
- */
+/* ---- register reads ------------------------------------------------------ */
 
 static uint32_t status(struct vmmio *m)
 {
-	/* Acquire: pairs with the release store in device_error(). */
+	/* Acquire: pairs with the release store in vmmio_device_error(). */
 	bool broken =
 		atomic_load_explicit(&m->needs_reset, memory_order_acquire);
 
@@ -226,7 +146,7 @@ static uint32_t status(struct vmmio *m)
 
 static uint32_t read_reg(struct vmmio *m, uint32_t off)
 {
-	struct vmmio_queue *q = selected(m);
+	struct vmmio_queue *q = vmmio_selected(m);
 	uint64_t f;
 
 	switch (off) {
@@ -275,8 +195,7 @@ static uint32_t read_reg(struct vmmio *m, uint32_t off)
 	return 0; /* unreachable: check_access() knows every register */
 }
 
-/* ---- register writes
- * --------------------------------------------------------- */
+/* ---- register writes ----------------------------------------------------- */
 
 static const char *features_refusal(struct vmmio *m, uint64_t f, int ret)
 {
@@ -348,144 +267,6 @@ static int write_driver_features(struct vmmio *m, uint32_t v)
 	return 0;
 }
 
-/* The selected queue, if the driver may change its setup now. */
-static struct vmmio_queue *setup_queue(struct vmmio *m, const char **why)
-{
-	struct vmmio_queue *q = selected(m);
-
-	if (!q)
-		*why = "QueueSel names no queue";
-	else if (q->ready)
-		*why = "queue setup changed while QueueReady is 1";
-	else
-		return q;
-	return NULL;
-}
-
-static int write_queue_num(struct vmmio *m, uint32_t v, const char **why)
-{
-	struct vmmio_queue *q = setup_queue(m, why);
-	bool packed = m->dev->features & BIT(VIRTIO_F_RING_PACKED);
-
-	if (!q)
-		return -EINVAL;
-	if (!v || v > m->dev->ops->queue_max)
-		*why = "queue size outside 1..QueueNumMax";
-	else if (!packed && (v & (v - 1)))
-		*why = "split ring size not a power of 2";
-	else {
-		q->num = v;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static int write_queue_addr(struct vmmio *m, uint32_t off, uint32_t v,
-			    const char **why)
-{
-	struct vmmio_queue *q = setup_queue(m, why);
-	uint64_t *a;
-	unsigned shift = off & 4 ? 32 : 0;
-
-	if (!q)
-		return -EINVAL;
-	if (off < VIRTIO_MMIO_QUEUE_AVAIL_LOW)
-		a = &q->desc;
-	else if (off < VIRTIO_MMIO_QUEUE_USED_LOW)
-		a = &q->driver;
-	else
-		a = &q->device;
-	*a = (*a & ~((uint64_t)UINT32_MAX << shift)) | (uint64_t)v << shift;
-	return 0;
-}
-
-static const char *start_error(int ret)
-{
-	if (ret == -EPROTO)
-		return "features not accepted (FEATURES_OK)";
-	if (ret == -EINVAL)
-		return "ring size or alignment unusable";
-	if (ret == -EFAULT)
-		return "ring outside guest memory";
-	return strerror(-ret);
-}
-
-static int write_queue_ready(struct vmmio *m, uint32_t v, const char **why)
-{
-	struct vmmio_queue *q = selected(m);
-	int ret = 0;
-
-	if (!q || v > 1) {
-		*why = q ? "QueueReady takes 0 or 1"
-			 : "QueueSel names no queue";
-		return -EINVAL;
-	}
-	if (v == q->ready)
-		return 0;
-	dev_thread_pause(m->dt);
-	if (v)
-		ret = queue_start(m, q);
-	else
-		queue_stop(m, q);
-	dev_thread_resume(m->dt);
-	if (ret < 0) {
-		log_msg_ratelimited(
-			&m->rl, LOG_LEVEL_ERR,
-			"%s: queue %u cannot start (size %u, desc 0x%llx, "
-			"driver 0x%llx, device 0x%llx): %s",
-			m->name, qindex(m, q), q->num,
-			(unsigned long long)q->desc,
-			(unsigned long long)q->driver,
-			(unsigned long long)q->device, start_error(ret));
-		device_error(m);
-	}
-	return 0;
-}
-
-static int write_queue_reset(struct vmmio *m, uint32_t v, const char **why)
-{
-	struct vmmio_queue *q = selected(m);
-
-	if (!(m->dev->features & BIT(VIRTIO_F_RING_RESET)))
-		*why = "VIRTIO_F_RING_RESET not negotiated";
-	else if (!q)
-		*why = "QueueSel names no queue";
-	else if (v != 1)
-		*why = "QueueReset takes 1";
-	else {
-		dev_thread_pause(m->dt);
-		queue_stop(m, q);
-		queue_defaults(m, q);
-		dev_thread_resume(m->dt);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static int write_notify(struct vmmio *m, uint32_t v, const char **why)
-{
-	uint64_t one = 1;
-
-	/* Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index. */
-	if (v >= m->nqueues) {
-		*why = "QueueNotify names no queue";
-		return -EINVAL;
-	}
-	/*
-	 * No fence: the guest ordered its ring writes before this store
-	 * (its barrier before the notify), the eventfd round trip orders
-	 * us with the data thread, and the ring layer's acquire after
-	 * reading the avail index pairs with the driver's barrier.
-	 * EAGAIN: the counter is full, so a kick is pending anyway.
-	 */
-	if (write(m->queues[v].kick_fd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		log_msg_ratelimited(&m->rl, LOG_LEVEL_WARN,
-				    "%s: queue %u: kick eventfd: %s", m->name,
-				    v, strerror(errno));
-	return 0;
-}
-
 static int write_ack(struct vmmio *m, uint32_t v, const char **why)
 {
 	if (v & ~INT_DEFINED) {
@@ -517,11 +298,11 @@ static int write_reg(struct vmmio *m, uint32_t off, uint32_t v,
 		m->queue_sel = v;
 		return 0;
 	case VIRTIO_MMIO_QUEUE_NUM:
-		return write_queue_num(m, v, why);
+		return vmmio_queue_num_write(m, v, why);
 	case VIRTIO_MMIO_QUEUE_READY:
-		return write_queue_ready(m, v, why);
+		return vmmio_queue_ready_write(m, v, why);
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		return write_notify(m, v, why);
+		return vmmio_notify_write(m, v, why);
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		return write_ack(m, v, why);
 	case VIRTIO_MMIO_STATUS:
@@ -532,12 +313,12 @@ static int write_reg(struct vmmio *m, uint32_t off, uint32_t v,
 	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		return write_queue_addr(m, off, v, why);
+		return vmmio_queue_addr_write(m, off, v, why);
 	case VIRTIO_MMIO_SHM_SEL:
 		m->shm_sel = v;
 		return 0;
 	case VIRTIO_MMIO_QUEUE_RESET:
-		return write_queue_reset(m, v, why);
+		return vmmio_queue_reset_write(m, v, why);
 	}
 	return 0; /* unreachable: check_access() knows every register */
 }
@@ -573,8 +354,7 @@ static int config_access(struct vmmio *m, uint32_t off, unsigned size,
 	return 0;
 }
 
-/* ---- access checks and entry points ----------------------------------------
- */
+/* ---- access checks and entry points -------------------------------------- */
 
 /*
  * Is [off, off + size) a defined access in direction dir? *reg is the
@@ -587,7 +367,7 @@ static int check_access(const struct vmmio *m, uint32_t off, unsigned size,
 		virtio_dev_features(m->dev) & BIT(VIRTIO_F_RING_RESET);
 	const struct reg *r = NULL;
 
-	if (off < VMMIO_CONFIG && size == 4 && !(off % 4) && regs[off / 4].name)
+	if (off < VMMIO_CONFIG && !(off % 4) && regs[off / 4].name)
 		r = &regs[off / 4];
 	*reg = r;
 	*why = NULL;
@@ -600,12 +380,12 @@ static int check_access(const struct vmmio *m, uint32_t off, unsigned size,
 			*why = "config access not naturally aligned";
 	} else if (size != 4 || off % 4)
 		*why = "control registers take aligned 32-bit accesses";
-	else if (!r || (r->ring_reset && !ring_reset))
+	else if (!r || ((r->flags & REG_RING_RESET) && !ring_reset))
 		*why = "no register at this offset";
-	else if (!r->dir)
+	else if (!(r->flags & REG_RW))
 		*why = "legacy (version 1) register; this device is "
 		       "virtio-mmio version 2";
-	else if (!(r->dir & dir))
+	else if (!(r->flags & dir))
 		*why = dir == REG_R ? "write-only register"
 				    : "read-only register";
 	return *why ? -EINVAL : 0;
@@ -675,18 +455,7 @@ struct dev_thread *vmmio_thread(struct vmmio *m)
 	return m->dt;
 }
 
-/* ---- lifetime
- * ---------------------------------------------------------------- */
-
-static void close_kicks(struct vmmio *m)
-{
-	for (unsigned i = 0; i < m->nqueues; i++)
-		if (m->queues[i].kick_fd >= 0)
-			close(m->queues[i].kick_fd);
-	free(m->queues);
-	m->queues = NULL;
-	m->nqueues = 0;
-}
+/* ---- lifetime ------------------------------------------------------------ */
 
 int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 	       const struct vmmio_ops *ops, const char *name)
@@ -697,24 +466,13 @@ int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->tp.ops = &vmmio_transport_ops;
 	m->ops = ops;
-	m->queues = calloc(dev->ops->num_queues, sizeof(*m->queues));
-	if (!m->queues)
-		return -ENOMEM;
-	m->nqueues = dev->ops->num_queues;
-	for (unsigned i = 0; i < m->nqueues; i++)
-		m->queues[i].kick_fd = -1;
-	for (unsigned i = 0; i < m->nqueues; i++) {
-		m->queues[i].kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (m->queues[i].kick_fd < 0) {
-			ret = -errno;
-			log_err("%s: kick eventfd: %s", m->name,
-				strerror(-ret));
-			goto err_close;
-		}
-	}
 	m->dev = dev;
-	for (unsigned i = 0; i < m->nqueues; i++)
-		queue_defaults(m, &m->queues[i]);
+	dev->legacy_ok = false; /* virtio-mmio version 2 is VIRTIO 1.x */
+	ret = vmmio_queues_create(m, dev->ops->num_queues);
+	if (ret < 0) {
+		log_err("%s: kick eventfds: %s", m->name, strerror(-ret));
+		goto err_free_queues;
+	}
 	virtio_dev_attach(dev, &m->tp, mem);
 	ret = dev_thread_create(&m->dt, dev, m->name);
 	if (ret < 0)
@@ -723,9 +481,9 @@ int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 
 err_detach:
 	virtio_dev_attach(dev, NULL, NULL);
+err_free_queues:
+	vmmio_queues_destroy(m);
 	m->dev = NULL;
-err_close:
-	close_kicks(m);
 	return ret;
 }
 
@@ -738,5 +496,5 @@ void vmmio_destroy(struct vmmio *m)
 	m->dt = NULL;
 	virtio_dev_attach(m->dev, NULL, NULL);
 	m->dev = NULL;
-	close_kicks(m);
+	vmmio_queues_destroy(m);
 }

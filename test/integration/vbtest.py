@@ -37,17 +37,20 @@ def board_text(packed: bool = True) -> str:
     return text
 
 
-def qemu_args(sock: Path, transport: str = "mmio", packed: bool = False) -> list[str]:
+def qemu_args(sock: Path, transport: str = "mmio", packed: bool = False,
+              legacy: bool = False) -> list[str]:
     """The vhost-user-i2c front-end of a plain `virt` guest.
 
-    mmio: QEMU's virtio-mmio is legacy (virtio 0.9) unless told otherwise,
-    and virtiobox serves VIRTIO 1.x only. packed=on makes QEMU offer
-    VIRTIO_F_RING_PACKED: only with a board that offers it too, since QEMU
-    7.2 does not mask ring features by the back-end's."""
+    mmio: QEMU's virtio-mmio is legacy (virtio 0.9.5) by default; legacy
+    keeps that default (the guest driver then never accepts VERSION_1),
+    otherwise force-legacy=false makes it a VIRTIO 1.x transport. packed=on
+    makes QEMU offer VIRTIO_F_RING_PACKED: only with a board that offers it
+    too, since QEMU 7.2 does not mask ring features by the back-end's."""
+    assert not (legacy and (packed or transport != "mmio")), "legacy: split mmio only"
     device = "vhost-user-i2c-device" if transport == "mmio" else "vhost-user-i2c-pci"
     args = ["-chardev", f"socket,id=vi2c,path={sock}",
             "-device", f"{device},chardev=vi2c" + (",packed=on" if packed else "")]
-    if transport == "mmio":
+    if transport == "mmio" and not legacy:
         args = ["-global", "virtio-mmio.force-legacy=false"] + args
     return args
 

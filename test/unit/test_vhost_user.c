@@ -82,10 +82,12 @@ static void test_features(void **state)
 					  FE_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 					  FE_BIT(VIRTIO_RING_F_EVENT_IDX) |
 					  FE_BIT(VHU_F_PROTOCOL_FEATURES));
-	/* Legacy front-ends are refused; the connection stays. */
-	assert_int_equal(fe_set_u64(&f, VHU_SET_FEATURES, FE_BIT(0)), 1);
+	/* A legacy driver (QEMU's default virtio-mmio) is served. */
+	assert_true(f.echo.vdev.legacy_ok);
+	assert_int_equal(fe_set_u64(&f, VHU_SET_FEATURES, FE_BIT(0)), 0);
 	assert_true(fe_connected(&f));
-	assert_int_equal(f.echo.vdev.features, 0);
+	assert_int_equal(f.echo.vdev.features, FE_BIT(0));
+	assert_true(f.echo.vdev.features_accepted);
 	/* Bits we never offered (QEMU passes RING_RESET through): dropped. */
 	assert_int_equal(fe_set_u64(&f, VHU_SET_FEATURES,
 				    FE_V1 | FE_BIT(VIRTIO_F_RING_RESET) |
@@ -113,6 +115,71 @@ static void test_features_packed_offer(void **state)
 		    FE_BIT(VIRTIO_F_ACCESS_PLATFORM));
 	assert_int_equal(fe_get(&g, VHU_GET_PROTOCOL_FEATURES),
 			 PROTO_BASE | FE_BIT(VHU_PROTOCOL_F_XEN_MMAP));
+	/* Packed rings are VIRTIO 1.x: not for a legacy driver. */
+	assert_int_equal(fe_set_u64(&g, VHU_SET_FEATURES,
+				    FE_BIT(0) | FE_BIT(VIRTIO_F_RING_PACKED)),
+			 1);
+	assert_false(g.echo.vdev.features_accepted);
+	fe_fini(&g);
+}
+
+/*
+ * QEMU 7.2's default virtio-mmio is legacy: the driver never accepts
+ * VERSION_1. The same sequence and data path as test_qemu72_sequence.
+ */
+static void test_legacy_front_end(void **state)
+{
+	(void)state;
+	fe_negotiate(&f);
+	/* The legacy feature set replaces fe_negotiate's (no ring runs). */
+	assert_int_equal(fe_set_u64(&f, VHU_SET_FEATURES, FE_BIT(0)), 0);
+	assert_int_equal(fe_mem_table(&f), 0);
+	fe_ring_start(&f, 0, 0);
+	fe_ring_start(&f, 1, 0);
+	assert_int_equal(fe_set_u64(&f, VHU_SET_STATUS,
+				    VIRTIO_CONFIG_S_ACKNOWLEDGE |
+					    VIRTIO_CONFIG_S_DRIVER |
+					    VIRTIO_CONFIG_S_DRIVER_OK),
+			 0);
+	assert_int_equal(f.echo.vdev.features, FE_BIT(0));
+	fe_echo(&f, 0, "legacy");
+	fe_echo(&f, 1, "driver");
+	fe_echo(&f, 0, "served");
+	assert_int_equal(fe_set_u64(&f, VHU_SET_STATUS, 0), 0);
+	assert_int_equal(fe_get_vring_base(&f, 0), 2);
+	assert_int_equal(fe_get_vring_base(&f, 1), 1);
+}
+
+static const struct virtio_dev_ops echo_no_config_ops = {
+	.name = "echo",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.features = FE_BIT(0),
+	.num_queues = FE_QUEUES,
+	.queue_max = 64,
+	.queue_kick = fe_echo_kick,
+	.reset = fe_echo_reset,
+};
+
+/* PROTOCOL_F_CONFIG only for a device with a config space. */
+static void test_protocol_config_only_with_config_space(void **state)
+{
+	struct fe g;
+	struct {
+		struct vhu_config_hdr h;
+		uint8_t data[4];
+	} cfg = {.h = {0, 4, 0}};
+
+	(void)state;
+	assert_true(fe_get(&f, VHU_GET_PROTOCOL_FEATURES) &
+		    FE_BIT(VHU_PROTOCOL_F_CONFIG));
+	fe_init_ops(&g, NULL, &echo_no_config_ops);
+	assert_int_equal(fe_get(&g, VHU_GET_PROTOCOL_FEATURES),
+			 PROTO_BASE & ~FE_BIT(VHU_PROTOCOL_F_CONFIG));
+	/* A GET_CONFIG anyway: answered empty (the spec's error). */
+	fe_send(&g, VHU_GET_CONFIG, VHU_VERSION, &cfg, sizeof(cfg), NULL, 0);
+	fe_pump(&g);
+	assert_int_equal(fe_reply(&g, VHU_GET_CONFIG, &cfg, sizeof(cfg)), 0);
+	assert_true(fe_connected(&g));
 	fe_fini(&g);
 }
 
@@ -538,6 +605,8 @@ int main(void)
 		T(test_qemu72_sequence),
 		T(test_features),
 		T(test_features_packed_offer),
+		T(test_legacy_front_end),
+		T(test_protocol_config_only_with_config_space),
 		T(test_protocol_features),
 		T(test_owner),
 		T(test_queue_num_and_slots),

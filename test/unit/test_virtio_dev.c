@@ -410,6 +410,57 @@ static void test_queue_start_errors(void **state)
 	virtio_dev_attach(d, &ct.tp, &mem.gmem);
 }
 
+/*
+ * A legacy driver (no VERSION_1), where the transport serves one: split
+ * rings, feature bits 0..31 only, a feature set of 0 counts as accepted,
+ * and the model may refuse.
+ */
+static void test_legacy_features(void **state)
+{
+	struct virtio_dev *d = &echo.vdev;
+	uint8_t ack = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	uint16_t id;
+	uint32_t len;
+	char out[8] = {0};
+	int posted;
+
+	(void)state;
+	assert_false(d->legacy_ok); /* off unless the transport says so */
+	assert_int_equal(virtio_dev_set_features(d, MODEL_F), -EINVAL);
+	d->legacy_ok = true;
+	/* Bits above 31 exist only in VIRTIO 1.x. */
+	assert_int_equal(virtio_dev_set_features(
+				 d, MODEL_F | BIT(VIRTIO_F_ACCESS_PLATFORM)),
+			 -EINVAL);
+	assert_false(d->features_accepted);
+	echo.refuse_features = -ENOTSUP; /* a model that needs VIRTIO 1.x */
+	assert_int_equal(virtio_dev_set_features(d, MODEL_F), -ENOTSUP);
+	assert_int_equal(virtio_dev_queue_start(d, 0, &drv.layout, drv.base),
+			 -EPROTO);
+	echo.refuse_features = 0;
+	/* No feature at all is still a negotiated feature set. */
+	assert_int_equal(virtio_dev_set_features(d, 0), 0);
+	assert_true(d->features_accepted);
+	assert_int_equal(
+		virtio_dev_set_status(d, ack | VIRTIO_CONFIG_S_DRIVER_OK), 0);
+	assert_int_equal(virtio_dev_set_features(d, MODEL_F), 0);
+	assert_int_equal(virtio_dev_queue_start(d, 0, &drv.layout, drv.base),
+			 0);
+	posted = post_hello();
+	assert_int_equal(virtio_dev_kick(d, 0), 0);
+	assert_int_equal(ring_driver_get_used(&drv, &id, &len), 1);
+	assert_int_equal(id, posted);
+	assert_int_equal(len, 5);
+	assert_int_equal(fake_gmem_read(&mem, DATA + 0x100, out, 5), 0);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(ct.notified[0], 1);
+	/* A reset forgets the feature set. */
+	virtio_dev_reset(d);
+	assert_false(d->features_accepted);
+	assert_int_equal(virtio_dev_queue_start(d, 0, &drv.layout, drv.base),
+			 -EPROTO);
+}
+
 static void test_kick_echo(void **state)
 {
 	uint16_t id;
@@ -639,12 +690,19 @@ static void test_kick_broken_ring_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_init_errors),	T(test_features_offered),
-		T(test_set_features),	T(test_status),
-		T(test_config_bounds),	T(test_config_read_only),
-		T(test_config_changed), T(test_queue_start_errors),
-		T(test_kick_echo),	T(test_queue_stop),
-		T(test_corrupt_ring),	T(test_reset),
+		T(test_init_errors),
+		T(test_features_offered),
+		T(test_set_features),
+		T(test_legacy_features),
+		T(test_status),
+		T(test_config_bounds),
+		T(test_config_read_only),
+		T(test_config_changed),
+		T(test_queue_start_errors),
+		T(test_kick_echo),
+		T(test_queue_stop),
+		T(test_corrupt_ring),
+		T(test_reset),
 	};
 
 	/* Ring features per run (cmocka's state is not const). */

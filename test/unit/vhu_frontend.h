@@ -228,7 +228,9 @@ static inline void fe_connect(struct fe *f)
 	f->sock = sv[1];
 }
 
-static inline void fe_init(struct fe *f, const struct vhu_server_opts *opts)
+/* A front-end connected to a server over an echo device with ops. */
+static inline void fe_init_ops(struct fe *f, const struct vhu_server_opts *opts,
+			       const struct virtio_dev_ops *ops)
 {
 	struct vhu_server_opts def = {.name = "test"};
 
@@ -238,11 +240,16 @@ static inline void fe_init(struct fe *f, const struct vhu_server_opts *opts)
 	for (unsigned q = 0; q < FE_QUEUES; q++)
 		f->kick[q] = f->call[q] = f->err[q] = -1;
 	assert_int_equal(loop_create(&f->ctl), 0);
-	assert_int_equal(virtio_dev_init(&f->echo.vdev, &fe_echo_ops, 0), 0);
+	assert_int_equal(virtio_dev_init(&f->echo.vdev, ops, 0), 0);
 	assert_int_equal(vhu_server_create(&f->srv, f->ctl, &f->echo.vdev,
 					   opts ? opts : &def),
 			 0);
 	fe_connect(f);
+}
+
+static inline void fe_init(struct fe *f, const struct vhu_server_opts *opts)
+{
+	fe_init_ops(f, opts, &fe_echo_ops);
 }
 
 /* Close our end and let the server notice. */
