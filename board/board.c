@@ -18,6 +18,8 @@
 #include "log.h"
 #include "models.h"
 #include "vhost_user.h"
+#include "xen_caps.h"
+#include "xen_vhu_mapper.h"
 
 /* One served device: its model and its transport. */
 struct board_entry {
@@ -34,6 +36,9 @@ struct board {
 	struct board_entry *entries;
 	struct virtio_dev **vdevs; /* per entry; NULL for vhost-user ones */
 	struct board_xen *xen;
+	/* XEN_MMAP regions, for every vhost-user server; NULL when the Xen
+	 * grant and foreign devices are not usable here */
+	struct vhu_region_mapper *xen_mapper;
 };
 
 /* Where a device was declared, for messages. */
@@ -207,6 +212,8 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 		.socket_path = dev->socket,
 		.name = e->name,
 		.offer_packed = dev->packed,
+		.offer_xen_mmap = b->xen_mapper != NULL,
+		.xen_mapper = b->xen_mapper,
 	};
 	char guest[80];
 	int ret;
@@ -248,6 +255,29 @@ static bool has_xen_guests(const struct board_config *cfg)
 	return false;
 }
 
+/*
+ * Offer XEN_MMAP over vhost-user when this domain can map Xen guests'
+ * memory both ways (/dev/xen/gntdev and /dev/xen/privcmd open).
+ */
+static int board_xen_mapper(struct board *b)
+{
+	struct xen_caps caps;
+	int ret;
+
+	xen_caps_probe(&caps);
+	if (!caps.gnttab || !caps.foreignmemory)
+		return 0;
+	ret = xen_vhu_mapper_create(&b->xen_mapper, 0);
+	if (ret) {
+		log_err("cannot set up Xen memory mapping for XEN_MMAP: %s",
+			strerror(-ret));
+		return ret;
+	}
+	log_info("Xen grant and foreign mappings available: vhost-user "
+		 "servers offer XEN_MMAP and VIRTIO_F_ACCESS_PLATFORM");
+	return 0;
+}
+
 int board_create(struct board **out, const struct board_config *cfg,
 		 struct loop *ctl)
 {
@@ -266,6 +296,11 @@ int board_create(struct board **out, const struct board_config *cfg,
 	if (!b->entries || !b->vdevs) {
 		board_destroy(b);
 		return -ENOMEM;
+	}
+	ret = board_xen_mapper(b);
+	if (ret) {
+		board_destroy(b);
+		return ret;
 	}
 	for (unsigned g = 0; g < cfg->nguests; g++) {
 		for (unsigned d = 0; d < cfg->guests[g].ndevices; d++) {
@@ -335,6 +370,7 @@ void board_destroy(struct board *b)
 		log_stats(&b->entries[i]);
 		entry_destroy_model(&b->entries[i]);
 	}
+	xen_vhu_mapper_destroy(b->xen_mapper);
 	free(b->vdevs);
 	free(b->entries);
 	free(b);

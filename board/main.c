@@ -55,6 +55,11 @@ static int cmd_info(void)
 	printf("  foreign mappings   %s\n", caps.foreignmemory ? "yes" : "no");
 	printf("  device model       %s\n", caps.devicemodel ? "yes" : "no");
 	printf("  xenstore           %s\n", caps.xenstore ? "yes" : "no");
+	printf("vhost-user XEN_MMAP: %s\n",
+	       caps.gnttab && caps.foreignmemory
+		       ? "offered (grant and foreign regions)"
+		       : "not offered (needs /dev/xen/gntdev and "
+			 "/dev/xen/privcmd)");
 	return 0;
 }
 

@@ -61,8 +61,9 @@ struct vhu_xen_region {
 };
 
 /*
- * Seam for Xen memory regions (implemented in xen/ later). Without a
- * mapper, a Xen region is validated and then refused with -EOPNOTSUPP.
+ * Seam for Xen memory regions (xen/xen_vhu_mapper.c implements it; board/
+ * hands it in). Without a mapper, a Xen region is validated and then
+ * refused with -EOPNOTSUPP.
  */
 struct vhu_region_mapper;
 struct vhu_region_mapper_ops {

@@ -95,7 +95,7 @@ static int map_xen(struct vhu_server *s, struct gmem_mmap_region *out,
 		log_ratelimited(
 			LOG_LEVEL_ERR,
 			"%s: Xen %s region at 0x%llx (domain %u): Xen memory "
-			"mapping is not available in this build",
+			"mapping is not set up for this server",
 			s->name,
 			(x.xen_mmap_flags & VHU_XEN_MMAP_GRANT) ? "grant"
 								: "foreign",

@@ -287,15 +287,29 @@ static int fetch_one(struct vq *vq, struct vq_elem **out)
 }
 
 /*
- * Map the whole batch in one call. If the back-end refuses, map element by
- * element to find the first bad one: the ones before it are served, it
- * becomes the pending error, the ones after it go back to the ring.
- * Returns the number of elements kept.
+ * A chain whose buffers the memory back-end will not map (a revoked Xen
+ * grant): complete it with nothing written, unseen by the device. The
+ * back-end has logged why.
  */
-static unsigned batch_map(struct vq *vq, int *err)
+static void elem_refuse(struct vq *vq, struct vq_elem *e)
 {
-	unsigned nr = 0, k;
-	int ret;
+	struct vq_used_pending *p = &vq->pending[vq->npending++];
+
+	p->id = e->id;
+	p->ndesc = e->ndesc;
+	p->len = 0;
+	vq->map_refused++;
+	slot_free(vq, e);
+}
+
+/*
+ * Map the whole batch in one call. If the back-end refuses, map element by
+ * element to find the bad ones: they are completed unused (elem_refuse),
+ * the others served. Returns the number of elements kept.
+ */
+static unsigned batch_map(struct vq *vq)
+{
+	unsigned nr = 0, k, kept = 0;
 
 	for (k = 0; k < vq->batch_len; k++)
 		nr += elem_ranges(&vq->pool[vq->batch[k]], vq->ranges + nr);
@@ -305,44 +319,44 @@ static unsigned batch_map(struct vq *vq, int *err)
 		struct vq_elem *e = &vq->pool[vq->batch[k]];
 
 		nr = elem_ranges(e, vq->ranges);
-		ret = nr ? gmem_map_batch(vq->mem, vq->ranges, nr) : 0;
-		if (ret < 0) {
-			*err = vq_fail(vq, ret,
-				       "cannot map buffer %u (error %d)", e->id,
-				       ret);
-			break;
+		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
+			elem_refuse(vq, e);
+			continue;
 		}
+		vq->batch[kept++] = vq->batch[k];
 	}
-	if (k == vq->batch_len)
-		return k; /* the back-end took them one by one */
-	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
-	for (unsigned j = k; j < vq->batch_len; j++)
-		slot_free(vq, &vq->pool[vq->batch[j]]);
-	vq->batch_len = k;
-	return k;
+	vq->batch_len = kept;
+	return kept;
 }
 
 /* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
 static int refill(struct vq *vq)
 {
-	unsigned n = 0;
+	unsigned n, fetched;
 	int err = 0;
 
-	vq->batch_head = vq->batch_len = 0;
-	if (vq->fetch_err)
+	if (vq->fetch_err) {
+		vq->batch_head = vq->batch_len = 0;
 		return vq_break(vq, vq->fetch_err);
-	while (n < VQ_BATCH) {
-		struct vq_elem *e = NULL;
-
-		err = fetch_one(vq, &e);
-		if (err <= 0)
-			break;
-		vq->batch[n++] = e->slot;
-		err = 0;
 	}
-	vq->batch_len = n;
-	if (n)
-		n = batch_map(vq, &err);
+	/* Again while every chain fetched was refused: each one refused is
+	 * outstanding until flushed, so this ends within the queue size. */
+	do {
+		vq->batch_head = vq->batch_len = 0;
+		for (n = 0; n < VQ_BATCH; n++) {
+			struct vq_elem *e = NULL;
+
+			err = fetch_one(vq, &e);
+			if (err <= 0)
+				break;
+			vq->batch[n] = e->slot;
+			err = 0;
+		}
+		fetched = n;
+		vq->batch_len = n;
+		if (n)
+			n = batch_map(vq);
+	} while (n == 0 && fetched && err == 0);
 	if (err < 0) {
 		if (n == 0)
 			return vq_break(vq, err);
@@ -578,6 +592,11 @@ int vq_pop(struct vq *vq, struct vq_elem **elem)
 uint32_t vq_pop_count(const struct vq *vq)
 {
 	return vq->pop_count;
+}
+
+uint32_t vq_map_refused(const struct vq *vq)
+{
+	return vq->map_refused;
 }
 
 void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)

@@ -31,13 +31,18 @@
  *     forbids it for split too) / INDIRECT not negotiated    -EINVAL
  *   - a next index inside a split indirect table >= its size -EINVAL
  *   - a readable descriptor after a writable one             -EINVAL
- *   - address outside guest memory (or map_batch refused it) -EFAULT
- *     (or whatever -errno the memory back-end returned)
+ *   - address outside guest memory                           -EFAULT
+ *     (or whatever -errno the memory back-end's translate returned;
+ *     an indirect table map_batch refuses also breaks the queue)
  *   - address + len wraps around 2^64                        -EOVERFLOW
  *   - more iov segments than VQ_IOV_MAX (a descriptor split
  *     by the memory seam counts once per segment)            -E2BIG
  *   - a chain's byte total (readable + writable) over UINT32_MAX
  *                                                            -EOVERFLOW
+ * Not a ring violation: a chain whose buffers the memory back-end's
+ * map_batch refuses (a Xen grant the guest revoked or never gave) is
+ * completed at once with 0 bytes written, never seen by device code, and
+ * the queue serves on (vq_map_refused counts them; the back-end logs why).
  * A zero-length direct descriptor is accepted and adds no iov segment.
  * An indirect descriptor ends the chain it is in; its WRITE flag is ignored.
  * Chains fetched in one batch before the bad one are still returned by
@@ -168,7 +173,8 @@ struct vq {
 	struct vq_used_pending *pending;
 	unsigned npending;
 
-	uint32_t pop_count; /* elements vq_pop returned (wraps) */
+	uint32_t pop_count;   /* elements vq_pop returned (wraps) */
+	uint32_t map_refused; /* chains completed unused, map refused */
 
 	/* element pool: max_num elements, free list of slot numbers */
 	struct vq_elem *pool;
@@ -276,6 +282,12 @@ int vq_pop(struct vq *vq, struct vq_elem **elem);
  * leaves buffers in the ring on purpose"). Same thread as vq_pop.
  */
 uint32_t vq_pop_count(const struct vq *vq);
+
+/*
+ * Chains completed unused because the memory back-end refused to map them
+ * (see the walker rules), since vq_init, wrapping. Same thread as vq_pop.
+ */
+uint32_t vq_map_refused(const struct vq *vq);
 
 /*
  * Complete elem with written bytes of device-writable data (clamped to

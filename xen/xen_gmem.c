@@ -55,6 +55,16 @@ void xen_gmem_invalidate(struct gmem *m)
 		xen_gmem_foreign_invalidate(x);
 }
 
+void xen_gmem_log_release(const struct xen_gmem *x)
+{
+	log_info("%s: domain %u: %s memory released after %lu map and %lu "
+		 "unmap calls (%lu pages, %lu maps refused)",
+		 x->label, x->domid,
+		 x->kind == XEN_GMEM_GRANT ? "grant" : "foreign",
+		 x->stats.map_calls, x->stats.unmap_calls,
+		 x->stats.pages_mapped, x->stats.map_failures);
+}
+
 void xen_gmem_destroy(struct gmem *m)
 {
 	struct xen_gmem *x;

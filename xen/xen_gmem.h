@@ -73,7 +73,10 @@ int xen_gmem_foreign_create(struct gmem **out, uint16_t domid,
  */
 void xen_gmem_invalidate(struct gmem *m);
 
-/* Unmap everything and close the device. Either kind; NULL accepted. */
+/*
+ * Unmap everything and close the device, logging the call counts (one
+ * info line). Either kind; NULL accepted.
+ */
 void xen_gmem_destroy(struct gmem *m);
 
 /* Library calls made so far (a gmem of either kind). */

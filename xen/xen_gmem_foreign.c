@@ -437,6 +437,7 @@ void xen_gmem_foreign_destroy(struct xen_gmem *x)
 			unmap_frames(f, f->rings[i].addr, f->rings[i].npages);
 	free(f->slots);
 	free(f->rings);
+	xen_gmem_log_release(x);
 	x->sys->ops->close(x->sys);
 	free(f);
 }

@@ -410,6 +410,7 @@ void xen_gmem_grant_destroy(struct xen_gmem *x)
 		free(g->maps[k].spans);
 	}
 	free(g->maps);
+	xen_gmem_log_release(x);
 	x->sys->ops->close(x->sys);
 	free(g);
 }

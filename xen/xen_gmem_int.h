@@ -54,8 +54,11 @@ int xen_gmem_foreign_create_sys(struct gmem **out, struct xen_sys *sys,
 				uint16_t domid, unsigned cache_slots,
 				const char *label);
 
+/* The destroys: unmap everything, xen_gmem_log_release, close, free. */
 void xen_gmem_grant_destroy(struct xen_gmem *x);
 void xen_gmem_foreign_destroy(struct xen_gmem *x);
 void xen_gmem_foreign_invalidate(struct xen_gmem *x);
+/* The info line with x's final call counts. */
+void xen_gmem_log_release(const struct xen_gmem *x);
 
 #endif

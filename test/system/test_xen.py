@@ -8,7 +8,10 @@ stand-in back-end, and no domU skips virtio-mmio probing."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import vbtest  # noqa: E402
 
 BINARY = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
+XEN_ARM64 = Path("/opt/virtiobox/arm64-xen/usr/lib/aarch64-linux-gnu/pkgconfig")
 
 
 def _binary() -> Path:
@@ -177,7 +181,7 @@ def test_xen_domu_uses_virtio_i2c(images, report, grant):
     assert vbtest.REFUSED_TEXT in saw.get("refused stub 0x51", ""), saw
     assert "VERSION_1=1" in saw["virtio device"], saw["virtio device"]
     memory = "grants" if grant else "foreign mappings"
-    assert f"[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
+    assert "[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
     assert f"guest memory through {memory}" in result.console
     assert "IOREQ server" in result.console
 
@@ -376,3 +380,90 @@ def test_xen_destroy_create_and_reboot(images, report):
         "guest1": DomU(DOMU_ROUND, files={"/sbin/reboot": File(content=REBOOT, mode=0o755)}),
     }))
     result.check()
+
+
+# XEN_MMAP over vhost-user: a test front-end in dom0 (vhu_xen_fe.c).
+def _static_tool(tmp_path: Path, name: str, *libs: str) -> Path:
+    """test/system/NAME.c, linked statically against bookworm's arm64 libxen
+    4.17 (setup.sh unpacks it), as virtiobox is."""
+    if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
+        pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
+    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
+    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", *libs], env=env,
+                           check=True, capture_output=True, text=True).stdout.split()
+    out = tmp_path / name
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
+                    "-o", str(out), str(Path(__file__).with_name(name + ".c")), *flags],
+                   check=True)
+    return out
+
+
+XEN_MMAP_BOARD = r"""
+cat >/tmp/board.cfg <<'BOARD'
+name = "xen-mmap";
+guests = (
+  { domain = "fe1"; transport = "vhost-user";
+    devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
+                  chips = ( { type = "24c02"; address = 0x50; } ); } ); }
+);
+BOARD
+virtiobox info | grep -q "^vhost-user XEN_MMAP: offered" || fail "virtiobox does not offer XEN_MMAP in dom0"
+bg_start virtiobox virtiobox --board /tmp/board.cfg
+wait_for 10 test -S /run/vb-i2c.sock
+"""
+
+DOM0_XEN_MMAP_FOREIGN = XEN_MMAP_BOARD + r"""
+# A real domU, never unpaused: the front-end's rings and requests live in
+# its RAM (bank 0 at 0x40000000 on Arm), reached by foreign mapping.
+domu_config fe1 --memory 128 >/dev/null
+domu_create fe1 -p
+domid=$(domid_of fe1)
+run /test/vhu_xen_fe /run/vb-i2c.sock split foreign "$domid" 0x40000000 128
+run /test/vhu_xen_fe /run/vb-i2c.sock packed foreign "$domid" 0x40000000 128
+bg_alive virtiobox || fail "virtiobox died"
+run xl destroy fe1
+"""
+
+# The front-end grants dom0's own pages to dom0 (gntalloc), so virtiobox
+# maps them through gntdev as it would a domU's.
+DOM0_XEN_MMAP_GRANT = XEN_MMAP_BOARD + r"""
+run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0
+run /test/vhu_xen_fe /run/vb-i2c.sock packed grant 0
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def _xen_mmap_run(tmp_path: Path, script: str):
+    binary = _binary()
+    fe = _static_tool(tmp_path, "vhu_xen_fe", "xenforeignmemory", "xengnttab")
+    return run_xen(script, timeout=300, virtiobox=binary, files={"/test/vhu_xen_fe": fe})
+
+
+def test_xen_mmap_foreign_regions(images, report, tmp_path):
+    """The static virtiobox in dom0 offers XEN_MMAP and serves a vhost-user
+    front-end whose memory table is a real paused domU's RAM as a FOREIGN
+    region: split and packed rings, i2c write, write-then-read transaction
+    and a refused address, all in the domU's memory."""
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_FOREIGN))
+    result.check()
+    for ring in ("split", "packed"):
+        assert f"VHU-XEN-FE: OK foreign {ring}" in result.console
+    # virtiobox's own count, printed when it stops: both front-ends' requests.
+    assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    # Per connection: three ring areas of their own, then one cached 64 KiB
+    # bucket for every buffer; as many unmaps.
+    assert result.console.count("foreign memory released after 4 map and 4 unmap calls") == 2
+
+
+def test_xen_mmap_grant_regions(images, report, tmp_path):
+    """The same through a GRANT region: rings and buffers in granted pages
+    (the device-read ones granted read-only), mapped by virtiobox with
+    gntdev per batch and unmapped as requests complete."""
+    result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_GRANT))
+    result.check()
+    for ring in ("split", "packed"):
+        assert f"VHU-XEN-FE: OK grant {ring}" in result.console
+    assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    # Per connection: three ring areas, then the batch of four requests in
+    # one read-only and one read-write gntdev call; as many unmaps.
+    assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2

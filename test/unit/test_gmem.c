@@ -137,6 +137,36 @@ static void test_optional_hooks(void **state)
 	/* Back-ends without lazy mapping leave the hooks out. */
 	assert_int_equal(gmem_map_batch(&g, &r, 1), 0);
 	gmem_unmap_batch(&g, &r, 1);
+	gmem_release(&g, 0x1000, 16, GMEM_READ | GMEM_PERSIST);
+}
+
+/* GMEM_PERSIST translations are held until released, exactly as made; a
+ * ring area that is not contiguous is released by translate_contig. */
+static void test_release(void **state)
+{
+	const uint32_t pr = GMEM_READ | GMEM_PERSIST;
+	void *hva;
+
+	(void)state;
+	assert_int_equal(
+		gmem_translate_contig(&m.gmem, 0x1100, 0x100, pr, &hva), 0);
+	assert_int_equal(fake_gmem_persist_live(&m), 1);
+	/* Across two regions: translated in part, then given back. */
+	assert_int_equal(
+		gmem_translate_contig(&m.gmem, 0x1f00, 0x200, pr, &hva),
+		-EFAULT);
+	assert_int_equal(fake_gmem_persist_live(&m), 1);
+	assert_int_equal(m.releases, 1);
+	/* A plain translation is not held. */
+	assert_int_equal(
+		gmem_translate_contig(&m.gmem, 0x1100, 0x10, GMEM_READ, &hva),
+		0);
+	assert_int_equal(fake_gmem_persist_live(&m), 1);
+	gmem_release(&m.gmem, 0x1100, 0x100, GMEM_READ); /* not as made */
+	assert_int_equal(m.bad_releases, 1);
+	gmem_release(&m.gmem, 0x1100, 0x100, pr);
+	assert_int_equal(fake_gmem_persist_live(&m), 0);
+	assert_int_equal(m.bad_releases, 1);
 }
 
 static void test_fake_map_tracking(void **state)
@@ -216,7 +246,7 @@ int main(void)
 		T(test_translate),	   T(test_translate_errors),
 		T(test_translate_contig),  T(test_optional_hooks),
 		T(test_fake_map_tracking), T(test_fake_faults),
-		T(test_fake_regions),
+		T(test_fake_regions),	   T(test_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -251,6 +251,40 @@ static void test_delegate(void **state)
 	assert_int_equal(fake_gmem_live(&sub), 0);
 	assert_int_equal(sub.bad_unmaps, 0);
 
+	/* Ranges all inside the delegated region: one call to it, as given;
+	 * unmapped per element. */
+	sub.fault.op = FAKE_GMEM_FAULT_NONE;
+	fake_gmem_reset_counters(&sub);
+	assert_int_equal(gmem_map_batch(&m.gmem, &ranges[2], 1), 0);
+	{
+		struct gmem_range in[3] = {{0x11000, 8, GMEM_READ},
+					   {0x11800, 8, GMEM_WRITE},
+					   {0x11ff0, 0x10, GMEM_READ}};
+
+		assert_int_equal(gmem_map_batch(&m.gmem, in, 3), 0);
+		assert_int_equal(sub.map_calls, 2);
+		assert_int_equal(sub.ranges_mapped, 4);
+		gmem_unmap_batch(&m.gmem, in, 2);
+		gmem_unmap_batch(&m.gmem, &in[2], 1);
+	}
+	gmem_unmap_batch(&m.gmem, &ranges[2], 1);
+	assert_int_equal(fake_gmem_live(&sub), 0);
+	assert_int_equal(sub.bad_unmaps, 0);
+
+	/* Ring areas: the release reaches the delegated region, cut as the
+	 * translation was. */
+	assert_int_equal(gmem_translate(&m.gmem, 0x11f00, 0x200,
+					GMEM_READ | GMEM_PERSIST, &hva, &len),
+			 0);
+	assert_int_equal(len, 0x100);
+	assert_int_equal(fake_gmem_persist_live(&sub), 1);
+	gmem_release(&m.gmem, 0x11f00, 0x200, GMEM_READ | GMEM_PERSIST);
+	assert_int_equal(fake_gmem_persist_live(&sub), 0);
+	assert_int_equal(sub.bad_releases, 0);
+	/* An fd region has nothing to release. */
+	gmem_release(&m.gmem, 0x10000, 0x100, GMEM_READ | GMEM_PERSIST);
+	assert_int_equal(sub.releases, 1);
+
 	gmem_mmap_clear(&m);
 	fake_gmem_destroy(&sub);
 	close(fd);

@@ -15,8 +15,10 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "fake_xen_sys.h"
 #include "vhost_user_int.h"
 #include "vhu_frontend.h"
+#include "xen_vhu_mapper.h"
 
 #define XEN_GPA 0x40000000ull /* a Xen region, mapped by the fake mapper */
 
@@ -446,6 +448,81 @@ static void test_xen_wire_form(void **state)
 	fake_gmem_destroy(&fm.mem);
 }
 
+/*
+ * The real XEN_MMAP mapper (xen/) on the fake Xen library: an fd region, a
+ * grant region and a foreign region in one table, requests moving bytes
+ * between all three, one grant map call for the batch, everything
+ * released at disconnect.
+ */
+static void test_xen_real_mapper(void **state)
+{
+	const uint64_t grant = (1ull << 63) | (5ull << 12) | 0x10;
+	struct {
+		struct vhu_mem_hdr h;
+		struct vhu_region_xen r[3];
+	} t = {{3, 0},
+	       {{FE_GPA, FE_SIZE, FE_UVA, 0, 0, 0},
+		{1ull << 63, 1ull << 32, 0x7f3300000000ull, 0,
+		 VHU_XEN_MMAP_GRANT | VHU_XEN_MMAP_MAP_ON_DEMAND_RUST, 1},
+		{0, 64 * 0x1000, 0x7f3400000000ull, 0, VHU_XEN_MMAP_FOREIGN,
+		 1}}};
+	struct ring_seg a[] = {{.gaddr = FE_DATA, .len = 8},
+			       {.gaddr = grant, .len = 16, .write = true}};
+	struct ring_seg b[] = {
+		{.gaddr = 3 * 0x1000, .len = 8},
+		{.gaddr = FE_DATA + 0x800, .len = 16, .write = true}};
+	struct vhu_region_mapper *mapper;
+	struct fake_xen fx;
+	int fds[] = {f.memfd, f.memfd, f.memfd};
+	struct vhu_server_opts o = {.name = "xen", .offer_xen_mmap = true};
+	uint16_t id;
+	uint32_t len;
+	char out[8];
+
+	(void)state;
+	assert_int_equal(fake_xen_init(&fx, 64), 0);
+	fake_xen_current = &fx;
+	assert_int_equal(xen_vhu_mapper_create_with(&mapper, 4, fake_xen_open),
+			 0);
+	o.xen_mapper = mapper;
+	fe_fini(&f);
+	fe_init(&f, &o);
+	fe_negotiate(&f);
+	fe_mem_create(&f);
+	fds[0] = fds[1] = fds[2] = f.memfd;
+	assert_int_equal(fe_ack(&f, VHU_SET_MEM_TABLE, &t, sizeof(t), fds, 3),
+			 0);
+	fake_xen_grant(&fx, 5, 9, false);
+	memcpy(fake_xen_page(&fx, 3), "foreign!", 8);
+	fe_ring_start(&f, 0, 0);
+	assert_int_equal(fake_gmem_write(&f.fgm, FE_DATA, "granted!", 8), 0);
+	assert_true(ring_driver_add(&f.drv[0], a, 2, false) >= 0);
+	assert_true(ring_driver_add(&f.drv[0], b, 2, false) >= 0);
+	ring_driver_publish(&f.drv[0]);
+	fe_signal(f.kick[0]);
+	assert_true(fe_wait(f.call[0], 2000));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ring_driver_get_used(&f.drv[0], &id, &len), 1);
+		assert_int_equal(len, 8);
+	}
+	assert_memory_equal(fake_xen_page(&fx, 9) + 0x10, "granted!", 8);
+	assert_int_equal(fake_gmem_read(&f.fgm, FE_DATA + 0x800, out, 8), 0);
+	assert_memory_equal(out, "foreign!", 8);
+	/* One batch, one grant map call and one unmap call. */
+	assert_int_equal(fx.gnt_map_calls, 1);
+	assert_int_equal(fx.gnt_unmap_calls, 1);
+	assert_int_equal(fx.opens, 2);
+	fe_disconnect(&f); /* drops both Xen regions */
+	assert_int_equal(fx.closes, 2);
+	assert_int_equal(fx.nlive, 0);
+	assert_int_equal(fx.bad_unmaps, 0);
+	fe_fini(&f);
+	xen_vhu_mapper_destroy(mapper);
+	fake_xen_current = NULL;
+	fake_xen_fini(&fx);
+	fe_init(&f, NULL); /* for teardown */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -461,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_xen_flags),
 		T(test_xen_without_mapper),
 		T(test_xen_with_mapper),
+		T(test_xen_real_mapper),
 		T(test_xen_wire_form),
 	};
 
