@@ -467,3 +467,81 @@ def test_xen_mmap_grant_regions(images, report, tmp_path):
     # Per connection: three ring areas, then the batch of four requests in
     # one read-only and one read-write gntdev call; as many unmaps.
     assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2
+
+
+# virtio-gpio over the Xen transport, on three lines of a gpio-sim chip in
+# dom0: names, an input dom0 drives, an output dom0 reads, and an edge
+# interrupt dom0 causes reaching the domU's gpiomon. The domU asks for each
+# step on its console ("VB-GPIO: ..."); dom0 acks on line 2 (ACK).
+DOMU_GPIO = r"""
+chip=$(gpiodetect | grep virtio | cut -d' ' -f1)
+[ -n "$chip" ] || fail "no virtio gpio chip: $(gpiodetect)"
+gpioinfo "$chip"
+for d in /sys/bus/virtio/devices/*; do
+    [ "$(cat "$d/device")" = 0x0029 ] && feat=$(cat "$d/features")
+done
+expect_eq "$(echo "$feat" | cut -c1)" 1 "VIRTIO_GPIO_F_IRQ negotiated"
+gpioinfo "$chip" | grep -q '"BTN"' || fail "line names: $(gpioinfo "$chip")"
+expect_eq "$(gpioget "$chip" 0 2)" "0 0" "lines 0 and 2 start low"
+echo "VB-GPIO: drive ACK high"
+wait_for 30 sh -c "[ \"\$(gpioget $chip 2)\" = 1 ]"
+echo "ok: ACK high seen"
+gpiomon --num-events=1 --rising-edge "$chip" 0 >/tmp/mon 2>&1 &
+mon=$!
+wait_for 10 sh -c "gpioinfo $chip | grep -q 'line *0:.*used'"
+echo "VB-GPIO: edge on BTN"
+i=0
+while kill -0 $mon 2>/dev/null; do
+    [ $i -lt 300 ] || fail "no interrupt for the rising edge on line 0: $(cat /tmp/mon)"
+    sleep 0.2
+    i=$((i + 1))
+done
+cat /tmp/mon
+grep -q "RISING EDGE offset: 0" /tmp/mon || fail "gpiomon: $(cat /tmp/mon)"
+echo "ok: interrupt seen"
+gpioset --mode=signal "$chip" 1=1 &
+set1=$!
+wait_for 10 sh -c "gpioinfo $chip | grep -q 'line *1:.*output'"
+echo "VB-GPIO: read LED"
+wait_for 30 sh -c "[ \"\$(gpioget $chip 2)\" = 0 ]"
+kill $set1
+echo "ok: dom0 read LED high"
+"""
+
+
+def gpio_board() -> str:
+    return ('name = "xen-gpio";\nguests = ( { domain = "guest1"; transport = "xen-mmio";\n'
+            '  devices = ( { type = "gpio"; name = "gpio0"; chip = "/dev/$chip"; lines = [ 0, 1, 2 ];\n'
+            '                names = [ "BTN", "LED", "ACK" ]; } ); } );\n')
+
+
+DOM0_GPIO = DOM0_LIB + rf"""
+chip=$(gpio_sim_create sim0 8) || fail "gpio-sim: $(cat /run/virtiobox/fail-reason)"
+sim=/sys/devices/platform/$(cat /sys/kernel/config/gpio-sim/sim0/dev_name)/$chip
+cat >/tmp/board.cfg <<BOARD
+{gpio_board()}BOARD
+vb_start /tmp/board.cfg
+domu_config guest1 --virtio "type=virtio,device29, transport=mmio, grant_usage=1" >/dev/null
+domu_create guest1 -p
+vb_wait_served guest1 1
+run xl unpause guest1
+log=/var/log/xen/console/guest-guest1.log
+asked() {{ grep -q "VB-GPIO: $1" "$log" 2>/dev/null; }}
+wait_for 120 asked "drive ACK high"
+gpio_sim_pull sim0 2 pull-up
+wait_for 60 asked "edge on BTN"
+gpio_sim_pull sim0 0 pull-up
+wait_for 60 asked "read LED"
+expect_eq "$(cat $sim/sim_gpio1/value)" 1 "dom0 reads the domU's LED output"
+gpio_sim_pull sim0 2 pull-down
+domu_expect_pass guest1 120
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def test_xen_domu_uses_virtio_gpio(images, report):
+    result = report(run_xen(DOM0_GPIO, timeout=400, virtiobox=_binary(),
+                            domus={"guest1": DOMU_GPIO}))
+    result.check()
+    assert result.domus == {"guest1": ("PASS", "")}
+    assert "[guest1] ok: interrupt seen" in result.console
