@@ -481,6 +481,7 @@ for d in /sys/bus/virtio/devices/*; do
     [ "$(cat "$d/device")" = 0x0029 ] && feat=$(cat "$d/features")
 done
 expect_eq "$(echo "$feat" | cut -c1)" 1 "VIRTIO_GPIO_F_IRQ negotiated"
+expect_eq "$(echo "$feat" | cut -c35)" 1 "VIRTIO_F_RING_PACKED negotiated"
 gpioinfo "$chip" | grep -q '"BTN"' || fail "line names: $(gpioinfo "$chip")"
 expect_eq "$(gpioget "$chip" 0 2)" "0 0" "lines 0 and 2 start low"
 echo "VB-GPIO: drive ACK high"
