@@ -257,6 +257,14 @@ for g in guest1 guest2; do
 done
 vb_wait_served guest1 1
 vb_wait_served guest2 1
+# A domain the board does not name: ignored, with one log line; never
+# unpaused (nothing serves its window).
+domu_config stranger --virtio "{virtio_i2c(1)}" >/dev/null
+domu_create stranger -p
+wait_for 10 grep -q "stranger) virtio device 0 (i2c): the board file has no xen-mmio guest" "$VB_RUN/virtiobox.log"
+expect_eq "$(xenstore-read /local/domain/0/backend/virtio/$(domid_of stranger)/0/state)" 1 "stranger's device left alone"
+run xl destroy stranger
+expect_eq "$(grep -c 'the board file has no xen-mmio guest' $VB_RUN/virtiobox.log)" 1 "one log line for the stranger"
 run xl unpause guest1
 run xl unpause guest2
 domu_wait guest1 150; r1=$?
