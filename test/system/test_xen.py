@@ -146,7 +146,7 @@ cat >/tmp/board.cfg <<BOARD
 {i2c_board()}BOARD
 run virtiobox check /tmp/board.cfg
 vb_start /tmp/board.cfg
-domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" >/dev/null
+domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" --line "vcpus = 2" >/dev/null
 domu_create guest1 -p
 domid=$(domid_of guest1)
 be=/local/domain/0/backend/virtio/$domid
@@ -183,7 +183,8 @@ def test_xen_domu_uses_virtio_i2c(images, report, grant):
     memory = "grants" if grant else "foreign mappings"
     assert "[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
     assert f"guest memory through {memory}" in result.console
-    assert "IOREQ server" in result.console
+    # Two vCPUs, one event channel each.
+    assert "guest1 (domain 1): IOREQ server 0, 2 vCPU(s)" in result.console
 
 
 DOM0_HOST_DEVICES = r"""
