@@ -95,6 +95,9 @@ static void describe_guest(const struct board_guest *g, FILE *out)
 		fprintf(out, ": virtiobox is its virtio-mmio transport, served "
 			     "when xenstore shows the domain's virtio devices "
 			     "(now or later, again after a reboot)");
+	if (g->foreign_cache)
+		fprintf(out, "; foreign mappings: %u cached per device",
+			g->foreign_cache);
 	fputc('\n', out);
 	for (unsigned d = 0; d < g->ndevices; d++)
 		describe_device(&g->devices[d], out);

@@ -130,6 +130,7 @@ static int bx_attach(struct xen_discover_client *c,
 		.base = e->base,
 		.irq = e->irq,
 		.grant = e->grant,
+		.fcache = bg->cfg->foreign_cache,
 		.dev = bg->vdev[d],
 		.name = name,
 	};

@@ -125,7 +125,7 @@ I2C_EXPECTED = {
 }
 
 
-def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1") -> str:
+def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1", extra: str = "") -> str:
     """host-sim.conf's device as a xen-mmio guest's i2c0, plus i2c1 on
     dom0's i2c-stub bus (0x50 only)."""
     sim = vbtest.board_text(packed=False)
@@ -133,7 +133,7 @@ def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1") -> str:
     end = sim.rindex(");", 0, sim.rindex(");"))
     device = sim[start:end].strip().rstrip(",")
     device = re.sub(r'\s*socket = "[^"]*";', "", device)
-    return (f'name = "xen-test";\nguests = ( {{ domain = "{domain}"; transport = "xen-mmio";\n'
+    return (f'name = "xen-test";\nguests = ( {{ domain = "{domain}"; transport = "xen-mmio";{extra}\n'
             f'  devices = ( {device},\n'
             f'    {{ type = "i2c"; name = "stub"; bus = "{stub_bus}"; addresses = [ 0x50 ]; }} ); }} );\n')
 
@@ -143,7 +143,7 @@ def dom0_i2c(grant: int) -> str:
 bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
 run i2cset -y $bus 0x50 0x20 0x77 b
 cat >/tmp/board.cfg <<BOARD
-{i2c_board()}BOARD
+{i2c_board(extra="" if grant else " foreign_cache = 8;")}BOARD
 run virtiobox check /tmp/board.cfg
 vb_start /tmp/board.cfg
 domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" --line "vcpus = 2" >/dev/null
@@ -180,6 +180,8 @@ def test_xen_domu_uses_virtio_i2c(images, report, grant):
     assert vbtest.REFUSED_TEXT in saw.get("refused 0x20", ""), saw
     assert vbtest.REFUSED_TEXT in saw.get("refused stub 0x51", ""), saw
     assert "VERSION_1=1" in saw["virtio device"], saw["virtio device"]
+    if not grant:
+        assert "foreign mappings: 8 cached per device" in result.console
     memory = "grants" if grant else "foreign mappings"
     assert "[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
     assert f"guest memory through {memory}" in result.console
