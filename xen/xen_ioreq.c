@@ -46,6 +46,7 @@ struct xen_ioreq {
 	pthread_mutex_t lock;
 	struct xen_ioreq_table table;
 	struct xen_ioreq_stats st;
+	struct log_ratelimit rl; /* this guest's lines it can cause */
 
 	struct loop *loop;
 	struct loop_source evsrc;
@@ -76,7 +77,7 @@ static void evtchn_ready(struct loop_source *src, uint32_t events)
 		return;
 	pthread_mutex_lock(&s->lock);
 	answered = xen_ioreq_slot_serve(&s->page->vcpu_ioreq[i], &s->table,
-					&s->st, s->label);
+					&s->st, s->label, &s->rl);
 	pthread_mutex_unlock(&s->lock);
 	if (answered)
 		xenevtchn_notify(s->ev, (evtchn_port_t)port);
@@ -320,11 +321,15 @@ void xen_ioreq_remove(struct xen_ioreq *s, struct xen_ioreq_window *w)
 
 int xen_ioreq_set_irq(struct xen_ioreq *s, unsigned irq)
 {
+	int err;
+
 	if (!xendevicemodel_set_irq_level(s->dm, s->domid, irq, 1))
 		return 0;
-	log_ratelimited(LOG_LEVEL_WARN, "%s: cannot raise interrupt %u: %s",
-			s->label, irq, strerror(errno));
-	return -errno;
+	err = errno;
+	log_msg_ratelimited(&s->rl, LOG_LEVEL_WARN,
+			    "%s: cannot raise interrupt %u: %s", s->label, irq,
+			    strerror(err));
+	return -err;
 }
 
 void xen_ioreq_get_stats(struct xen_ioreq *s, struct xen_ioreq_stats *st)

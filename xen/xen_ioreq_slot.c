@@ -34,7 +34,8 @@ static uint64_t size_mask(uint32_t size)
 /* One MMIO access; returns what a read gives the guest. */
 static uint64_t serve_copy(const struct ioreq *req,
 			   const struct xen_ioreq_table *t,
-			   struct xen_ioreq_stats *st, const char *label)
+			   struct xen_ioreq_stats *st, const char *label,
+			   struct log_ratelimit *rl)
 {
 	struct xen_ioreq_window *w;
 	uint64_t val = ~0ull;
@@ -43,19 +44,20 @@ static uint64_t serve_copy(const struct ioreq *req,
 	/* Xen on Arm emulates one load or store: no rep, no pointer. */
 	if (req->data_is_ptr || req->count != 1 || !size_ok(req->size)) {
 		st->bad++;
-		log_ratelimited(LOG_LEVEL_WARN,
-				"%s: unsupported ioreq at 0x%llx (size %u, "
-				"count %u, data_is_ptr %u): ignored",
-				label, (unsigned long long)req->addr, req->size,
-				req->count, req->data_is_ptr);
+		log_msg_ratelimited(rl, LOG_LEVEL_WARN,
+				    "%s: unsupported ioreq at 0x%llx (size %u, "
+				    "count %u, data_is_ptr %u): ignored",
+				    label, (unsigned long long)req->addr,
+				    req->size, req->count, req->data_is_ptr);
 		return req->dir == IOREQ_READ ? ~0ull : req->data;
 	}
 	w = xen_ioreq_table_find(t, req->addr, req->size);
 	if (!w) {
 		st->unclaimed++;
-		log_ratelimited(LOG_LEVEL_WARN,
-				"%s: ioreq at 0x%llx is in no device window",
-				label, (unsigned long long)req->addr);
+		log_msg_ratelimited(
+			rl, LOG_LEVEL_WARN,
+			"%s: ioreq at 0x%llx is in no device window", label,
+			(unsigned long long)req->addr);
 		return req->dir == IOREQ_READ ? size_mask(req->size)
 					      : req->data;
 	}
@@ -82,7 +84,8 @@ static void serve_invalidate(const struct xen_ioreq_table *t,
 
 int xen_ioreq_slot_serve(volatile struct ioreq *slot,
 			 const struct xen_ioreq_table *t,
-			 struct xen_ioreq_stats *st, const char *label)
+			 struct xen_ioreq_stats *st, const char *label,
+			 struct log_ratelimit *rl)
 {
 	struct ioreq req;
 
@@ -95,16 +98,16 @@ int xen_ioreq_slot_serve(volatile struct ioreq *slot,
 	req = *(struct ioreq *)slot;
 	switch (req.type) {
 	case IOREQ_TYPE_COPY:
-		slot->data = serve_copy(&req, t, st, label);
+		slot->data = serve_copy(&req, t, st, label, rl);
 		break;
 	case IOREQ_TYPE_INVALIDATE:
 		serve_invalidate(t, st);
 		break;
 	default:
 		st->bad++;
-		log_ratelimited(LOG_LEVEL_WARN,
-				"%s: ioreq type %u not served: ignored", label,
-				req.type);
+		log_msg_ratelimited(rl, LOG_LEVEL_WARN,
+				    "%s: ioreq type %u not served: ignored",
+				    label, req.type);
 		if (req.dir == IOREQ_READ)
 			slot->data = ~0ull;
 		break;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <xen/hvm/ioreq.h>
 
+#include "log.h"
 #include "xen_ioreq.h"
 
 struct xen_ioreq_table {
@@ -23,12 +24,13 @@ struct xen_ioreq_table {
  * Returns 1 when the slot was answered (the caller then notifies its
  * event channel), 0 when it was not ready (a spurious or repeated event).
  * An ioreq no window can serve is answered too (reads all ones), counted
- * in st and logged rate-limited with label: a vCPU must never be left
- * waiting.
+ * in st and logged with label, rate-limited by rl (the guest's own): a
+ * vCPU must never be left waiting.
  */
 int xen_ioreq_slot_serve(volatile struct ioreq *slot,
 			 const struct xen_ioreq_table *t,
-			 struct xen_ioreq_stats *st, const char *label);
+			 struct xen_ioreq_stats *st, const char *label,
+			 struct log_ratelimit *rl);
 
 /* The window covering [addr, addr + size), or NULL. */
 struct xen_ioreq_window *xen_ioreq_table_find(const struct xen_ioreq_table *t,

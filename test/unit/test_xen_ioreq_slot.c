@@ -69,6 +69,7 @@ static const struct xen_ioreq_window_ops rec_ops = {rec_read, rec_write,
 static struct rec_win a, b;
 static struct xen_ioreq_table table;
 static struct xen_ioreq_stats st;
+static struct log_ratelimit rl;
 static unsigned warnings;
 
 static void count_warnings(enum log_level level, const char *line)
@@ -87,6 +88,7 @@ static int setup(void **state)
 	b.w = (struct xen_ioreq_window){&rec_ops, 0x2000200, 0x200};
 	table = (struct xen_ioreq_table){{&a.w, &b.w}, 2};
 	memset(&st, 0, sizeof(st));
+	memset(&rl, 0, sizeof(rl));
 	warnings = 0;
 	log_set_hook(count_warnings);
 	return 0;
@@ -117,7 +119,7 @@ static struct ioreq mmio(uint64_t addr, unsigned size, int dir, uint64_t data)
 
 static int serve(struct ioreq *r)
 {
-	return xen_ioreq_slot_serve(r, &table, &st, "test");
+	return xen_ioreq_slot_serve(r, &table, &st, "test", &rl);
 }
 
 static void test_read_routed_to_window(void **state)
