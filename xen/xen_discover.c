@@ -102,13 +102,27 @@ static void detach(struct xen_discover *x, unsigned i, bool exists)
 }
 
 /* Served entries that went away. */
+/*
+ * A refused entry is ours all the same (libxl wrote it under our back-end
+ * path): answer its Closing, or `xl destroy` waits 10 s for nobody.
+ */
+static void close_refused(struct xen_discover *x, struct track *t)
+{
+	char *state = read_key(x, ENTRY_FMT, t->domid, t->devid, "state");
+
+	if (state && !strcmp(state, "5"))
+		write_state(x, t->domid, t->devid, XEN_VIRTIO_STATE_CLOSED);
+	free(state);
+}
+
 static void check_served(struct xen_discover *x)
 {
 	for (unsigned i = x->n; i-- > 0;) {
 		bool exists;
 
-		if (x->t[i].kind == TRACK_SERVED &&
-		    !still_wanted(x, &x->t[i], &exists))
+		if (x->t[i].kind == TRACK_REFUSED)
+			close_refused(x, &x->t[i]);
+		else if (!still_wanted(x, &x->t[i], &exists))
 			detach(x, i, exists);
 	}
 }

@@ -14,7 +14,9 @@
  *   - a served entry that disappears, says online=0 or state=5, or whose
  *     domain died, goes to the client's detach; its state then becomes 6
  *     (Closed) if the entry is still there. libxl waits up to 10 s for it.
- * An entry the client refuses is not offered again until it disappears;
+ * An entry the client refuses is not offered again until it disappears
+ * (its Closing is still answered with Closed, so `xl destroy` need not
+ * wait for a back-end that never served it);
  * one it defers (-EAGAIN, e.g. the previous incarnation of a rebooted
  * guest still held) is offered again at the next change.
  *

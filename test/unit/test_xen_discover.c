@@ -428,6 +428,10 @@ static void test_refused_and_deferred(void **state)
 	change("/local/domain/5/x", "y");
 	settle();
 	assert_int_equal(rec.offered, 1); /* not offered again */
+	change(BE "/5/0/state", "5");	  /* xl destroy: Closing, answered */
+	settle();
+	assert_string_equal(get(BE "/5/0/state"), "6");
+	assert_int_equal(rec.detached, 0);
 	change(BE "/5", NULL);
 	settle();
 	rec.answer = -EAGAIN;
