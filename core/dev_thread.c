@@ -97,8 +97,9 @@ static void serve(struct dev_thread *t, unsigned q)
 	if (again <= 0)
 		return;
 	if (!t->again_q && write(t->again.fd, &one, sizeof(one)) < 0)
-		log_ratelimited(LOG_LEVEL_WARN, "%s: queue %u: again fd: %s",
-				t->name, q, strerror(errno));
+		log_msg_ratelimited(&t->dev->log_rl, LOG_LEVEL_WARN,
+				    "%s: queue %u: again fd: %s", t->name, q,
+				    strerror(errno));
 	t->again_q |= 1ULL << q;
 }
 
@@ -126,8 +127,9 @@ static void again_ready(struct loop_source *s, uint32_t events)
 	(void)events;
 	/* Cleared before serving: a queue deferred again re-arms it. */
 	if (read(s->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_ratelimited(LOG_LEVEL_WARN, "%s: again fd: %s", t->name,
-				strerror(errno));
+		log_msg_ratelimited(&t->dev->log_rl, LOG_LEVEL_WARN,
+				    "%s: again fd: %s", t->name,
+				    strerror(errno));
 	t->again_q = 0;
 	serve_mask(t, pending);
 }
@@ -183,16 +185,16 @@ static void kick_ready(struct loop_source *s, uint32_t events)
 		/* Clear the eventfd counter before serving, so a kick that
 		 * arrives while we serve wakes us again. */
 		if (read(s->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			log_ratelimited(LOG_LEVEL_WARN,
-					"%s: queue %u kick fd: %s", k->t->name,
-					k->q, strerror(errno));
+			log_msg_ratelimited(&k->t->dev->log_rl, LOG_LEVEL_WARN,
+					    "%s: queue %u kick fd: %s",
+					    k->t->name, k->q, strerror(errno));
 		serve(k->t, k->q);
 		return;
 	}
 	/* Hang-up without data: a writer-less pipe would wake us forever. */
-	log_ratelimited(LOG_LEVEL_WARN,
-			"%s: queue %u kick fd hung up, ignoring it", k->t->name,
-			k->q);
+	log_msg_ratelimited(&k->t->dev->log_rl, LOG_LEVEL_WARN,
+			    "%s: queue %u kick fd hung up, ignoring it",
+			    k->t->name, k->q);
 	loop_remove(s);
 }
 

@@ -3,10 +3,12 @@
  * Logging: one line per call on stderr (or a hook), prefixed with the level.
  *
  * Anything a guest or a front-end can trigger at will (a malformed request,
- * a corrupt ring, a bad vhost-user message) is logged with
- * log_ratelimited(), so a hostile peer cannot flood the log: each call site
- * prints at most LOG_RATELIMIT_BURST lines per LOG_RATELIMIT_INTERVAL_MS and
- * then says how many lines it suppressed.
+ * a corrupt ring, a bad vhost-user message, a reconnect) is logged through a
+ * rate limit of that device (log_msg_ratelimited with the device's struct
+ * log_ratelimit), so a hostile peer can neither flood the log nor silence
+ * another guest's lines: each limit prints at most LOG_RATELIMIT_BURST lines
+ * per LOG_RATELIMIT_INTERVAL_MS and then says how many it suppressed.
+ * log_ratelimited() is the per-call-site form, for lines no guest causes.
  *
  * Threading: every function may be called from any thread. The level and
  * the hook are process-wide settings meant to be set once at start-up (or
@@ -62,12 +64,39 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
-/* Per-call-site state of log_ratelimited(); zero-initialised. */
+/*
+ * State of one rate limit: per call site (log_ratelimited's static one) or
+ * per device (embedded in the device, so one guest's noise never silences
+ * another's lines). Zero-initialised; an embedded one takes a label with
+ * log_ratelimit_init and must be finished with log_ratelimit_fini before
+ * its memory goes.
+ *
+ * Suppressed lines are counted, and the count is printed when the window
+ * ends ("guest/dev: 312 similar lines suppressed"), by a flusher thread of
+ * this module, not only when the next line comes: a flood that stops is
+ * still reported.
+ */
 struct log_ratelimit {
 	_Atomic uint64_t window_start_ms;
 	atomic_uint printed;
 	atomic_uint suppressed;
+	atomic_int level;	/* of the lines being suppressed */
+	atomic_bool registered; /* in the flusher's list */
+	char label[64];		/* "" or "guest/dev", prefixes the count */
 };
+
+/* The rate-limit window, LOG_RATELIMIT_INTERVAL_MS by default (0). For tests. */
+void log_set_ratelimit_interval(unsigned ms);
+
+/* Label an embedded rate limit (the count line names it). Not thread-safe
+ * against users of rl: call before it is shared. */
+void log_ratelimit_init(struct log_ratelimit *rl, const char *label);
+
+/*
+ * Print what rl suppressed so far and take it out of the flusher's list;
+ * rl may then be freed (or reused after log_ratelimit_init). Any thread.
+ */
+void log_ratelimit_fini(struct log_ratelimit *rl);
 
 void log_msg_ratelimited(struct log_ratelimit *rl, enum log_level level,
 			 const char *fmt, ...)

@@ -22,7 +22,7 @@
 
 /* ---- transport ops: data-path thread ---------------------------------- */
 
-static void signal_fd(const struct vhu_server *s, int fd, const char *what,
+static void signal_fd(struct vhu_server *s, int fd, const char *what,
 		      unsigned q)
 {
 	uint64_t one = 1;
@@ -30,8 +30,8 @@ static void signal_fd(const struct vhu_server *s, int fd, const char *what,
 	if (fd < 0)
 		return;
 	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_ratelimited(LOG_LEVEL_WARN, "%s: queue %u: %s fd: %s",
-				s->name, q, what, strerror(errno));
+		vhu_log(s, LOG_LEVEL_WARN, "%s: queue %u: %s fd: %s", s->name,
+			q, what, strerror(errno));
 }
 
 static void tp_notify_queue(struct virtio_transport *t, unsigned q)
@@ -53,8 +53,7 @@ static void tp_notify_config(struct virtio_transport *t)
 	struct vhu_server *s = container_of(t, struct vhu_server, tp);
 
 	/* Needs the back-end request channel, which we do not offer. */
-	log_ratelimited(
-		LOG_LEVEL_INFO,
+	vhu_log(s, LOG_LEVEL_INFO,
 		"%s: config space changed; vhost-user front-ends see it "
 		"at their next GET_CONFIG",
 		s->name);
@@ -180,10 +179,10 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 		  vhu_msg_name(m->hdr.request), m->hdr.size, m->nfds,
 		  m->need_reply ? ", reply" : "");
 	if (ret == -EPROTO) {
-		log_ratelimited(LOG_LEVEL_WARN,
-				"%s: malformed %s (%u bytes, %u fds): %s",
-				s->name, vhu_msg_name(m->hdr.request),
-				m->hdr.size, m->nfds, why);
+		vhu_log(s, LOG_LEVEL_WARN,
+			"%s: malformed %s (%u bytes, %u fds): %s", s->name,
+			vhu_msg_name(m->hdr.request), m->hdr.size, m->nfds,
+			why);
 		vhu_msg_close_fds(m);
 		return ret;
 	}
@@ -191,9 +190,9 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 		h = handlers[m->hdr.request];
 	memset(&s->reply, 0, sizeof(s->reply));
 	if (!h) {
-		log_ratelimited(LOG_LEVEL_WARN, "%s: refusing %s: %s", s->name,
-				vhu_msg_name(m->hdr.request),
-				why ? why : "not supported by this back-end");
+		vhu_log(s, LOG_LEVEL_WARN, "%s: refusing %s: %s", s->name,
+			vhu_msg_name(m->hdr.request),
+			why ? why : "not supported by this back-end");
 		ret = -EOPNOTSUPP;
 	} else {
 		struct vhu_queue *q = t->queue == VHU_QUEUE_NONE
@@ -202,8 +201,8 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 
 		ret = guarded(s, h, m, q);
 		if (ret < 0 && ret != -ECONNRESET)
-			log_ratelimited(LOG_LEVEL_WARN, "%s: %s failed: %s",
-					s->name, t->name, strerror(-ret));
+			vhu_log(s, LOG_LEVEL_WARN, "%s: %s failed: %s", s->name,
+				t->name, strerror(-ret));
 	}
 	vhu_msg_close_fds(m);
 	sent = send_reply(s, m, t, ret);
@@ -216,7 +215,8 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 
 static void disconnect(struct vhu_server *s, const char *why)
 {
-	log_info("%s: front-end disconnected: %s", s->name, why);
+	log_msg_ratelimited(&s->conn_rl, LOG_LEVEL_INFO,
+			    "%s: front-end disconnected: %s", s->name, why);
 	loop_remove(&s->conn);
 	close(s->conn.fd);
 	s->conn.fd = -1;
@@ -292,7 +292,8 @@ static int start_conn(struct vhu_server *s, int fd)
 		goto err_close;
 	/* One front-end at a time: the next one waits in the backlog. */
 	loop_remove(&s->listen);
-	log_info("%s: front-end connected", s->name);
+	log_msg_ratelimited(&s->conn_rl, LOG_LEVEL_INFO,
+			    "%s: front-end connected", s->name);
 	return 0;
 
 err_close:
@@ -311,8 +312,8 @@ static void listen_ready(struct loop_source *src, uint32_t events)
 	fd = accept4(src->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			log_ratelimited(LOG_LEVEL_ERR, "%s: accept on %s: %s",
-					s->name, s->path, strerror(errno));
+			vhu_log(s, LOG_LEVEL_ERR, "%s: accept on %s: %s",
+				s->name, s->path, strerror(errno));
 		return;
 	}
 	start_conn(s, fd);
@@ -427,6 +428,8 @@ static struct vhu_server *server_alloc(struct loop *ctl, struct virtio_dev *dev,
 	}
 	snprintf(s->name, sizeof(s->name), "%s",
 		 opts->name ? opts->name : "vhost-user");
+	log_ratelimit_init(&s->log_rl, s->name);
+	log_ratelimit_init(&s->conn_rl, s->name);
 	s->tp.ops = &vhu_transport_ops;
 	s->ctl = ctl;
 	s->dev = dev;
@@ -463,6 +466,7 @@ int vhu_server_create(struct vhu_server **out, struct loop *ctl,
 		dev->features_offered &= ~BIT(VIRTIO_F_ACCESS_PLATFORM);
 	/* Legacy drivers too: QEMU's virtio-mmio is legacy by default. */
 	dev->legacy_ok = true;
+	virtio_dev_set_name(dev, s->name);
 	virtio_dev_attach(dev, &s->tp, &s->mem.gmem);
 	ret = dev_thread_create(&s->dt, dev, s->name);
 	if (ret < 0)
@@ -497,6 +501,8 @@ void vhu_server_destroy(struct vhu_server *s)
 	}
 	dev_thread_destroy(s->dt);
 	virtio_dev_attach(s->dev, NULL, NULL);
+	log_ratelimit_fini(&s->log_rl);
+	log_ratelimit_fini(&s->conn_rl);
 	free(s->queues);
 	free(s);
 }

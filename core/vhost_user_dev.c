@@ -50,9 +50,9 @@ int vhu_set_features(struct vhu_server *s, struct vhu_msg *m,
 	if (f & ~offered)
 		/* QEMU passes guest-acked transport bits it never asked us
 		 * about (e.g. RING_RESET): harmless, dropped. */
-		log_ratelimited(LOG_LEVEL_INFO,
-				"%s: ignoring features 0x%llx not offered",
-				s->name, (unsigned long long)(f & ~offered));
+		vhu_log(s, LOG_LEVEL_INFO,
+			"%s: ignoring features 0x%llx not offered", s->name,
+			(unsigned long long)(f & ~offered));
 	f &= offered;
 	/*
 	 * QEMU's default virtio-mmio is legacy (force-legacy=true): its
@@ -60,20 +60,20 @@ int vhu_set_features(struct vhu_server *s, struct vhu_msg *m,
 	 * ring layout into SET_VRING_ADDR already.
 	 */
 	if (!(f & BIT(VIRTIO_F_VERSION_1)))
-		log_ratelimited(LOG_LEVEL_INFO,
-				"%s: front-end did not accept "
-				"VIRTIO_F_VERSION_1: serving a legacy driver "
-				"(split rings, little-endian guest)",
-				s->name);
+		vhu_log(s, LOG_LEVEL_INFO,
+			"%s: front-end did not accept "
+			"VIRTIO_F_VERSION_1: serving a legacy driver "
+			"(split rings, little-endian guest)",
+			s->name);
 	dev_thread_pause(s->dt);
 	ret = virtio_dev_set_features(s->dev, f);
 	dev_thread_resume(s->dt);
 	if (ret < 0 && !(f & BIT(VIRTIO_F_VERSION_1)))
-		log_ratelimited(LOG_LEVEL_ERR,
-				"%s: the %s device cannot serve this legacy "
-				"driver (features 0x%llx): %s",
-				s->name, s->dev->ops->name,
-				(unsigned long long)f, strerror(-ret));
+		vhu_log(s, LOG_LEVEL_ERR,
+			"%s: the %s device cannot serve this legacy "
+			"driver (features 0x%llx): %s",
+			s->name, s->dev->ops->name, (unsigned long long)f,
+			strerror(-ret));
 	if (ret == 0)
 		s->acked_features = m->p.u64;
 	return ret;
@@ -96,8 +96,7 @@ int vhu_set_protocol_features(struct vhu_server *s, struct vhu_msg *m,
 	(void)q;
 	(void)r;
 	if (extra)
-		log_ratelimited(
-			LOG_LEVEL_WARN,
+		vhu_log(s, LOG_LEVEL_WARN,
 			"%s: ignoring protocol features 0x%llx not offered",
 			s->name, (unsigned long long)extra);
 	s->protocol = m->p.u64 & vhu_protocol_offered(s);

@@ -19,6 +19,7 @@
 
 #include "dev_thread.h"
 #include "gmem_mmap.h"
+#include "log.h"
 #include "loop.h"
 #include "vhost_user.h"
 #include "vhost_user_msg.h"
@@ -47,9 +48,16 @@ struct vhu_reply {
 	} p;
 };
 
+/* A front-end-caused line, limited per server. */
+#define vhu_log(s, level, ...) \
+	log_msg_ratelimited(&(s)->log_rl, (level), __VA_ARGS__)
+
 struct vhu_server {
 	struct virtio_transport tp;
 	char name[64];
+	/* Per server, so one front-end's noise never silences another's:
+	 * what it sends, and its connects and disconnects. */
+	struct log_ratelimit log_rl, conn_rl;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool offer_xen_mmap;
 	struct vhu_region_mapper *mapper;

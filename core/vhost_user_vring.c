@@ -30,9 +30,9 @@ void vhu_queue_arm(struct vhu_server *s, struct vhu_queue *q)
 	ret = dev_thread_set_kick(s->dt, q->index,
 				  on && !q->kick_nofd ? q->kick_fd : -1);
 	if (ret < 0)
-		log_ratelimited(LOG_LEVEL_WARN,
-				"%s: queue %u: kick fd cannot be polled: %s",
-				s->name, q->index, strerror(-ret));
+		vhu_log(s, LOG_LEVEL_WARN,
+			"%s: queue %u: kick fd cannot be polled: %s", s->name,
+			q->index, strerror(-ret));
 	ret = dev_thread_set_poll(s->dt, q->index, on && q->kick_nofd);
 	if (ret < 0)
 		log_err("%s: queue %u: polling timer: %s", s->name, q->index,
@@ -168,8 +168,7 @@ int vhu_set_vring_base(struct vhu_server *s, struct vhu_msg *m,
 		/* QEMU 7.2's vhost-user-gpio with packed=on: it never acks
 		 * RING_PACKED to the back-end, yet the guest rings are packed.
 		 */
-		log_ratelimited(
-			LOG_LEVEL_WARN,
+		vhu_log(s, LOG_LEVEL_WARN,
 			"%s: queue %u: base 0x%x is a packed-ring base, "
 			"but VIRTIO_F_RING_PACKED was not acked (QEMU "
 			"7.2's vhost-user-gpio does this with "
@@ -254,9 +253,8 @@ int vhu_set_vring_kick(struct vhu_server *s, struct vhu_msg *m,
 	if (old >= 0)
 		close(old);
 	if (ret < 0)
-		log_ratelimited(
-			LOG_LEVEL_ERR, "%s: queue %u cannot start: %s", s->name,
-			q->index,
+		vhu_log(s, LOG_LEVEL_ERR, "%s: queue %u cannot start: %s",
+			s->name, q->index,
 			ret == -EPROTO
 				? "features not negotiated (no SET_FEATURES)"
 				: strerror(-ret));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 	}
 	d->ops = ops;
 	d->features_offered = ops->features | CORE_FEATURES | extra_features;
+	virtio_dev_set_name(d, ops->name);
 	return 0;
 
 err_destroy_vqs:
@@ -57,6 +59,13 @@ void virtio_dev_destroy(struct virtio_dev *d)
 		vq_destroy(&d->vqs[i]);
 	free(d->vqs);
 	d->vqs = NULL;
+	log_ratelimit_fini(&d->log_rl);
+}
+
+void virtio_dev_set_name(struct virtio_dev *d, const char *name)
+{
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	log_ratelimit_init(&d->log_rl, d->name);
 }
 
 void virtio_dev_attach(struct virtio_dev *d, struct virtio_transport *tp,
@@ -207,9 +216,9 @@ static void report_broken(struct virtio_dev *d, unsigned q)
 	if (!err || (d->queue_error_sent & BIT(q)))
 		return;
 	d->queue_error_sent |= BIT(q);
-	log_ratelimited(LOG_LEVEL_ERR, "%s: queue %u is broken: %s (%s)",
-			d->ops->name, q, why ? why : "corrupt ring",
-			strerror(-err));
+	log_msg_ratelimited(&d->log_rl, LOG_LEVEL_ERR,
+			    "%s: queue %u is broken: %s (%s)", d->name, q,
+			    why ? why : "corrupt ring", strerror(-err));
 	if (d->tp && d->tp->ops->queue_error)
 		d->tp->ops->queue_error(d->tp, q);
 }
@@ -252,12 +261,12 @@ int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 
 void virtio_dev_mem_fault(struct virtio_dev *d, const void *addr)
 {
-	log_ratelimited(
-		LOG_LEVEL_ERR,
-		"%s: guest memory fault at %p: the front-end shrank or "
-		"unmapped guest memory under the device; its queues stop "
-		"until the driver resets it",
-		d->ops->name, addr);
+	log_msg_ratelimited(
+		&d->log_rl, LOG_LEVEL_ERR,
+		"%s: guest memory fault at %p: the front-end shrank "
+		"or unmapped guest memory under the device; its "
+		"queues stop until the driver resets it",
+		d->name, addr);
 	for (unsigned q = 0; q < d->ops->num_queues; q++) {
 		if (!vq_is_started(&d->vqs[q]))
 			continue;

@@ -49,6 +49,7 @@
 
 #include <stdatomic.h>
 
+#include "log.h"
 #include "vq.h"
 
 #ifndef container_of
@@ -131,6 +132,8 @@ struct virtio_transport {
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
+	char name[64];		     /* "guest/dev" in log lines; ops->name */
+	struct log_ratelimit log_rl; /* this device's guest-caused lines */
 	struct virtio_transport *tp;
 	struct gmem *mem;
 	uint64_t features_offered;
@@ -156,6 +159,12 @@ struct virtio_dev {
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		    uint64_t extra_features);
 void virtio_dev_destroy(struct virtio_dev *d);
+
+/*
+ * Name the device in its log lines ("guest/dev"; the model's type until
+ * then). Control thread, before the data path runs.
+ */
+void virtio_dev_set_name(struct virtio_dev *d, const char *name);
 
 /* The transport connects itself and the guest memory. */
 void virtio_dev_attach(struct virtio_dev *d, struct virtio_transport *tp,

@@ -464,6 +464,8 @@ int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->name, sizeof(m->name), "%s", name);
+	log_ratelimit_init(&m->rl, m->name);
+	virtio_dev_set_name(dev, m->name);
 	m->tp.ops = &vmmio_transport_ops;
 	m->ops = ops;
 	m->dev = dev;
@@ -497,4 +499,5 @@ void vmmio_destroy(struct vmmio *m)
 	virtio_dev_attach(m->dev, NULL, NULL);
 	m->dev = NULL;
 	vmmio_queues_destroy(m);
+	log_ratelimit_fini(&m->rl);
 }

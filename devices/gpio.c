@@ -587,6 +587,7 @@ int gpio_dev_create(struct gpio_dev **out, const struct gpio_dev_params *p,
 		return -ENOMEM;
 	d->lines = p->lines;
 	snprintf(d->name, sizeof(d->name), "%s", p->name ? p->name : "gpio");
+	log_ratelimit_init(&d->log_rl, d->name);
 	d->line = calloc(p->lines->n, sizeof(*d->line));
 	ret = d->line ? init_lines(d) : -ENOMEM;
 	if (!ret)
@@ -618,6 +619,7 @@ void gpio_dev_destroy(struct gpio_dev *d)
 		loop_remove(&d->line[i].src);
 	virtio_dev_destroy(&d->vdev);
 	gpio_lines_destroy(d->lines);
+	log_ratelimit_fini(&d->log_rl);
 	free(d->names);
 	free(d->line);
 	free(d);

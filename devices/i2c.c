@@ -337,6 +337,7 @@ int i2c_dev_create(struct i2c_dev **out, const struct i2c_dev_params *p,
 	if (ret)
 		goto err_free_scratch;
 	snprintf(d->name, sizeof(d->name), "%s", p->name ? p->name : "i2c");
+	log_ratelimit_init(&d->log_rl, d->name);
 	for (unsigned i = 0; i < p->naddresses; i++)
 		d->allow[p->addresses[i]] = 1;
 	d->bus = p->bus;
@@ -356,6 +357,7 @@ void i2c_dev_destroy(struct i2c_dev *d)
 		return;
 	virtio_dev_destroy(&d->vdev);
 	i2c_bus_destroy(d->bus);
+	log_ratelimit_fini(&d->log_rl);
 	free(d->scratch);
 	free(d);
 }

@@ -439,17 +439,32 @@ static void test_busy(void **state)
 }
 
 /* The corrupt ring reaches the front-end through the err eventfd. */
+static char broken_line[256];
+
+static void keep_broken(enum log_level level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "is broken"))
+		snprintf(broken_line, sizeof(broken_line), "%s", line);
+}
+
 static void test_queue_error(void **state)
 {
 	(void)state;
 	fe_negotiate(&f);
 	assert_int_equal(fe_mem_table(&f), 0);
 	fe_ring_start(&f, 0, 0);
+	broken_line[0] = '\0';
+	log_set_hook(keep_broken);
 	ring_driver_split_post(&f.drv[0], 200); /* head >= queue size */
 	ring_driver_publish(&f.drv[0]);
 	fe_signal(f.kick[0]);
 	assert_true(fe_wait(f.err[0], 2000));
 	assert_false(fe_wait(f.err[1], 0));
+	log_set_hook(NULL);
+	/* Named as the board names the device, not by its model type. */
+	assert_string_equal(broken_line, "test: queue 0 is broken: head 200 >= "
+					 "queue size 16 (Invalid argument)");
 }
 
 /*

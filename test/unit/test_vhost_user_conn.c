@@ -247,6 +247,40 @@ static void test_replies_not_read(void **state)
 	assert_int_equal(fe_count_fds(), before - 2); /* f's socket pair */
 }
 
+static atomic_int conn_lines, named_lines;
+
+static void count_conn_lines(enum log_level level, const char *line)
+{
+	(void)level;
+	if (strstr(line, "front-end connected") ||
+	    strstr(line, "front-end disconnected"))
+		atomic_fetch_add(&conn_lines, 1);
+	/* Every line names the server (the board gives "guest/dev"). */
+	if (!strncmp(line, "test: ", 6) || strstr(line, " test: "))
+		atomic_fetch_add(&named_lines, 1);
+}
+
+/*
+ * A front-end in a reconnect loop (30,000 lines/s before) gets the same
+ * per-server limit as everything else it causes: the log stays readable
+ * and other servers' lines are not suppressed with it.
+ */
+static void test_reconnect_loop_is_rate_limited(void **state)
+{
+	(void)state;
+	atomic_store(&conn_lines, 0);
+	log_set_level(LOG_LEVEL_INFO);
+	log_set_hook(count_conn_lines);
+	for (int i = 0; i < 200; i++) {
+		fe_disconnect(&f);
+		fe_connect(&f);
+	}
+	log_set_hook(NULL);
+	log_set_level(LOG_LEVEL_ERR);
+	assert_int_equal(atomic_load(&conn_lines), LOG_RATELIMIT_BURST);
+	assert_true(atomic_load(&named_lines) >= LOG_RATELIMIT_BURST);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -255,6 +289,7 @@ int main(void)
 		T(test_stalled_frontend),
 		T(test_one_byte_at_a_time),
 		T(test_replies_not_read),
+		T(test_reconnect_loop_is_rate_limited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
