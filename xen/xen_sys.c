@@ -21,6 +21,7 @@ _Static_assert(sizeof(xen_pfn_t) == sizeof(uint64_t),
 
 struct real_sys {
 	struct xen_sys sys;
+	xentoollog_logger_stdiostream *quiet;
 	xengnttab_handle *gt;
 	xenforeignmemory_handle *fm;
 };
@@ -82,6 +83,8 @@ static void real_close(struct xen_sys *s)
 		xenforeignmemory_close(r->fm);
 	if (r->gt)
 		xengnttab_close(r->gt);
+	if (r->quiet)
+		xtl_logger_destroy((xentoollog_logger *)r->quiet);
 	free(r);
 }
 
@@ -101,9 +104,14 @@ int xen_sys_open(struct xen_sys **out, unsigned what)
 	if (!r)
 		return -ENOMEM;
 	r->sys.ops = &real_ops;
-	/* NULL logger: the libraries log their own errors to stderr. */
+	/*
+	 * The libraries would log every refused map on their own, and a
+	 * guest decides how often that happens: keep them to critical lines.
+	 * The back-ends log refusals rate-limited, and open failures here.
+	 */
+	r->quiet = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
 	if (what & XEN_SYS_GNTTAB) {
-		r->gt = xengnttab_open(NULL, 0);
+		r->gt = xengnttab_open((xentoollog_logger *)r->quiet, 0);
 		if (!r->gt) {
 			ret = -errno;
 			log_err("xen: cannot open the grant device "
@@ -113,7 +121,7 @@ int xen_sys_open(struct xen_sys **out, unsigned what)
 		}
 	}
 	if (what & XEN_SYS_FOREIGN) {
-		r->fm = xenforeignmemory_open(NULL, 0);
+		r->fm = xenforeignmemory_open((xentoollog_logger *)r->quiet, 0);
 		if (!r->fm) {
 			ret = -errno;
 			log_err("xen: cannot open the foreign memory device "

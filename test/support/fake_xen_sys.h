@@ -29,7 +29,7 @@
 
 #include "xen_sys.h"
 
-#define FAKE_XEN_GREFS 256
+#define FAKE_XEN_GREFS 2048
 #define FAKE_XEN_LIVE  256
 
 struct fake_xen_grant {

@@ -443,6 +443,9 @@ run xl destroy fe1
 DOM0_XEN_MMAP_GRANT = XEN_MMAP_BOARD + r"""
 run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0
 run /test/vhu_xen_fe /run/vb-i2c.sock packed grant 0
+# A fifth request with data in a page whose grant has ended: that request
+# fails alone, the queue and the process go on.
+run /test/vhu_xen_fe /run/vb-i2c.sock split grant 0 revoke
 bg_alive virtiobox || fail "virtiobox died"
 """
 
@@ -472,12 +475,16 @@ def test_xen_mmap_foreign_regions(images, report, tmp_path):
 def test_xen_mmap_grant_regions(images, report, tmp_path):
     """The same through a GRANT region: rings and buffers in granted pages
     (the device-read ones granted read-only), mapped by virtiobox with
-    gntdev per batch and unmapped as requests complete."""
+    gntdev per batch and unmapped as requests complete; a request whose
+    grant has ended fails alone."""
     result = report(_xen_mmap_run(tmp_path, DOM0_XEN_MMAP_GRANT))
     result.check()
-    for ring in ("split", "packed"):
-        assert f"VHU-XEN-FE: OK grant {ring}" in result.console
-    assert "8 requests in 4 transactions; refused: 2 off the allow-list" in result.console
+    for ring in ("split", "packed", "split revoke"):
+        assert f"VHU-XEN-FE: OK grant {ring}:" in result.console
+    # The refused request never reached the device: 3 x 4 requests.
+    assert "12 requests in 6 transactions; refused: 3 off the allow-list" in result.console
+    assert "domain 0: grant refs" in result.console
+    assert "cannot be mapped" in result.console
     # Per connection: three ring areas, then the batch of four requests in
     # one read-only and one read-write gntdev call; as many unmaps.
     assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2

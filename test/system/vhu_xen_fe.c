@@ -9,11 +9,13 @@
  *     a real (paused) domU's RAM bank is one FOREIGN region; the rings and
  *     requests live in that RAM, written through this program's own
  *     foreign mapping;
- *   vhu_xen_fe SOCKET split|packed grant DOMID
+ *   vhu_xen_fe SOCKET split|packed grant DOMID [revoke]
  *     this program grants pages to domain DOMID (the one virtiobox runs
  *     in) with /dev/xen/gntalloc, the request headers and written data
  *     read-only; one GRANT region (map-on-demand) covers every grant
- *     address (bit 63 | gref << 12).
+ *     address (bit 63 | gref << 12). With revoke, a fifth request's data
+ *     sits in a page whose grant was ended before the kick: that request
+ *     must come back with nothing written, the four others served.
  *
  * Written from the vhost-user, virtio 1.2 and virtio-i2c specs,
  * independent of virtiobox's headers. The board must serve a virtio-i2c
@@ -75,10 +77,10 @@ enum {
 #define I2C_FAIL_NEXT		 1u
 #define I2C_M_RD		 2u
 
-#define BIT(n) (1ULL << (n))
-#define PAGE   4096u
-#define NUM    16 /* queue size */
-#define NREQ   4
+#define BIT(n)	 (1ULL << (n))
+#define PAGE	 4096u
+#define NUM	 16 /* queue size */
+#define NREQ_MAX 5
 
 struct hdr {
 	uint32_t request, flags, size;
@@ -188,14 +190,14 @@ static void acked(uint32_t req, const void *p, uint32_t len, const int *fds,
  * (read-write), what the device reads (request headers and written data)
  * and what it writes (read data and status bytes).
  */
-enum { P_RING, P_RO, P_RW, NPAGES };
-static uint8_t *page[NPAGES];
+enum { P_RING, P_RO, P_RW, NMAPPED, P_GONE = NMAPPED, NPAGES };
+static uint8_t *page[NPAGES];	 /* NULL: not mapped (P_GONE) */
 static uint64_t page_ga[NPAGES]; /* guest address of each page */
 
 static void *ga(uint64_t gaddr)
 {
 	for (int i = 0; i < NPAGES; i++)
-		if (gaddr - page_ga[i] < PAGE)
+		if (page[i] && gaddr - page_ga[i] < PAGE)
 			return page[i] + (gaddr - page_ga[i]);
 	die("address 0x%llx is not one of ours", (unsigned long long)gaddr);
 	return NULL;
@@ -345,17 +347,17 @@ static void setup_foreign(uint32_t domid, uint64_t base, uint64_t size,
 			  struct xen_region *reg)
 {
 	xenforeignmemory_handle *fm = xenforeignmemory_open(NULL, 0);
-	xen_pfn_t frames[NPAGES];
-	int err[NPAGES];
+	xen_pfn_t frames[NMAPPED];
+	int err[NMAPPED];
 	uint8_t *work;
 
 	if (!fm)
 		die("xenforeignmemory_open: %s", strerror(errno));
-	for (int i = 0; i < NPAGES; i++) {
+	for (int i = 0; i < NMAPPED; i++) {
 		page_ga[i] = base + size / 2 + (uint64_t)i * PAGE;
 		frames[i] = page_ga[i] >> 12;
 	}
-	work = xenforeignmemory_map(fm, domid, PROT_READ | PROT_WRITE, NPAGES,
+	work = xenforeignmemory_map(fm, domid, PROT_READ | PROT_WRITE, NMAPPED,
 				    frames, err);
 	if (!work)
 		die("xenforeignmemory_map of domain %u: %s", domid,
@@ -370,14 +372,17 @@ static void setup_foreign(uint32_t domid, uint64_t base, uint64_t size,
 				   0,	 XEN_FOREIGN, domid};
 }
 
-/* GRANT: three pages granted to domid, the device-read one read-only. */
-static void setup_grant(uint32_t domid, struct xen_region *reg)
+/*
+ * GRANT: three pages granted to domid, the device-read one read-only; with
+ * revoke, a fourth whose grant is ended at once.
+ */
+static void setup_grant(uint32_t domid, int revoke, struct xen_region *reg)
 {
 	xengntshr_handle *gs = xengntshr_open(NULL, 0);
 
 	if (!gs)
 		die("xengntshr_open (/dev/xen/gntalloc): %s", strerror(errno));
-	for (int i = 0; i < NPAGES; i++) {
+	for (int i = 0; i < (revoke ? NPAGES : NMAPPED); i++) {
 		uint32_t ref;
 
 		page[i] = xengntshr_share_pages(gs, domid, 1, &ref, i != P_RO);
@@ -387,7 +392,14 @@ static void setup_grant(uint32_t domid, struct xen_region *reg)
 		memset(page[i], 0, PAGE);
 		page_ga[i] = (1ull << 63) | (uint64_t)ref << 12;
 		printf("grant ref %u: %s page\n", ref,
-		       i == P_RO ? "read-only" : "read-write");
+		       i == P_GONE ? "revoked"
+		       : i == P_RO ? "read-only"
+				   : "read-write");
+	}
+	if (revoke) {
+		if (xengntshr_unshare(gs, page[P_GONE], 1) < 0)
+			die("ending a grant: %s", strerror(errno));
+		page[P_GONE] = NULL;
 	}
 	*reg = (struct xen_region){1ull << 63,
 				   1ull << 44,
@@ -404,14 +416,14 @@ int main(int argc, char **argv)
 	struct xen_region reg;
 	uint64_t features, proto;
 	int kick, call, memfd;
-	struct i2c_req r[NREQ];
-	uint32_t lens[NREQ] = {0};
-	int got = 0, seen[NREQ] = {0};
+	struct i2c_req r[NREQ_MAX];
+	uint32_t lens[NREQ_MAX] = {0};
+	int got = 0, seen[NREQ_MAX] = {0}, revoke = 0, nreq = 4;
 
 	if (argc < 5 ||
 	    (strcmp(argv[3], "foreign") && strcmp(argv[3], "grant")))
 		die("usage: %s SOCKET split|packed foreign DOMID RAM_BASE "
-		    "RAM_MB, or SOCKET split|packed grant DOMID",
+		    "RAM_MB, or SOCKET split|packed grant DOMID [revoke]",
 		    argv[0]);
 	packed = !strcmp(argv[2], "packed");
 	mem_kind = argv[3];
@@ -423,7 +435,9 @@ int main(int argc, char **argv)
 			      strtoull(argv[5], NULL, 0),
 			      strtoull(argv[6], NULL, 0) << 20, &reg);
 	} else {
-		setup_grant((uint32_t)strtoul(argv[4], NULL, 0), &reg);
+		revoke = argc == 6 && !strcmp(argv[5], "revoke");
+		nreq = revoke ? 5 : 4;
+		setup_grant((uint32_t)strtoul(argv[4], NULL, 0), revoke, &reg);
 	}
 	memset(page[P_RING], 0, PAGE);
 
@@ -485,12 +499,17 @@ int main(int argc, char **argv)
 	r[1] = make_req(1, 0x50, I2C_FAIL_NEXT, off, 1);
 	r[2] = make_req(2, 0x50, I2C_M_RD, NULL, 1);
 	r[3] = make_req(3, 0x51, 0, zero, 1);
-	for (int i = 0; i < NREQ; i++)
+	if (revoke) {
+		/* A write whose data the guest no longer grants. */
+		r[4] = make_req(4, 0x50, 0, NULL, 1);
+		r[4].buf = page_ga[P_GONE] + 0x10;
+	}
+	for (int i = 0; i < nreq; i++)
 		post(&r[i], (uint16_t)i);
 	if (eventfd_write(kick, 1) < 0)
 		die("kick: %s", strerror(errno));
 
-	for (int tries = 0; got < NREQ && tries < 100; tries++) {
+	for (int tries = 0; got < nreq && tries < 100; tries++) {
 		struct pollfd p = {call, POLLIN, 0};
 		uint16_t id;
 		uint32_t len;
@@ -499,18 +518,18 @@ int main(int argc, char **argv)
 		poll(&p, 1, 100);
 		if (p.revents & POLLIN)
 			eventfd_read(call, &v);
-		while (got < NREQ && get_used(&id, &len, 3)) {
+		while (got < nreq && get_used(&id, &len, 3)) {
 			int i = packed ? id : id / 3;
 
-			if (i < 0 || i >= NREQ || seen[i])
+			if (i < 0 || i >= nreq || seen[i])
 				die("used id %u unexpected", id);
 			seen[i] = 1;
 			lens[i] = len;
 			got++;
 		}
 	}
-	if (got < NREQ)
-		die("%d of %d requests answered", got, NREQ);
+	if (got < nreq)
+		die("%d of %d requests answered", got, nreq);
 	for (int i = 0; i < 3; i++)
 		if (*(uint8_t *)ga(r[i].status) != 0)
 			die("request %d status %u, expected OK", i,
@@ -523,6 +542,10 @@ int main(int argc, char **argv)
 	if (*(uint8_t *)ga(r[3].status) != 1)
 		die("request to 0x51 status %u, expected ERR",
 		    *(uint8_t *)ga(r[3].status));
+	if (revoke && (lens[4] != 0 || *(uint8_t *)ga(r[4].status) != 0xee))
+		die("the request with revoked data came back with length %u, "
+		    "status 0x%02x (expected 0, untouched 0xee)",
+		    lens[4], *(uint8_t *)ga(r[4].status));
 	{
 		uint32_t q[2] = {0, 0};
 
@@ -530,8 +553,9 @@ int main(int argc, char **argv)
 		recv_reply(GET_VRING_BASE, q, 8);
 	}
 	close(sock);
-	printf("VHU-XEN-FE: OK %s %s: 4 i2c requests (0xab read back, 0x51 "
-	       "refused)\n",
-	       mem_kind, ring_kind);
+	printf("VHU-XEN-FE: OK %s %s%s: 4 i2c requests (0xab read back, 0x51 "
+	       "refused)%s\n",
+	       mem_kind, ring_kind, revoke ? " revoke" : "",
+	       revoke ? ", the one with revoked data returned unused" : "");
 	return 0;
 }

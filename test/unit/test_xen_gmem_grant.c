@@ -161,6 +161,32 @@ static void test_one_call_per_batch_and_permission(void **state)
 	assert_int_equal(s.pages_mapped, 10);
 }
 
+/* A library call maps at most 1024 pages: a bigger batch takes more calls,
+ * a bigger buffer is refused. */
+static void test_call_size_limit(void **state)
+{
+	struct gmem_range r[2] = {{G(0, 0), 600 * 4096, RD},
+				  {G(600, 0), 500 * 4096, RD}};
+	struct gmem_range big = {G(0, 0), 1025 * 4096, RD};
+	void *hva;
+	uint64_t n;
+
+	(void)state;
+	for (uint32_t i = 0; i < 1100; i++)
+		fake_xen_grant(&fx, i, i % 64, true);
+	assert_int_equal(gmem_map_batch(m, r, 2), 0);
+	assert_int_equal(fx.gnt_map_calls, 2);
+	assert_int_equal(stats().pages_mapped, 1100);
+	assert_int_equal(gmem_translate(m, G(1099, 0xff0), 16, RD, &hva, &n),
+			 0);
+	assert_int_equal(n, 16);
+	gmem_unmap_batch(m, r, 2);
+	assert_int_equal(fx.gnt_unmap_calls, 2);
+	assert_int_equal(gmem_map_batch(m, &big, 1), -E2BIG);
+	assert_int_equal(fx.gnt_map_calls, 2);
+	assert_int_equal(fx.nlive, 0);
+}
+
 static void test_readable_mapped_read_only(void **state)
 {
 	struct gmem_range r = {G(40, 0), 8, RD};
@@ -436,6 +462,7 @@ int main(void)
 		T(test_gref_decoding),
 		T(test_multi_page_consecutive_grefs),
 		T(test_one_call_per_batch_and_permission),
+		T(test_call_size_limit),
 		T(test_readable_mapped_read_only),
 		T(test_ungranted_fails_batch_nothing_kept),
 		T(test_revoked_grant),
