@@ -362,7 +362,7 @@ static void setup_foreign(uint32_t domid, uint64_t base, uint64_t size,
 	if (!work)
 		die("xenforeignmemory_map of domain %u: %s", domid,
 		    strerror(errno));
-	for (int i = 0; i < NPAGES; i++) {
+	for (int i = 0; i < NMAPPED; i++) {
 		if (err[i])
 			die("frame 0x%llx of domain %u: error %d",
 			    (unsigned long long)frames[i], domid, err[i]);
