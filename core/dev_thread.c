@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,7 +37,8 @@ struct dev_thread {
 	char name[64];
 	struct loop *loop;
 	pthread_t thread;
-	bool paused;
+	unsigned pause_depth; /* nested pauses held by the control thread */
+	bool pause_asked;     /* REQ_PAUSE sent, its ACK not read yet */
 
 	int ctl_fd;		  /* control end of the socketpair, blocking */
 	struct loop_source req;	  /* data end */
@@ -379,7 +381,9 @@ void dev_thread_destroy(struct dev_thread *t)
 {
 	if (!t)
 		return;
-	assert(!t->paused);
+	assert(!t->pause_depth);
+	/* A data thread stuck in its host I/O is waited for: it owns the
+	 * device until it returns (see dev_thread_pause_within). */
 	if (!send_byte(t->ctl_fd, REQ_QUIT))
 		log_err("%s: asking the data thread to quit: %s", t->name,
 			strerror(errno));
@@ -391,30 +395,75 @@ void dev_thread_destroy(struct dev_thread *t)
 	free(t);
 }
 
-void dev_thread_pause(struct dev_thread *t)
+int dev_thread_pause_within(struct dev_thread *t, int ms)
 {
+	struct pollfd p = {.fd = t->ctl_fd, .events = POLLIN};
 	char c = 0;
+	int n;
 
 	assert(!pthread_equal(pthread_self(), t->thread));
-	assert(!t->paused);
-	if (!send_byte(t->ctl_fd, REQ_PAUSE) || !recv_byte(t->ctl_fd, &c) ||
-	    c != REQ_ACK)
-		/* Only if the thread died: nothing runs there any more. */
+	if (t->pause_depth) {
+		t->pause_depth++;
+		return 0;
+	}
+	/* A pause that timed out is still asked for: its ACK comes here. */
+	if (!t->pause_asked) {
+		if (!send_byte(t->ctl_fd, REQ_PAUSE)) {
+			/* Only if the thread died: nothing runs there. */
+			log_err("%s: pausing the data thread: %s", t->name,
+				strerror(errno));
+			goto paused;
+		}
+		t->pause_asked = true;
+	}
+	if (ms >= 0) {
+		do
+			n = poll(&p, 1, ms);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			return -ETIMEDOUT;
+	}
+	if (!recv_byte(t->ctl_fd, &c) || c != REQ_ACK)
 		log_err("%s: pausing the data thread: no answer", t->name);
+	t->pause_asked = false;
+paused:
 	/* Acquire: pairs with the release fence in park(). */
 	atomic_thread_fence(memory_order_acquire);
-	t->paused = true;
+	t->pause_depth = 1;
+	return 0;
+}
+
+void dev_thread_pause(struct dev_thread *t)
+{
+	(void)dev_thread_pause_within(t, -1);
 }
 
 bool dev_thread_is_paused(const struct dev_thread *t)
 {
-	return t->paused;
+	return t->pause_depth > 0;
+}
+
+unsigned dev_thread_pause_depth(const struct dev_thread *t)
+{
+	return t->pause_depth;
+}
+
+void dev_thread_unwind(struct dev_thread *t, unsigned depth)
+{
+	while (t->pause_depth > depth)
+		dev_thread_resume(t);
+}
+
+bool dev_thread_is_stuck(const struct dev_thread *t)
+{
+	return t->pause_asked;
 }
 
 void dev_thread_resume(struct dev_thread *t)
 {
-	assert(t->paused);
-	t->paused = false;
+	assert(t->pause_depth);
+	if (--t->pause_depth)
+		return;
 	/* Release: our changes before the data thread's next event. Pairs
 	 * with the acquire fence in park(). */
 	atomic_thread_fence(memory_order_release);

@@ -54,15 +54,41 @@ int dev_thread_create(struct dev_thread **out, struct virtio_dev *dev,
  */
 void dev_thread_destroy(struct dev_thread *t);
 
-/* Park the data thread and wait until it is parked. Not nested. */
+/*
+ * Park the data thread and wait until it is parked, at most ms
+ * milliseconds (ms < 0: as long as it takes). The data thread parks between
+ * two events, and every event is bounded work (virtio_dev_kick's time
+ * budget), so only a device stuck inside one host call (a wedged adapter)
+ * misses a deadline. Returns 0 (paused: pair with dev_thread_resume), or
+ * -ETIMEDOUT: not paused, and the data thread still owns the device, so
+ * the caller must not touch it. The pause stays asked for: a later call
+ * gets the late answer first (dev_thread_is_stuck until then; a call with
+ * ms 0 just checks).
+ * Pauses nest: while paused, another pause returns 0 at once and needs its
+ * own resume; the thread goes on at the outermost resume.
+ */
+int dev_thread_pause_within(struct dev_thread *t, int ms);
+
+/* dev_thread_pause_within(t, -1). */
 void dev_thread_pause(struct dev_thread *t);
 
-/* True between dev_thread_pause and dev_thread_resume. Control thread. */
+/* True between a pause and its resume. Control thread. */
 bool dev_thread_is_paused(const struct dev_thread *t);
 
+/* How many pauses the control thread holds (0: not paused). */
+unsigned dev_thread_pause_depth(const struct dev_thread *t);
+
+/* Resume until depth pauses are left (unwinding pauses abandoned by a
+ * jump, see guard.h). Control thread. */
+void dev_thread_unwind(struct dev_thread *t, unsigned depth);
+
+/* A pause timed out and the data thread has not answered it yet: it is
+ * still inside one event. Control thread. */
+bool dev_thread_is_stuck(const struct dev_thread *t);
+
 /*
- * Let the data thread go on. It first serves the queues named by
- * dev_thread_kick_soon() during the pause.
+ * Let the data thread go on (at the outermost resume of nested pauses). It
+ * first serves the queues named by dev_thread_kick_soon() during the pause.
  */
 void dev_thread_resume(struct dev_thread *t);
 

@@ -85,7 +85,8 @@ struct log_ratelimit {
 	char label[64];		/* "" or "guest/dev", prefixes the count */
 };
 
-/* The rate-limit window, LOG_RATELIMIT_INTERVAL_MS by default (0). For tests. */
+/* The rate-limit window, LOG_RATELIMIT_INTERVAL_MS by default (0). For tests.
+ */
 void log_set_ratelimit_interval(unsigned ms);
 
 /* Label an embedded rate limit (the count line names it). Not thread-safe

@@ -140,13 +140,14 @@ static int send_reply(struct vhu_server *s, const struct vhu_msg *m,
 /*
  * Run a handler under a guard: a handler that reaches guest memory (a ring
  * while its queue stops, a used entry flushed) can find it shrunk by the
- * front-end. Then the device stops using that memory, a pause the handler
- * left open is closed, and the front-end is disconnected: its memory
- * table cannot be trusted any more.
+ * front-end. Then the device stops using that memory, pauses the handler
+ * left open are closed, and the front-end is disconnected: its memory
+ * table cannot be trusted any more. Runs with the data path paused.
  */
 static int guarded(struct vhu_server *s, vhu_handler *h, struct vhu_msg *m,
 		   struct vhu_queue *q)
 {
+	unsigned depth = dev_thread_pause_depth(s->dt);
 	struct guard g;
 	int ret;
 
@@ -156,11 +157,54 @@ static int guarded(struct vhu_server *s, vhu_handler *h, struct vhu_msg *m,
 		guard_pop(&g);
 		return ret;
 	}
-	if (!dev_thread_is_paused(s->dt))
-		dev_thread_pause(s->dt);
+	/* handle() holds a pause: drop the ones the handler abandoned. */
+	dev_thread_unwind(s->dt, depth);
 	virtio_dev_mem_fault(s->dev, g.addr);
-	dev_thread_resume(s->dt);
 	return -ECONNRESET;
+}
+
+/* What a disconnect undoes: device, queues, memory. Data path paused (or
+ * gone). */
+static void teardown_device(struct vhu_server *s)
+{
+	vhu_device_reset(s);
+	for (unsigned i = 0; i < s->dev->ops->num_queues; i++)
+		vhu_queue_clear(s, &s->queues[i], false);
+	gmem_mmap_swap(&s->mem, &s->staging); /* staging is empty */
+}
+
+/*
+ * Pause the data path for a control step, within the deadline; once the
+ * device is stuck, only check whether it answered (no wait). -ETIMEDOUT:
+ * not paused, and nothing of the device may be touched.
+ */
+static int pause_device(struct vhu_server *s)
+{
+	int ret = dev_thread_pause_within(
+		s->dt, s->stuck ? 0 : (int)s->pause_deadline_ms);
+
+	if (ret == -ETIMEDOUT) {
+		if (!s->stuck)
+			log_err("%s: the device's data path did not pause "
+				"within "
+				"%u ms (stuck in a host call?): declared "
+				"stuck; "
+				"its front-ends are refused until it answers, "
+				"other devices are served",
+				s->name, s->pause_deadline_ms);
+		s->stuck = true;
+		return ret;
+	}
+	if (s->stuck) {
+		log_info("%s: the device answers again", s->name);
+		s->stuck = false;
+	}
+	if (s->teardown_pending) {
+		s->teardown_pending = false;
+		teardown_device(s);
+		vhu_mem_release_all(s, &s->staging);
+	}
+	return 0;
 }
 
 static int handle(struct vhu_server *s, struct vhu_msg *m)
@@ -199,7 +243,16 @@ static int handle(struct vhu_server *s, struct vhu_msg *m)
 					      ? NULL
 					      : &s->queues[m->queue];
 
-		ret = guarded(s, h, m, q);
+		/* Every step runs with the data path paused (handlers'
+		 * own pauses nest), so none can wait on it longer than the
+		 * deadline. */
+		ret = pause_device(s);
+		if (ret == 0) {
+			ret = guarded(s, h, m, q);
+			dev_thread_resume(s->dt);
+		} else {
+			ret = -ECONNRESET;
+		}
 		if (ret < 0 && ret != -ECONNRESET)
 			vhu_log(s, LOG_LEVEL_WARN, "%s: %s failed: %s", s->name,
 				t->name, strerror(-ret));
@@ -223,13 +276,14 @@ static void disconnect(struct vhu_server *s, const char *why)
 	/* A message cut off by the disconnect: its fds go with it. */
 	vhu_msg_close_fds(&s->msg);
 	s->rx = (struct vhu_msg_rx){0};
-	dev_thread_pause(s->dt);
-	vhu_device_reset(s);
-	for (unsigned i = 0; i < s->dev->ops->num_queues; i++)
-		vhu_queue_clear(s, &s->queues[i], false);
-	gmem_mmap_swap(&s->mem, &s->staging); /* staging is empty */
-	dev_thread_resume(s->dt);
-	vhu_mem_release_all(s, &s->staging);
+	if (pause_device(s) == 0) {
+		teardown_device(s);
+		dev_thread_resume(s->dt);
+		vhu_mem_release_all(s, &s->staging);
+	} else {
+		/* The data path still uses the memory: keep it until then. */
+		s->teardown_pending = true;
+	}
 	s->acked_features = 0;
 	s->protocol = 0;
 	s->owner = false;
@@ -428,6 +482,8 @@ static struct vhu_server *server_alloc(struct loop *ctl, struct virtio_dev *dev,
 	}
 	snprintf(s->name, sizeof(s->name), "%s",
 		 opts->name ? opts->name : "vhost-user");
+	s->pause_deadline_ms = opts->pause_deadline_ms ? opts->pause_deadline_ms
+						       : VHU_PAUSE_DEADLINE_MS;
 	log_ratelimit_init(&s->log_rl, s->name);
 	log_ratelimit_init(&s->conn_rl, s->name);
 	s->tp.ops = &vhu_transport_ops;
@@ -498,6 +554,15 @@ void vhu_server_destroy(struct vhu_server *s)
 		loop_remove(&s->listen);
 		close(s->listen.fd);
 		unlink(s->path);
+	}
+	if (s->teardown_pending) {
+		/* Shutting down waits for a stuck device, as joining its
+		 * thread would. */
+		dev_thread_pause(s->dt);
+		s->teardown_pending = false;
+		teardown_device(s);
+		dev_thread_resume(s->dt);
+		vhu_mem_release_all(s, &s->staging);
 	}
 	dev_thread_destroy(s->dt);
 	virtio_dev_attach(s->dev, NULL, NULL);

@@ -91,7 +91,19 @@ struct vhu_server_opts {
 	/* offer VHOST_USER_PROTOCOL_F_XEN_MMAP and VIRTIO_F_ACCESS_PLATFORM */
 	bool offer_xen_mmap;
 	struct vhu_region_mapper *xen_mapper; /* may be NULL */
+	/* How long a message waits for the device's data path to pause
+	 * before the device is declared stuck (0: VHU_PAUSE_DEADLINE_MS). */
+	unsigned pause_deadline_ms;
 };
+
+/*
+ * A device whose data path does not pause within the deadline is inside
+ * one host call that long (a wedged adapter): it is declared stuck, its
+ * front-end is disconnected, and until it answers every front-end of it is
+ * refused at once, without waiting, so the control loop goes on serving
+ * every other device. Its memory and queues are released when it answers.
+ */
+#define VHU_PAUSE_DEADLINE_MS 1000u
 
 /*
  * Create the server for dev: attaches itself as dev's transport and guest

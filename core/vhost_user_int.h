@@ -58,6 +58,9 @@ struct vhu_server {
 	/* Per server, so one front-end's noise never silences another's:
 	 * what it sends, and its connects and disconnects. */
 	struct log_ratelimit log_rl, conn_rl;
+	unsigned pause_deadline_ms;
+	bool stuck;	       /* the data path missed a pause deadline */
+	bool teardown_pending; /* a disconnect found it stuck: clean up later */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool offer_xen_mmap;
 	struct vhu_region_mapper *mapper;

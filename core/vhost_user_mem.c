@@ -92,8 +92,7 @@ static int map_xen(struct vhu_server *s, struct gmem_mmap_region *out,
 	int ret;
 
 	if (!s->mapper) {
-		log_ratelimited(
-			LOG_LEVEL_ERR,
+		vhu_log(s, LOG_LEVEL_ERR,
 			"%s: Xen %s region at 0x%llx (domain %u): Xen memory "
 			"mapping is not set up for this server",
 			s->name,
@@ -128,13 +127,13 @@ static int map_region(struct vhu_server *s, struct gmem_mmap_region *out,
 			  s->name, (unsigned long long)r->gpa,
 			  (unsigned long long)r->size, (void *)out->hva);
 	if (ret < 0)
-		log_ratelimited(LOG_LEVEL_ERR,
-				"%s: memory region gpa 0x%llx size 0x%llx "
-				"offset 0x%llx: %s",
-				s->name, (unsigned long long)r->gpa,
-				(unsigned long long)r->size,
-				(unsigned long long)r->mmap_offset,
-				why ? why : strerror(-ret));
+		vhu_log(s, LOG_LEVEL_ERR,
+			"%s: memory region gpa 0x%llx size 0x%llx "
+			"offset 0x%llx: %s",
+			s->name, (unsigned long long)r->gpa,
+			(unsigned long long)r->size,
+			(unsigned long long)r->mmap_offset,
+			why ? why : strerror(-ret));
 	return ret;
 }
 
@@ -163,10 +162,10 @@ static void rings_restart(struct vhu_server *s, uint64_t which)
 		ret = vhu_queue_start(s, &s->queues[i]);
 		if (ret == 0)
 			continue;
-		log_ratelimited(LOG_LEVEL_ERR,
-				"%s: queue %u lost its ring in a memory table "
-				"change: %s",
-				s->name, i, strerror(-ret));
+		vhu_log(s, LOG_LEVEL_ERR,
+			"%s: queue %u lost its ring in a memory table "
+			"change: %s",
+			s->name, i, strerror(-ret));
 		s->tp.ops->queue_error(&s->tp, i);
 	}
 }
@@ -187,9 +186,8 @@ int vhu_set_mem_table(struct vhu_server *s, struct vhu_msg *m,
 			break;
 		ret = gmem_mmap_insert(&s->staging, &reg);
 		if (ret < 0) {
-			log_ratelimited(LOG_LEVEL_ERR,
-					"%s: SET_MEM_TABLE: regions overlap",
-					s->name);
+			vhu_log(s, LOG_LEVEL_ERR,
+				"%s: SET_MEM_TABLE: regions overlap", s->name);
 			vhu_region_release(s, &reg);
 		}
 	}
@@ -217,10 +215,9 @@ int vhu_add_mem_reg(struct vhu_server *s, struct vhu_msg *m,
 	(void)r;
 	ret = gmem_mmap_check(&s->mem, mr->gpa, mr->size);
 	if (ret < 0) {
-		log_ratelimited(LOG_LEVEL_ERR, "%s: ADD_MEM_REG at 0x%llx: %s",
-				s->name, (unsigned long long)mr->gpa,
-				ret == -EEXIST ? "overlaps a region"
-					       : "no free slot");
+		vhu_log(s, LOG_LEVEL_ERR, "%s: ADD_MEM_REG at 0x%llx: %s",
+			s->name, (unsigned long long)mr->gpa,
+			ret == -EEXIST ? "overlaps a region" : "no free slot");
 		return ret;
 	}
 	ret = map_region(s, &reg, mr, m->fds[0]);
@@ -251,8 +248,7 @@ int vhu_rem_mem_reg(struct vhu_server *s, struct vhu_msg *m,
 	rings_restart(s, restart);
 	dev_thread_resume(s->dt);
 	if (ret < 0) {
-		log_ratelimited(
-			LOG_LEVEL_ERR,
+		vhu_log(s, LOG_LEVEL_ERR,
 			"%s: REM_MEM_REG: no region at 0x%llx size 0x%llx",
 			s->name, (unsigned long long)mr->gpa,
 			(unsigned long long)mr->size);

@@ -235,10 +235,14 @@ void virtio_dev_complete(struct virtio_dev *d, unsigned q)
 int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 {
 	struct vq *vq;
+	int ret = 1;
 
 	if (q >= d->ops->num_queues || !vq_is_started(&d->vqs[q]))
 		return 0;
 	vq = &d->vqs[q];
+	/* Bounded work per call, so a pause (a control step) waits at most
+	 * this long plus one request, however slow the host device. */
+	vq_set_deadline(vq, vq_now_ns() + VIRTIO_DEV_KICK_BUDGET_NS);
 	for (unsigned round = 0; round < VIRTIO_DEV_KICK_ROUNDS; round++) {
 		uint32_t popped = vq_pop_count(vq);
 
@@ -247,16 +251,23 @@ int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 		vq_set_notify(vq, false);
 		d->ops->queue_kick(d, q);
 		virtio_dev_complete(d, q);
+		/* Out of time: kicks stay off, the caller serves us again. */
+		if (vq_over_budget(vq))
+			break;
 		/*
 		 * Ask for the next kick. 1 means buffers arrived while kicks
 		 * were off (the driver did not kick for them and will not):
 		 * serve them, unless the model left the ring alone this round
 		 * (it keeps buffers there until it can use them).
 		 */
-		if (vq_set_notify(vq, true) != 1 || vq_pop_count(vq) == popped)
-			return 0;
+		if (vq_set_notify(vq, true) != 1 ||
+		    vq_pop_count(vq) == popped) {
+			ret = 0;
+			break;
+		}
 	}
-	return 1;
+	vq_set_deadline(vq, 0);
+	return ret;
 }
 
 void virtio_dev_mem_fault(struct virtio_dev *d, const void *addr)

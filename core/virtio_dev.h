@@ -230,13 +230,21 @@ bool virtio_dev_queue_is_started(const struct virtio_dev *d, unsigned q);
  * waiting for host data: it is not called in a loop for those), another
  * round follows, up to VIRTIO_DEV_KICK_ROUNDS. Models therefore never
  * touch notification suppression themselves.
- * Returns 1 when the round limit left buffers waiting: no kick will come
- * for them, so the caller must call it again, after its other pending work
- * so one busy queue cannot starve the rest (dev_thread does); 0 otherwise
- * (also for a queue out of range, stopped or broken). A queue found broken
- * is reported once through tp->queue_error.
+ * Each call also has a time budget, VIRTIO_DEV_KICK_BUDGET_NS: once it is
+ * spent, vq_pop gives the model nothing more (as if the ring were empty;
+ * models keep what they hold, e.g. an open i2c run) and the call ends with
+ * kicks still off.
+ * Returns 1 when the round limit or the budget left buffers waiting: no
+ * kick will come for them, so the caller must call it again, after its
+ * other pending work so one busy queue cannot starve the rest and a pause
+ * is answered (dev_thread does); 0 otherwise (also for a queue out of
+ * range, stopped or broken). A queue found broken is reported once through
+ * tp->queue_error.
  */
 #define VIRTIO_DEV_KICK_ROUNDS 4
+/* Time one call may spend (vq_set_deadline): a pause waits no longer,
+ * plus one request. */
+#define VIRTIO_DEV_KICK_BUDGET_NS (10 * 1000 * 1000ull)
 int virtio_dev_kick(struct virtio_dev *d, unsigned q);
 
 /*

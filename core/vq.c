@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vq_format.h"
 
@@ -564,6 +565,26 @@ int vq_broken(const struct vq *vq, const char **why)
 	return vq->broken;
 }
 
+uint64_t vq_now_ns(void)
+{
+	struct timespec ts;
+
+	/* Coarse: a vDSO read without a clock source access, per pop. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void vq_set_deadline(struct vq *vq, uint64_t deadline_ns)
+{
+	vq->deadline_ns = deadline_ns;
+	vq->over_budget = false;
+}
+
+bool vq_over_budget(const struct vq *vq)
+{
+	return vq->over_budget;
+}
+
 int vq_pop(struct vq *vq, struct vq_elem **elem)
 {
 	struct vq_elem *e;
@@ -573,6 +594,10 @@ int vq_pop(struct vq *vq, struct vq_elem **elem)
 		return vq->broken;
 	if (!vq->started)
 		return 0;
+	if (vq->deadline_ns && vq_now_ns() >= vq->deadline_ns) {
+		vq->over_budget = true;
+		return 0;
+	}
 	if (vq->batch_head == vq->batch_len) {
 		ret = refill(vq);
 		if (ret <= 0)

@@ -175,6 +175,8 @@ struct vq {
 
 	uint32_t pop_count;   /* elements vq_pop returned (wraps) */
 	uint32_t map_refused; /* chains completed unused, map refused */
+	uint64_t deadline_ns; /* vq_set_deadline; 0: none */
+	bool over_budget;     /* vq_pop stopped at the deadline */
 
 	/* element pool: max_num elements, free list of slot numbers */
 	struct vq_elem *pool;
@@ -282,6 +284,17 @@ int vq_pop(struct vq *vq, struct vq_elem **elem);
  * leaves buffers in the ring on purpose"). Same thread as vq_pop.
  */
 uint32_t vq_pop_count(const struct vq *vq);
+
+/*
+ * Bound the work of one data-path event: from deadline_ns on
+ * (CLOCK_MONOTONIC_COARSE, vq_now_ns) vq_pop returns 0 as if the ring were
+ * empty, and vq_over_budget() says it stopped early. 0 lifts the limit and
+ * clears vq_over_budget. Data-path thread. The device core sets it for
+ * every virtio_dev_kick.
+ */
+void vq_set_deadline(struct vq *vq, uint64_t deadline_ns);
+bool vq_over_budget(const struct vq *vq);
+uint64_t vq_now_ns(void);
 
 /*
  * Chains completed unused because the memory back-end refused to map them

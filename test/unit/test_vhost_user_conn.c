@@ -107,13 +107,19 @@ static void second_destroy(struct second *d)
 }
 
 /* The second front-end gets an answer at once, whatever f is doing. */
-static void second_round_trip(struct second *d)
+static void second_answers(struct second *d)
 {
 	int64_t t0 = now_ms();
 
 	assert_true(fe_get(&d->g, VHU_GET_FEATURES) & FE_V1);
 	/* A blocking server waited 2 s for f's message first. */
 	assert_true(now_ms() - t0 < 1000);
+}
+
+/* ... and f is still served too. */
+static void second_round_trip(struct second *d)
+{
+	second_answers(d);
 	assert_true(fe_connected(&f));
 }
 
@@ -247,6 +253,133 @@ static void test_replies_not_read(void **state)
 	assert_int_equal(fe_count_fds(), before - 2); /* f's socket pair */
 }
 
+/* ---- a slow device: each request takes slow_us in its host call ---------- */
+
+static atomic_int slow_us;
+static atomic_int slow_started, slow_served;
+
+static void slow_kick(struct virtio_dev *d, unsigned q)
+{
+	struct vq_elem *el;
+
+	while (vq_pop(&d->vqs[q], &el) == 1) {
+		atomic_fetch_add(&slow_started, 1);
+		usleep((useconds_t)atomic_load(&slow_us));
+		atomic_fetch_add(&slow_served, 1);
+		vq_push(&d->vqs[q], el, 0);
+	}
+}
+
+static const struct virtio_dev_ops slow_ops = {
+	.name = "slow",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.features = FE_BIT(0),
+	.num_queues = FE_QUEUES,
+	.queue_max = 64,
+	.config_size = 8,
+	.config_read = fe_echo_config_read,
+	.config_write = fe_echo_config_write,
+	.queue_kick = slow_kick,
+	.reset = fe_echo_reset,
+};
+
+/* f on the slow model, a pause deadline of deadline_ms, one ring. */
+static void slow_frontend(unsigned deadline_ms)
+{
+	struct vhu_server_opts o = {.name = "slow",
+				    .pause_deadline_ms = deadline_ms};
+
+	fe_fini(&f);
+	fe_init_ops(&f, &o, &slow_ops);
+	fe_negotiate(&f);
+	assert_int_equal(fe_mem_table(&f), 0);
+	fe_ring_start(&f, 0, 0);
+}
+
+/* Queue n requests on f's ring 0 and kick once. */
+static void slow_load(unsigned n)
+{
+	atomic_store(&slow_started, 0);
+	atomic_store(&slow_served, 0);
+	for (unsigned i = 0; i < n; i++)
+		fe_post(&f, 0, "x");
+	fe_signal(f.kick[0]);
+	while (!atomic_load(&slow_started))
+		usleep(1000);
+}
+
+/*
+ * Eight requests of 40 ms each (320 ms of host I/O) behind one kick: a
+ * control step of that device waits for one slice of the data path's work
+ * (VIRTIO_DEV_KICK_BUDGET_NS plus one request), not for the whole ring, so
+ * the shared control loop is back for the other devices at once. Before
+ * the budget, the pause waited for the ring to drain.
+ */
+static void test_slow_device_pauses_within_a_slice(void **state)
+{
+	struct second d;
+	int64_t t0, took;
+
+	(void)state;
+	slow_frontend(0);
+	atomic_store(&slow_us, 40000);
+	slow_load(8);
+	second_create(&d);
+	t0 = now_ms();
+	assert_int_equal(fe_state(&f, VHU_SET_VRING_ENABLE, 1, 0), 0);
+	took = now_ms() - t0;
+	assert_true(atomic_load(&slow_served) < 8);
+	assert_true(took < 150);
+	second_round_trip(&d);
+	second_destroy(&d);
+	atomic_store(&slow_us, 0);
+}
+
+/*
+ * A device wedged in one host call (3 s) misses the pause deadline: it is
+ * declared stuck, its front-end is disconnected, a second device on the
+ * same control loop is served meanwhile, a new front-end of the stuck
+ * device is refused without waiting, and once the call returns the device
+ * is cleaned up and serves again.
+ */
+static void test_wedged_device_is_declared_stuck(void **state)
+{
+	struct second d;
+	int64_t t0;
+
+	(void)state;
+	slow_frontend(200);
+	atomic_store(&slow_us, 3000000);
+	slow_load(1);
+	second_create(&d);
+	t0 = now_ms();
+	fe_send(&f, VHU_GET_VRING_BASE, VHU_VERSION,
+		&(struct vhu_vring_state){0, 0}, sizeof(struct vhu_vring_state),
+		NULL, 0);
+	fe_pump(&f);
+	assert_true(now_ms() - t0 < 1000);
+	assert_false(fe_connected(&f));
+	second_answers(&d);
+	/* While stuck: refused at once. */
+	fe_close_fd(&f.sock);
+	fe_connect(&f);
+	t0 = now_ms();
+	fe_send(&f, VHU_GET_FEATURES, VHU_VERSION, NULL, 0, NULL, 0);
+	fe_pump(&f);
+	assert_true(now_ms() - t0 < 100);
+	assert_false(fe_connected(&f));
+	second_answers(&d);
+	/* The call returns: the next front-end is served. */
+	atomic_store(&slow_us, 0);
+	while (atomic_load(&slow_served) < 1)
+		usleep(10000);
+	fe_close_fd(&f.sock);
+	fe_connect(&f);
+	assert_true(fe_get(&f, VHU_GET_FEATURES) & FE_V1);
+	assert_true(fe_connected(&f));
+	second_destroy(&d);
+}
+
 static atomic_int conn_lines, named_lines;
 
 static void count_conn_lines(enum log_level level, const char *line)
@@ -290,6 +423,8 @@ int main(void)
 		T(test_one_byte_at_a_time),
 		T(test_replies_not_read),
 		T(test_reconnect_loop_is_rate_limited),
+		T(test_slow_device_pauses_within_a_slice),
+		T(test_wedged_device_is_declared_stuck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
