@@ -13,6 +13,9 @@
 #include "xen_gmem.h"
 #include "xen_ioreq.h"
 
+/* A vCPU waits while its ioreq is served: a stuck device is skipped. */
+#define XG_PAUSE_MS 1000
+
 struct xg_dev {
 	struct xen_ioreq_window win;
 	struct vmmio m;
@@ -20,6 +23,7 @@ struct xg_dev {
 	struct xen_guest *g;
 	unsigned devid, irq;
 	char name[96];
+	struct log_ratelimit rl;
 };
 
 struct xen_guest {
@@ -52,7 +56,15 @@ static void win_invalidate(struct xen_ioreq_window *w)
 	struct xg_dev *d = container_of(w, struct xg_dev, win);
 	struct dev_thread *t = vmmio_thread(&d->m);
 
-	dev_thread_pause(t);
+	if (dev_thread_pause_within(t,
+				    dev_thread_is_stuck(t) ? 0 : XG_PAUSE_MS)) {
+		log_msg_ratelimited(&d->rl, LOG_LEVEL_WARN,
+				    "%s: data path stuck (in a host call?): "
+				    "its foreign mappings are kept past an "
+				    "invalidate",
+				    d->name);
+		return;
+	}
 	xen_gmem_invalidate(d->mem);
 	dev_thread_resume(t);
 }
