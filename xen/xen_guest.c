@@ -190,10 +190,19 @@ uint16_t xen_guest_domid(const struct xen_guest *g)
 
 void xen_guest_destroy(struct xen_guest *g)
 {
+	struct xen_ioreq_stats st;
+
 	if (!g)
 		return;
 	while (g->n)
 		remove_dev(g, g->dev[--g->n]);
+	xen_ioreq_get_stats(g->srv, &st);
+	log_info("%s: %llu register reads, %llu writes, %llu invalidates, "
+		 "%llu outside every window, %llu unsupported",
+		 g->label, (unsigned long long)st.reads,
+		 (unsigned long long)st.writes,
+		 (unsigned long long)st.invalidates,
+		 (unsigned long long)st.unclaimed, (unsigned long long)st.bad);
 	xen_ioreq_destroy(g->srv);
 	free(g);
 }
