@@ -62,10 +62,19 @@ void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
 	w->vq = vq;
 	w->e = e;
 	e->nseg = 0;
+	e->truncated = false;
 }
 
 int vq_walk_count(struct vq_walk *w)
 {
+	if (w->in_table) {
+		if (++w->tcount > w->tmax)
+			return vq_fail(w->vq, -ELOOP,
+				       "indirect chain loops or is longer "
+				       "than its table of %u entries",
+				       w->tmax);
+		return 0;
+	}
 	if (++w->count > w->vq->num)
 		return vq_fail(w->vq, -ELOOP,
 			       "descriptor chain loops or is longer than the "
@@ -98,10 +107,13 @@ int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 	if (w->total > UINT32_MAX)
 		return vq_fail(w->vq, -EOVERFLOW,
 			       "descriptor chain longer than 4 GiB");
-	if (e->nseg == VQ_IOV_MAX)
-		return vq_fail(w->vq, -E2BIG,
-			       "descriptor chain has more than %d segments",
-			       VQ_IOV_MAX);
+	/* Well formed but more than an element holds: keep walking (the
+	 * ring must be checked all the same) and keep the last descriptor in
+	 * the last slot, where the device finds the request's status. */
+	if (e->nseg == VQ_IOV_MAX) {
+		e->truncated = true;
+		e->nseg--;
+	}
 	e->seg[e->nseg++] = (struct vq_desc){
 		.addr = addr,
 		.len = len,
@@ -131,9 +143,15 @@ int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 		return vq_fail(vq, -EOVERFLOW,
 			       "indirect table 0x%" PRIx64 "+%u wraps around",
 			       addr, len);
+	if (len / 16 > VQ_INDIRECT_MAX)
+		return vq_fail(vq, -E2BIG,
+			       "indirect table of %u entries (at most %u)",
+			       len / 16, VQ_INDIRECT_MAX);
 	memset(t, 0, sizeof(*t));
 	t->range = (struct gmem_range){addr, len, GMEM_READ};
 	t->n = len / 16;
+	w->tcount = 0;
+	w->tmax = t->n;
 	ret = gmem_map_batch(vq->mem, &t->range, 1);
 	if (ret < 0)
 		return vq_fail(vq, ret,
@@ -368,36 +386,55 @@ static int refill(struct vq *vq)
 
 /* Turn a mapped element's segments into iovecs; a segment the seam maps in
  * pieces becomes several iovecs. */
+/* Translate segment s into iovecs from e->iov[*niov]: 0, -E2BIG when they
+ * do not fit, or the translate error (logged as the ring's). */
+static int seg_convert(struct vq *vq, struct vq_elem *e,
+		       const struct vq_desc *s, unsigned *niov)
+{
+	for (uint64_t off = 0; off < s->len;) {
+		void *hva;
+		uint64_t maplen;
+		int ret;
+
+		if (*niov == VQ_IOV_MAX)
+			return -E2BIG;
+		ret = gmem_translate(vq->mem, s->addr + off, s->len - off,
+				     s->access, &hva, &maplen);
+		if (ret < 0)
+			return vq_fail(vq, ret,
+				       "buffer %u: 0x%" PRIx64 "+%u is not in "
+				       "guest memory (error %d)",
+				       e->id, s->addr, s->len, ret);
+		assert(maplen >= 1 && maplen <= s->len - off);
+		e->iov[(*niov)++] = (struct iovec){hva, maplen};
+		off += maplen;
+	}
+	return 0;
+}
+
+static void elem_set_iov(struct vq_elem *e, unsigned nrd, unsigned niov)
+{
+	e->rd_num = nrd;
+	e->wr_num = niov - nrd;
+	e->rd_iov = e->iov;
+	e->wr_iov = e->iov + nrd;
+}
+
 static int elem_convert(struct vq *vq, struct vq_elem *e)
 {
 	unsigned niov = 0, nrd = 0;
+	const struct vq_desc *last;
+	int ret;
 
 	e->rd_len = e->wr_len = 0;
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct vq_desc *s = &e->seg[i];
 
-		for (uint64_t off = 0; off < s->len;) {
-			void *hva;
-			uint64_t maplen;
-			int ret;
-
-			if (niov == VQ_IOV_MAX)
-				return vq_fail(vq, -E2BIG,
-					       "buffer %u needs more than %d "
-					       "iov segments",
-					       e->id, VQ_IOV_MAX);
-			ret = gmem_translate(vq->mem, s->addr + off,
-					     s->len - off, s->access, &hva,
-					     &maplen);
-			if (ret < 0)
-				return vq_fail(vq, ret,
-					       "buffer %u: 0x%" PRIx64 "+%u is "
-					       "not in guest memory (error %d)",
-					       e->id, s->addr, s->len, ret);
-			assert(maplen >= 1 && maplen <= s->len - off);
-			e->iov[niov++] = (struct iovec){hva, maplen};
-			off += maplen;
-		}
+		ret = seg_convert(vq, e, s, &niov);
+		if (ret == -E2BIG)
+			goto truncated;
+		if (ret < 0)
+			return ret;
 		if (s->access == GMEM_READ) {
 			e->rd_len += s->len;
 			nrd = niov;
@@ -405,10 +442,26 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 			e->wr_len += s->len;
 		}
 	}
-	e->rd_num = nrd;
-	e->wr_num = niov - nrd;
-	e->rd_iov = e->iov;
-	e->wr_iov = e->iov + nrd;
+	elem_set_iov(e, nrd, niov);
+	return 0;
+
+truncated:
+	/*
+	 * The memory seam split the chain into more pieces than an element
+	 * holds: the request fails, not the ring. Hand over its last segment
+	 * only (where the device writes its status).
+	 */
+	e->truncated = true;
+	last = &e->seg[e->nseg - 1];
+	niov = 0;
+	ret = seg_convert(vq, e, last, &niov);
+	if (ret == -E2BIG)
+		niov = VQ_IOV_MAX; /* one descriptor in 16 pieces: keep them */
+	else if (ret < 0)
+		return ret;
+	e->rd_len = last->access == GMEM_READ ? last->len : 0;
+	e->wr_len = last->access == GMEM_READ ? 0 : last->len;
+	elem_set_iov(e, last->access == GMEM_READ ? niov : 0, niov);
 	return 0;
 }
 
@@ -578,6 +631,11 @@ void vq_set_deadline(struct vq *vq, uint64_t deadline_ns)
 {
 	vq->deadline_ns = deadline_ns;
 	vq->over_budget = false;
+}
+
+bool vq_elem_is_truncated(const struct vq_elem *e)
+{
+	return e->truncated;
 }
 
 bool vq_over_budget(const struct vq *vq)

@@ -23,8 +23,9 @@
  *   - split: avail idx ahead of the device by more than the
  *     queue size; either format: more buffers outstanding
  *     (fetched and not yet flushed as used) than the queue size -EINVAL
- *   - a chain longer than the queue size (or a loop); direct
- *     descriptors and indirect table entries both count      -ELOOP
+ *   - ring descriptors of a chain beyond the queue size, or
+ *     indirect entries beyond their table's length (a loop)  -ELOOP
+ *   - an indirect table of more than VQ_INDIRECT_MAX entries -E2BIG
  *   - an indirect descriptor inside an indirect table        -EINVAL
  *   - indirect table length 0 or not a multiple of 16        -EINVAL
  *   - indirect with VRING_DESC_F_NEXT (both formats: the spec
@@ -35,14 +36,16 @@
  *     (or whatever -errno the memory back-end's translate returned;
  *     an indirect table map_batch refuses also breaks the queue)
  *   - address + len wraps around 2^64                        -EOVERFLOW
- *   - more iov segments than VQ_IOV_MAX (a descriptor split
- *     by the memory seam counts once per segment)            -E2BIG
  *   - a chain's byte total (readable + writable) over UINT32_MAX
  *                                                            -EOVERFLOW
  * Not a ring violation: a chain whose buffers the memory back-end's
  * map_batch refuses (a Xen grant the guest revoked or never gave) is
  * completed at once with 0 bytes written, never seen by device code, and
  * the queue serves on (vq_map_refused counts them; the back-end logs why).
+ * Not a ring violation either: a well-formed chain that needs more iov
+ * segments than VQ_IOV_MAX (a descriptor split by the memory seam counts
+ * once per piece) is delivered truncated (vq_elem_is_truncated) for the
+ * device to fail.
  * A zero-length direct descriptor is accepted and adds no iov segment.
  * An indirect descriptor ends the chain it is in; its WRITE flag is ignored.
  * Chains fetched in one batch before the bad one are still returned by
@@ -69,8 +72,10 @@
 #include "gmem.h"
 
 #define VQ_IOV_MAX 16 /* iov segments per element, readable + writable */
-#define VQ_BATCH   32 /* chains fetched per refill */
-#define VQ_NUM_MAX 32768
+/* Longest indirect table walked (entries); a longer one breaks the ring. */
+#define VQ_INDIRECT_MAX 1024
+#define VQ_BATCH	32 /* chains fetched per refill */
+#define VQ_NUM_MAX	32768
 
 /* Ring-independent descriptor: what the walker produces for each segment. */
 struct vq_desc {
@@ -96,6 +101,7 @@ struct vq_elem {
 	uint16_t ndesc; /* ring slots the chain holds: packed descriptors,
 			 * split descriptor-table entries */
 	uint16_t nseg;	/* entries used in seg[] */
+	bool truncated; /* see vq_elem_is_truncated */
 	uint32_t slot;	/* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
 			*/
@@ -295,6 +301,15 @@ uint32_t vq_pop_count(const struct vq *vq);
 void vq_set_deadline(struct vq *vq, uint64_t deadline_ns);
 bool vq_over_budget(const struct vq *vq);
 uint64_t vq_now_ns(void);
+
+/*
+ * The chain is well formed but needs more than VQ_IOV_MAX iov segments
+ * (descriptors, or pieces the memory seam split them into): the element
+ * holds only part of it, always ending with the chain's last descriptor,
+ * where devices put their status. A device fails such a request (its error
+ * status, when there is room for one) and pushes it; the queue goes on.
+ */
+bool vq_elem_is_truncated(const struct vq_elem *e);
 
 /*
  * Chains completed unused because the memory back-end refused to map them

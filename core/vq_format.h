@@ -105,15 +105,22 @@ static inline void vq_store32(void *p, uint32_t v)
 struct vq_walk {
 	struct vq *vq;
 	struct vq_elem *e;
-	unsigned count; /* descriptors walked, direct and indirect */
-	uint64_t total; /* bytes, readable + writable */
-	bool writable;	/* a writable descriptor was seen */
-	bool in_table;	/* walking an indirect table */
+	unsigned count;	 /* ring descriptors walked, against the queue size */
+	unsigned tcount; /* entries walked in the indirect table */
+	unsigned tmax;	 /* its length */
+	uint64_t total;	 /* bytes, readable + writable */
+	bool writable;	 /* a writable descriptor was seen */
+	bool in_table;	 /* walking an indirect table */
 };
 
 void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e);
 
-/* Count one more descriptor: -ELOOP past the queue size, else 0. */
+/*
+ * Count one more descriptor: -ELOOP past the queue size (ring descriptors)
+ * or past the table's own length (inside an indirect table, which counts
+ * apart: Linux builds tables of total_sg entries, more than a small queue
+ * has), else 0.
+ */
 int vq_walk_count(struct vq_walk *w);
 
 /*

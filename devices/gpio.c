@@ -323,6 +323,10 @@ static void parse(const struct gpio_dev *d, const struct vq_elem *e,
 	uint32_t want;
 
 	memset(r, 0, sizeof(*r));
+	if (vq_elem_is_truncated(e)) {
+		r->bad = "more buffer segments than a request takes";
+		return;
+	}
 	if (e->rd_len != REQ_LEN) {
 		r->bad = "request is not 8 bytes";
 		return;
@@ -397,7 +401,8 @@ static void serve_event(struct gpio_dev *d, struct vq_elem *e)
 		vq_push(&d->vdev.vqs[GPIO_DEV_EVENTQ], e, 0);
 		return;
 	}
-	if (e->rd_len != IRQ_REQ_LEN || e->wr_len != IRQ_RES_LEN) {
+	if (e->rd_len != IRQ_REQ_LEN || e->wr_len != IRQ_RES_LEN ||
+	    vq_elem_is_truncated(e)) {
 		d->stats.malformed++;
 		guest_log(d, "malformed eventq buffer", 0,
 			  "not a 2-byte request and a 1-byte status");

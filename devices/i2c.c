@@ -92,6 +92,11 @@ static void parse(const struct vq_elem *e, struct req *r)
 
 	memset(r, 0, sizeof(*r));
 	r->has_status = e->wr_len > 0;
+	/* Part of the chain only (its status last): fail it alone. */
+	if (vq_elem_is_truncated(e)) {
+		r->bad = "more buffer segments than a request takes";
+		return;
+	}
 	if (e->rd_len < HDR_LEN) {
 		r->bad = "header shorter than 8 bytes";
 		return;

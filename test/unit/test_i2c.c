@@ -594,6 +594,34 @@ static void test_malformed_short_header(void **state)
 	assert_int_equal(stats(e).malformed, 1);
 }
 
+/*
+ * A legal chain with more segments than an element holds (a write whose 17
+ * data bytes come one per descriptor): that request fails with an error
+ * status in its own status byte, the queue goes on and serves the next.
+ */
+static void test_oversized_chain_fails_alone(void **state)
+{
+	struct env *e = *state;
+	struct ring_seg s[VQ_IOV_MAX + 2];
+	int id, next;
+
+	put_hdr(e, 0, 0x50 << 1, 0);
+	s[0] = (struct ring_seg){hdr_at(0), 8, false};
+	for (unsigned k = 1; k <= VQ_IOV_MAX; k++)
+		s[k] = (struct ring_seg){buf_at(0) + k, 1, false};
+	s[VQ_IOV_MAX + 1] = (struct ring_seg){status_at(0), 1, true};
+	e->nslots = 1;
+	id = add_segs(e, s, VQ_IOV_MAX + 2);
+	next = add_write(e, 0x50, "\x00", 1, 0);
+	kick(e);
+	expect_used(e, id, 1);
+	assert_int_equal(status_of(e, 0), ERR);
+	expect_used(e, next, 1);
+	assert_int_equal(status_of(e, 1), OK);
+	assert_int_equal(e->bus.calls, 1);
+	assert_int_equal(stats(e).malformed, 1);
+}
+
 static void test_malformed_no_status(void **state)
 {
 	struct env *e = *state;
@@ -843,6 +871,7 @@ static const struct CMUnitTest tests[] = {
 	T(test_open_run_fails_at_queue_stop),
 	T(test_zero_length_requests),
 	T(test_malformed_short_header),
+	T(test_oversized_chain_fails_alone),
 	T(test_malformed_no_status),
 	T(test_malformed_read_with_readable_data),
 	T(test_malformed_write_with_writable_data),

@@ -242,9 +242,14 @@ static void test_short_mappings_overflow_iov(void **state)
 	fx.mem.max_map = 16;
 	add1(DATA, 16 * VQ_IOV_MAX, false); /* exactly fits */
 	vq_push(&fx.vq, pop(), 0);
+	/* One byte more: 17 pieces. The request is delivered truncated for
+	 * the device to fail, the queue goes on. */
 	add1(DATA, 16 * VQ_IOV_MAX + 1, false);
-	assert_int_equal(vq_pop(&fx.vq, &e), -E2BIG);
-	assert_int_equal(vq_broken(&fx.vq, NULL), -E2BIG);
+	assert_int_equal(vq_pop(&fx.vq, &e), 1);
+	assert_true(vq_elem_is_truncated(e));
+	assert_int_equal(e->rd_num, VQ_IOV_MAX);
+	vq_push(&fx.vq, e, 0);
+	assert_int_equal(vq_broken(&fx.vq, NULL), 0);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
