@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Builds the running board from its description: host buses, device
- * models, and one vhost-user server per device.
+ * models, one vhost-user server per device of a vhost-user guest, and the
+ * Xen transport (board_xen.c) for the xen-mmio guests.
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "board_xen.h"
 #include "gpio.h"
 #include "gpio_sim_ctl.h"
 #include "i2c.h"
@@ -34,6 +36,8 @@ struct board {
 	const struct board_config *cfg;
 	unsigned n;
 	struct board_entry *entries;
+	struct virtio_dev **vdevs; /* per entry; NULL for vhost-user ones */
+	struct board_xen *xen;
 	/* XEN_MMAP regions, for every vhost-user server; NULL when the Xen
 	 * grant and foreign devices are not usable here */
 	struct vhu_region_mapper *xen_mapper;
@@ -43,6 +47,7 @@ struct board {
 struct where {
 	const struct board_src *src;
 	unsigned g, d;
+	unsigned flat; /* index over every guest's devices */
 };
 
 static void guest_label(const struct board_guest *g, char *buf, size_t len)
@@ -290,6 +295,11 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 		ret = build_i2c(e, dev, w);
 	if (ret)
 		return ret;
+	if (g->transport == BOARD_TRANSPORT_XEN_MMIO) {
+		b->vdevs[w.flat] = e->gpio ? gpio_dev_virtio(e->gpio)
+					   : i2c_dev_virtio(e->i2c);
+		return 0;
+	}
 	/* vhu_server_create logs its own failures, naming the socket. */
 	ret = vhu_server_create(&e->server, ctl, entry_virtio(e), &o);
 	if (ret)
@@ -297,26 +307,12 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 	return ret;
 }
 
-/* Every guest must have a transport this version serves. */
-static int check_transports(const struct board_config *cfg)
+static bool has_xen_guests(const struct board_config *cfg)
 {
-	int ret = 0;
-
-	for (unsigned g = 0; g < cfg->nguests; g++) {
-		const struct board_guest *guest = &cfg->guests[g];
-		char label[80];
-
-		if (guest->transport == BOARD_TRANSPORT_VHOST_USER)
-			continue;
-		guest_label(guest, label, sizeof(label));
-		log_err("%s:%u: guests[%u]: guest \"%s\" uses transport "
-			"\"xen-mmio\": this version validates it but cannot "
-			"serve it yet (the Xen virtio-mmio transport comes "
-			"later); refusing to start",
-			guest->src.file, guest->src.line, g, label);
-		ret = -ENOTSUP;
-	}
-	return ret;
+	for (unsigned g = 0; g < cfg->nguests; g++)
+		if (cfg->guests[g].transport == BOARD_TRANSPORT_XEN_MMIO)
+			return true;
+	return false;
 }
 
 /*
@@ -347,10 +343,8 @@ int board_create(struct board **out, const struct board_config *cfg,
 {
 	struct board *b;
 	unsigned total = 0;
-	int ret = check_transports(cfg);
+	int ret;
 
-	if (ret)
-		return ret;
 	for (unsigned g = 0; g < cfg->nguests; g++)
 		total += cfg->guests[g].ndevices;
 	b = calloc(1, sizeof(*b));
@@ -358,8 +352,9 @@ int board_create(struct board **out, const struct board_config *cfg,
 		return -ENOMEM;
 	b->cfg = cfg;
 	b->entries = calloc(total ? total : 1, sizeof(*b->entries));
-	if (!b->entries) {
-		free(b);
+	b->vdevs = calloc(total ? total : 1, sizeof(*b->vdevs));
+	if (!b->entries || !b->vdevs) {
+		board_destroy(b);
 		return -ENOMEM;
 	}
 	ret = board_xen_mapper(b);
@@ -369,7 +364,8 @@ int board_create(struct board **out, const struct board_config *cfg,
 	}
 	for (unsigned g = 0; g < cfg->nguests; g++) {
 		for (unsigned d = 0; d < cfg->guests[g].ndevices; d++) {
-			struct where w = {&cfg->guests[g].devices[d].src, g, d};
+			struct where w = {&cfg->guests[g].devices[d].src, g, d,
+					  b->n};
 
 			ret = build_entry(b, &b->entries[b->n], ctl, w);
 			if (ret) {
@@ -377,6 +373,13 @@ int board_create(struct board **out, const struct board_config *cfg,
 				return ret;
 			}
 			b->n++;
+		}
+	}
+	if (has_xen_guests(cfg)) {
+		ret = board_xen_create(&b->xen, cfg, b->vdevs, ctl);
+		if (ret) {
+			board_destroy(b);
+			return ret;
 		}
 	}
 	*out = b;
@@ -438,6 +441,7 @@ void board_destroy(struct board *b)
 	if (!b)
 		return;
 	/* Transports first: no data path may run on a destroyed model. */
+	board_xen_destroy(b->xen);
 	for (unsigned i = 0; i < b->n; i++)
 		vhu_server_destroy(b->entries[i].server);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -445,6 +449,7 @@ void board_destroy(struct board *b)
 		entry_destroy_model(&b->entries[i]);
 	}
 	xen_vhu_mapper_destroy(b->xen_mapper);
+	free(b->vdevs);
 	free(b->entries);
 	free(b);
 }

@@ -77,11 +77,17 @@ static void describe_vsock(const struct board_vsock *v, FILE *out)
 static void describe_device(const struct board_device *d, FILE *out)
 {
 	const struct model *m = models_find(d->type);
+	unsigned id = m ? m->ops->device_id : 0;
 
-	fprintf(out, "    %s: virtio-%s (device id %u)", d->name, d->type,
-		m ? m->ops->device_id : 0);
+	fprintf(out, "    %s: virtio-%s (device id %u)", d->name, d->type, id);
 	if (d->socket)
 		fprintf(out, ", vhost-user socket %s", d->socket);
+	else
+		fprintf(out,
+			", virtio-mmio through IOREQ for the guest's next "
+			"xl.cfg entry \"type=virtio,device%x, "
+			"transport=mmio\"",
+			id);
 	fprintf(out, ", %s\n",
 		d->packed ? "packed and split rings offered"
 			  : "split ring only");
@@ -102,10 +108,12 @@ static void describe_guest(const struct board_guest *g, FILE *out)
 		fprintf(out, " domid %d", g->domid);
 	fprintf(out, ", transport %s", board_transport_name(g->transport));
 	if (g->transport == BOARD_TRANSPORT_XEN_MMIO)
-		fprintf(out, " -- NOT SERVED by this version: xen-mmio is "
-			     "validated, but the Xen virtio-mmio transport "
-			     "comes later; \"virtiobox --board\" refuses to "
-			     "start this board");
+		fprintf(out, ": virtiobox is its virtio-mmio transport, served "
+			     "when xenstore shows the domain's virtio devices "
+			     "(now or later, again after a reboot)");
+	if (g->foreign_cache)
+		fprintf(out, "; foreign mappings: %u cached per device",
+			g->foreign_cache);
 	fputc('\n', out);
 	for (unsigned d = 0; d < g->ndevices; d++)
 		describe_device(&g->devices[d], out);
@@ -113,26 +121,24 @@ static void describe_guest(const struct board_guest *g, FILE *out)
 
 unsigned board_describe(const struct board_config *cfg, FILE *out)
 {
-	unsigned devices = 0, unserved = 0;
+	unsigned devices = 0, xen = 0;
 
 	fprintf(out, "board \"%s\" (%s)\n", cfg->name ? cfg->name : "",
 		cfg->file);
 	for (unsigned g = 0; g < cfg->nguests; g++) {
 		describe_guest(&cfg->guests[g], out);
+		devices += cfg->guests[g].ndevices;
 		if (cfg->guests[g].transport == BOARD_TRANSPORT_XEN_MMIO)
-			unserved++;
-		else
-			devices += cfg->guests[g].ndevices;
+			xen++;
 	}
-	if (unserved)
+	fprintf(out, "valid: %u guest(s), %u device(s) would be served",
+		cfg->nguests, devices);
+	if (xen)
 		fprintf(out,
-			"valid, but %u guest(s) use xen-mmio, which this "
-			"version does not serve: \"virtiobox --board\" would "
-			"refuse to start\n",
-			unserved);
-	else
-		fprintf(out,
-			"valid: %u guest(s), %u device(s) would be served\n",
-			cfg->nguests, devices);
-	return unserved;
+			"; %u xen-mmio guest(s) need Xen with IOREQ servers "
+			"and root in dom0 (or a driver domain made their "
+			"device model)",
+			xen);
+	fputc('\n', out);
+	return devices;
 }

@@ -16,8 +16,8 @@
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static const char *const root_keys[] = {"name", "guests", NULL};
-static const char *const guest_keys[] = {"domain", "domid", "transport",
-					 "devices", NULL};
+static const char *const guest_keys[] = {
+	"domain", "domid", "transport", "foreign_cache", "devices", NULL};
 
 /* One row per device type the board file knows. */
 struct dev_kind {
@@ -269,6 +269,27 @@ static int check_guest_unique(struct cfg_ctx *c, const config_setting_t *g,
 	return 0;
 }
 
+/* foreign_cache: xen-mmio only; 0 (absent) is the transport's default. */
+static int parse_foreign_cache(struct cfg_ctx *c, const config_setting_t *g,
+			       const char *path, struct board_guest *out)
+{
+	char p[CFG_PATH_MAX];
+	long long slots = 0;
+	int ret = cfg_int(c, g, path, "foreign_cache", false, 1,
+			  BOARD_XEN_FOREIGN_CACHE_MAX, false, &slots);
+
+	if (ret < 0)
+		return ret;
+	if (ret == 0 && out->transport == BOARD_TRANSPORT_VHOST_USER) {
+		cfg_path_key(p, path, "foreign_cache");
+		return cfg_fail(c,
+				config_setting_get_member(g, "foreign_cache"),
+				p, "applies only to transport \"xen-mmio\"");
+	}
+	out->foreign_cache = (unsigned)slots;
+	return 0;
+}
+
 static int parse_identity(struct cfg_ctx *c, const config_setting_t *g,
 			  const char *path, unsigned idx,
 			  struct board_guest *out)
@@ -350,6 +371,8 @@ static int parse_guest(struct cfg_ctx *c, const config_setting_t *g,
 		ret = parse_transport(c, g, path, out);
 	if (!ret)
 		ret = parse_identity(c, g, path, idx, out);
+	if (!ret)
+		ret = parse_foreign_cache(c, g, path, out);
 	if (!ret)
 		ret = parse_devices(c, g, path, out);
 	return ret;

@@ -39,6 +39,8 @@
 /* Xen on Arm gives a guest's virtio-mmio devices SPIs 33..43. */
 #define BOARD_XEN_MMIO_DEVICES_MAX 11
 #define BOARD_DOMID_MAX		   0x7fef /* below DOMID_FIRST_RESERVED */
+/* Foreign mappings kept per device of a xen-mmio guest (grant_usage=0). */
+#define BOARD_XEN_FOREIGN_CACHE_MAX 4096
 
 /* Where a setting was written, for messages about it after loading. */
 struct board_src {
@@ -122,6 +124,8 @@ struct board_device {
 struct board_guest {
 	char *domain; /* name; NULL when only domid was given */
 	int domid;    /* -1 when not given */
+	/* xen-mmio: foreign mapping cache slots per device; 0 = default */
+	unsigned foreign_cache;
 	enum board_transport transport;
 	unsigned ndevices;
 	struct board_device *devices;

@@ -24,7 +24,7 @@ REFUSED = 0x20  # not on host-sim.conf's allow-list
 # requests for addresses off the allow-list (i2cdetect probes them all).
 EXPECTED_WARNINGS = (
     re.compile(r"request refused, address 0x[0-9a-f]{2}: not on the allow-list"),
-    re.compile(r"similar messages suppressed|suppressed \d+"),
+    re.compile(r"similar messages suppressed|similar lines suppressed|suppressed \d+"),
 )
 
 

@@ -1,31 +1,153 @@
-"""Xen scenario: Xen 4.20 boots dom0 with its services; xl creates domUs
-with generic virtio devices (xenstore back-end entries, domU device tree);
-create-paused/unpause with an IOREQ server for the paused domain; host-side
-i2c-stub and gpio-sim devices in dom0."""
+"""Xen scenarios: Xen 4.20 (with IOREQ servers) boots dom0 with its
+services, and the static aarch64 virtiobox in dom0 is the virtio-mmio
+transport of real Linux domUs: xl creates them paused with generic virtio
+devices, virtiobox finds them in xenstore, claims their MMIO windows through
+IOREQ, and after `xl unpause` the domUs' own virtio_mmio and virtio_i2c
+drivers use simulated chips and an i2c-stub bus of dom0 through it. No
+stand-in back-end, and no domU skips virtio-mmio probing."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from harness import run_xen
+from harness import DomU, File, run_xen
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import vbtest  # noqa: E402
+
+BINARY = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
 XEN_ARM64 = Path("/opt/virtiobox/arm64-xen/usr/lib/aarch64-linux-gnu/pkgconfig")
 
-# No back-end serves the devices here: without the blacklist the domU would
-# probe virtio-mmio, take a data abort in virtio_mmio_probe and die.
-NO_PROBE = "--extra initcall_blacklist=virtio_mmio_init"
 
-DOM0_DEVICES = rf"""
-run xl info
-xl info | grep -q '^xen_version *: 4\.20' || fail "xl info does not show Xen 4.20"
-xl info | grep '^xen_commandline'
-domu_config guest1 {NO_PROBE} --virtio "$VB_VIRTIO_I2C" --virtio "$VB_VIRTIO_GPIO" >/dev/null
-domu_create guest1
+def _binary() -> Path:
+    if not BINARY.is_file():
+        pytest.skip(f"{BINARY} is built by `scons test` (scons CROSS_COMPILE=aarch64-linux-gnu-)")
+    return BINARY
+
+
+def virtio_i2c(grant: int) -> str:
+    return f"type=virtio,device22, transport=mmio, grant_usage={grant}"
+
+
+# dom0 helpers on top of dom0lib.sh: start virtiobox on a board file, wait
+# until it serves a domain's devices, count its fds and mappings.
+DOM0_LIB = r"""
+vb_start() {
+    bg_start virtiobox virtiobox --board "$1"
+    wait_for 10 grep -q "ready: serving" "$VB_RUN/virtiobox.log"
+    bg_alive virtiobox || fail "virtiobox died: $(cat $VB_RUN/virtiobox.log)"
+    vb_pid=$(cat "$VB_RUN/virtiobox.pid")
+}
+# vb_wait_served NAME N: virtiobox answered InitWait (state 2) on N devices.
+vb_state_is() { [ "$(xenstore-read "/local/domain/0/backend/virtio/$1/$2/state")" = "$3" ]; }
+vb_wait_served() {
+    _d=$(domid_of "$1")
+    _i=0
+    while [ "$_i" -lt "$2" ]; do
+        wait_for 10 vb_state_is "$_d" "$_i" 2
+        _i=$((_i + 1))
+    done
+    echo "virtiobox serves $2 device(s) of $1 (domain $_d)"
+}
+vb_resources() {
+    echo "$(ls /proc/$vb_pid/fd | wc -l) fds, $(wc -l </proc/$vb_pid/maps) maps"
+}
+"""
+
+# domU helpers: the i2c adapter of the virtio-mmio window at BASE.
+DOMU_LIB = r"""
+adapter_at() {
+    for a in /sys/bus/i2c/devices/i2c-*; do
+        case $(readlink -f "$a") in */$1.virtio/*) echo "${a##*/i2c-}"; return 0 ;; esac
+    done
+    return 1
+}
+"""
+
+DOMU_DEVICE_TREE = r"""
+dt=/proc/device-tree
+str() { tr '\0' '\n' <"$1" | head -n1; }
+hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+for base in 2000000 2000200; do
+    expect_eq "$(str $dt/virtio@$base/compatible)" "virtio,mmio" "virtio@$base compatible"
+    expect_eq "$(str $dt/virtio@$base/i2c/compatible)" "virtio,device22" "virtio@$base child compatible"
+done
+expect_eq "$(hex $dt/virtio@2000000/reg)" "00000000020000000000000000000200" "virtio@2000000 reg"
+expect_eq "$(hex $dt/virtio@2000200/reg)" "00000000020002000000000000000200" "virtio@2000200 reg"
+# SPI 1 and 2 (= irq 33, 34), edge rising.
+expect_eq "$(hex $dt/virtio@2000000/interrupts)" "000000000000000100000f01" "virtio@2000000 interrupts"
+expect_eq "$(hex $dt/virtio@2000200/interrupts)" "000000000000000200000f01" "virtio@2000200 interrupts"
+if [ "$VB_GRANT" = 1 ]; then
+    iommu=""
+    for node in $dt/*; do
+        [ -f "$node/compatible" ] && [ "$(str $node/compatible)" = "xen,grant-dma" ] && iommu=$node
+    done
+    [ -n "$iommu" ] || fail "no node with compatible xen,grant-dma"
+    phandle=$(hex $iommu/phandle)
+    for dev in virtio@2000000 virtio@2000200; do
+        expect_eq "$(hex $dt/$dev/iommus | cut -c1-8)" "$phandle" "$dev iommus -> xen,grant-dma phandle"
+    done
+fi
+"""
+
+# The simulated chips of board/host-sim.conf on the first device (the
+# integration tests' guest script, on the adapter of virtio@2000000), and
+# dom0's i2c-stub bus on the second: 0x50 allowed, 0x51 on the bus but off
+# the allow-list.
+DOMU_I2C = DOMU_LIB + r"""
+n0=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+n1=$(adapter_at 2000200) || fail "no i2c adapter on virtio@2000200: $(i2cdetect -l)"
+echo "adapters: sim i2c-$n0, dom0 stub i2c-$n1"
+""" + vbtest.GUEST_SCRIPT.replace(
+    "adapter=$(i2cdetect -l | grep i2c_virtio)",
+    'adapter=$(i2cdetect -l | grep "^i2c-$n0[[:space:]]")') + r"""
+saw "stub 0x50 reg 0x20 written by dom0" "$(i2cget -y "$n1" 0x50 0x20 b)"
+run i2cset -y "$n1" 0x50 0x10 0x5a b
+saw "stub 0x50 reg 0x10 after i2cset 0x5a" "$(i2cget -y "$n1" 0x50 0x10 b)"
+if out=$(i2cget -y "$n1" 0x51 0x00 b 2>&1); then
+    saw "refused stub 0x51" "NOT refused: read $out"
+else
+    saw "refused stub 0x51" "$out"
+fi
+"""
+
+I2C_EXPECTED = {
+    **vbtest.EXPECTED,
+    "stub 0x50 reg 0x20 written by dom0": "0x77",
+    "stub 0x50 reg 0x10 after i2cset 0x5a": "0x5a",
+}
+
+
+def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1", extra: str = "") -> str:
+    """host-sim.conf's device as a xen-mmio guest's i2c0, plus i2c1 on
+    dom0's i2c-stub bus (0x50 only)."""
+    sim = vbtest.board_text(packed=False)
+    start = sim.index("{", sim.index("devices = ("))
+    end = sim.rindex(");", 0, sim.rindex(");"))
+    device = sim[start:end].strip().rstrip(",")
+    device = re.sub(r'\s*socket = "[^"]*";', "", device)
+    return (f'name = "xen-test";\nguests = ( {{ domain = "{domain}"; transport = "xen-mmio";{extra}\n'
+            f'  devices = ( {device},\n'
+            f'    {{ type = "i2c"; name = "stub"; bus = "{stub_bus}"; addresses = [ 0x50 ]; }} ); }} );\n')
+
+
+def dom0_i2c(grant: int) -> str:
+    return DOM0_LIB + rf"""
+bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
+run i2cset -y $bus 0x50 0x20 0x77 b
+cat >/tmp/board.cfg <<BOARD
+{i2c_board(extra="" if grant else " foreign_cache = 8;")}BOARD
+run virtiobox check /tmp/board.cfg
+vb_start /tmp/board.cfg
+domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" --line "vcpus = 2" >/dev/null
+domu_create guest1 -p
 domid=$(domid_of guest1)
 be=/local/domain/0/backend/virtio/$domid
 run xenstore-ls -f "$be"
@@ -33,109 +155,41 @@ check() {{ expect_eq "$(xenstore-read "$be/$1")" "$2" "$1"; }}
 check 0/base 0x2000000
 check 0/irq 33
 check 0/type virtio,device22
-check 0/grant_usage 1
-check 0/transport mmio
+check 0/grant_usage {grant}
 check 1/base 0x2000200
 check 1/irq 34
-check 1/type virtio,device29
-check 1/grant_usage 1
-check 1/transport mmio
-expect_eq "$(xenstore-read /local/domain/$domid/device/virtio/0/backend-id)" 0 "front-end's backend-id"
-domu_expect_pass guest1 120
-"""
-
-DOMU_DEVICE_TREE = r"""
-dt=/proc/device-tree
-str() { tr '\0' '\n' <"$1" | head -n1; }
-hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
-run test -d $dt/virtio@2000000/i2c
-run test -d $dt/virtio@2000200/gpio
-expect_eq "$(str $dt/virtio@2000000/compatible)" "virtio,mmio" "virtio@2000000 compatible"
-expect_eq "$(str $dt/virtio@2000000/i2c/compatible)" "virtio,device22" "i2c child compatible"
-expect_eq "$(str $dt/virtio@2000200/gpio/compatible)" "virtio,device29" "gpio child compatible"
-expect_eq "$(hex $dt/virtio@2000000/reg)" "00000000020000000000000000000200" "virtio@2000000 reg"
-expect_eq "$(hex $dt/virtio@2000200/reg)" "00000000020002000000000000000200" "virtio@2000200 reg"
-# SPI 1 and 2 (= irq 33, 34), edge rising.
-expect_eq "$(hex $dt/virtio@2000000/interrupts)" "000000000000000100000f01" "virtio@2000000 interrupts"
-expect_eq "$(hex $dt/virtio@2000200/interrupts)" "000000000000000200000f01" "virtio@2000200 interrupts"
-iommu=""
-for node in $dt/*; do
-    [ -f "$node/compatible" ] && [ "$(str $node/compatible)" = "xen,grant-dma" ] && iommu=$node
-done
-[ -n "$iommu" ] || fail "no node with compatible xen,grant-dma"
-echo "grant-dma node: $iommu"
-phandle=$(hex $iommu/phandle)
-for dev in virtio@2000000 virtio@2000200; do
-    expect_eq "$(hex $dt/$dev/iommus | cut -c1-8)" "$phandle" "$dev iommus -> xen,grant-dma phandle"
-done
+vb_wait_served guest1 2
+[ ! -s /var/log/xen/console/guest-guest1.log ] || fail "guest1 printed before xl unpause"
+run xl unpause guest1
+domu_expect_pass guest1 150
+expect_eq "$(i2cget -y $bus 0x50 0x10 b)" 0x5a "dom0 reads what guest1 wrote to the stub"
+bg_alive virtiobox || fail "virtiobox died"
+bg_log virtiobox
 """
 
 
-def test_xen_domu_with_virtio_devices(images, report):
-    result = report(run_xen(DOM0_DEVICES, timeout=300, domus={"guest1": DOMU_DEVICE_TREE}))
+@pytest.mark.parametrize("grant", [1, 0], ids=["grants", "foreign"])
+def test_xen_domu_uses_virtio_i2c(images, report, grant):
+    result = report(run_xen(dom0_i2c(grant), timeout=400, virtiobox=_binary(),
+                            domus={"guest1": DomU(f"VB_GRANT={grant}\n" + DOMU_DEVICE_TREE + DOMU_I2C)}))
     result.check()
     assert result.domus == {"guest1": ("PASS", "")}
-    assert "Xen version 4.20" in result.console
-
-
-DOM0_PAUSED = rf"""
-domu_config paused1 {NO_PROBE} --virtio "$VB_VIRTIO_I2C" >/dev/null
-domu_create paused1 -p
-state=$(xl list paused1 | awk 'NR == 2 {{print $5}}')
-case $state in *p*) echo "paused1 state $state" ;; *) fail "paused1 not paused after xl create -p (state $state)" ;; esac
-run xenstore-read /local/domain/0/backend/virtio/$(domid_of paused1)/0/base
-# What virtiobox will do first: an IOREQ server for the paused domain.
-run /test/ioreq_probe "$(domid_of paused1)"
-# Here a real test starts the back-end; this run has a stand-in for it.
-bg_start virtiobox virtiobox --board /test/board.cfg
-wait_for 10 grep -q serving /run/virtiobox/virtiobox.log
-bg_alive virtiobox || fail "back-end stand-in died"
-[ ! -s /var/log/xen/console/guest-paused1.log ] || fail "paused domU printed before xl unpause"
-run xl unpause paused1
-domu_expect_pass paused1 120
-"""
-
-
-# Stands in for the static aarch64 virtiobox: the harness puts the given
-# file at /usr/local/bin/virtiobox, whatever it is.
-FAKE_VIRTIOBOX = """#!/bin/sh
-echo "fake back-end $* serving"
-while :; do sleep 1; done
-"""
-
-
-def _static_tool(tmp_path: Path, name: str, *libs: str) -> Path:
-    """test/system/NAME.c, linked statically against bookworm's arm64 libxen
-    4.17 (setup.sh unpacks it), as virtiobox is."""
-    if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
-        pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
-    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
-    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", *libs], env=env,
-                           check=True, capture_output=True, text=True).stdout.split()
-    out = tmp_path / name
-    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
-                    "-o", str(out), str(Path(__file__).with_name(name + ".c")), *flags],
-                   check=True)
-    return out
-
-
-def _ioreq_probe(tmp_path: Path) -> Path:
-    return _static_tool(tmp_path, "ioreq_probe", "xendevicemodel", "xenforeignmemory")
-
-
-def test_xen_create_paused_then_unpause(images, report, tmp_path):
-    fake = tmp_path / "virtiobox"
-    fake.write_text(FAKE_VIRTIOBOX)
-    fake.chmod(0o755)
-    result = report(run_xen(DOM0_PAUSED, timeout=300, virtiobox=fake,
-                            files={"/test/board.cfg": 'name = "test";\n',
-                                   "/test/ioreq_probe": _ioreq_probe(tmp_path)},
-                            domus={"paused1": 'echo "domU running after unpause"'}))
-    result.check()
-    assert "[paused1] domU running after unpause" in result.console
-    assert "IOREQ-PROBE: OK" in result.console
-    # bg_start's log comes back when dom0's /init stops what is left running.
-    assert "[virtiobox] fake back-end --board /test/board.cfg serving" in result.console
+    saw = vbtest.observations(re.sub(r"^\[guest1\] ", "", result.console, flags=re.M))
+    for what, value in I2C_EXPECTED.items():
+        assert saw.get(what) == value, f"{what}: expected {value!r}, saw {saw.get(what)!r}"
+    assert vbtest.REFUSED_TEXT in saw.get("refused 0x20", ""), saw
+    assert vbtest.REFUSED_TEXT in saw.get("refused stub 0x51", ""), saw
+    assert "VERSION_1=1" in saw["virtio device"], saw["virtio device"]
+    if not grant:
+        assert "foreign mappings: 8 cached per device" in result.console
+    memory = "grants" if grant else "foreign mappings"
+    assert "[virtiobox] virtiobox: info: guest1/i2c0: serving domain" in result.console
+    assert f"guest memory through {memory}" in result.console
+    # Two vCPUs, one event channel each.
+    assert "guest1 (domain 1): IOREQ server 0, 2 vCPU(s)" in result.console
+    # Every ioreq hit a device window and was one Xen on Arm sends.
+    assert re.search(r"guest1 \(domain 1\): \d+ register reads, \d+ writes, \d+ invalidates, "
+                     r"0 outside every window, 0 unsupported", result.console), result.console[-3000:]
 
 
 DOM0_HOST_DEVICES = r"""
@@ -170,23 +224,195 @@ name = "dom0-check";
 guests = (
   { domain = "guest1"; transport = "vhost-user";
     devices = ( { type = "i2c"; name = "i2c0"; socket = "/run/vb-i2c.sock"; bus = "sim";
+                  chips = ( { type = "24c02"; address = 0x50; } ); } ); },
+  { domain = "guest2"; transport = "xen-mmio";
+    devices = ( { type = "i2c"; name = "i2c0"; bus = "sim";
                   chips = ( { type = "24c02"; address = 0x50; } ); } ); }
 );
 BOARD
 run virtiobox check /tmp/board.cfg
+virtiobox check /tmp/board.cfg | grep -q 'type=virtio,device22, transport=mmio' || fail "check does not give the xl.cfg entry"
 """
 
 
 def test_static_virtiobox_runs_in_dom0(images, report):
     """The static aarch64 build (bookworm's libxen 4.17 archives) opens every
     Xen interface it needs in a Xen 4.20 dom0 and loads a board file there."""
-    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
-    if not binary.is_file():
-        pytest.skip(f"{binary} is built by `scons test`")
-    result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=binary))
+    result = report(run_xen(DOM0_VIRTIOBOX, timeout=300, virtiobox=_binary()))
     result.check()
     assert "xen: yes" in result.console
 
+
+# Two domUs at once, each given one address of dom0's i2c-stub bus (a
+# shared host adapter): each reaches its own chip and gets EIO on the other's.
+def two_domus_board() -> str:
+    dev = 'type = "i2c"; name = "i2c0"; bus = "/dev/i2c-$bus"; shared = true;'
+    return ('name = "two";\nguests = (\n'
+            f'  {{ domain = "guest1"; transport = "xen-mmio"; devices = ( {{ {dev} addresses = [ 0x50 ]; }} ); }},\n'
+            f'  {{ domain = "guest2"; transport = "xen-mmio"; devices = ( {{ {dev} addresses = [ 0x51 ]; }} ); }} );\n')
+
+
+DOM0_TWO = DOM0_LIB + rf"""
+bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
+cat >/tmp/board.cfg <<BOARD
+{two_domus_board()}BOARD
+vb_start /tmp/board.cfg
+for g in guest1 guest2; do
+    domu_config $g --virtio "{virtio_i2c(1)}" >/dev/null
+    domu_create $g -p
+done
+vb_wait_served guest1 1
+vb_wait_served guest2 1
+# A domain the board does not name: ignored, with one log line; never
+# unpaused (nothing serves its window).
+domu_config stranger --virtio "{virtio_i2c(1)}" >/dev/null
+domu_create stranger -p
+wait_for 10 grep -q "stranger) virtio device 0 (i2c): the board file has no xen-mmio guest" "$VB_RUN/virtiobox.log"
+expect_eq "$(xenstore-read /local/domain/0/backend/virtio/$(domid_of stranger)/0/state)" 1 "stranger's device left alone"
+t0=$(date +%s)
+run xl destroy stranger
+# virtiobox answers its Closing too, so xl does not wait 10 s for it.
+[ $(($(date +%s) - t0)) -lt 5 ] || fail "xl destroy stranger took $(($(date +%s) - t0)) s"
+expect_eq "$(grep -c 'the board file has no xen-mmio guest' $VB_RUN/virtiobox.log)" 1 "one log line for the stranger"
+run xl unpause guest1
+run xl unpause guest2
+domu_wait guest1 150; r1=$?
+domu_wait guest2 150; r2=$?
+[ $r1 = 0 ] || fail "domU guest1: $(cat $VB_RUN/guest1.reason)"
+[ $r2 = 0 ] || fail "domU guest2: $(cat $VB_RUN/guest2.reason)"
+expect_eq "$(i2cget -y $bus 0x50 0x10 b)" 0x11 "dom0 sees guest1's write to 0x50"
+expect_eq "$(i2cget -y $bus 0x51 0x10 b)" 0x22 "dom0 sees guest2's write to 0x51"
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def domu_own_and_other(own: str, other: str, value: str) -> str:
+    return DOMU_LIB + rf"""
+n=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+run i2cset -y $n {own} 0x10 {value} b
+expect_eq "$(i2cget -y $n {own} 0x10 b)" {value} "own chip {own} read back"
+if out=$(i2cget -y $n {other} 0x10 b 2>&1); then
+    fail "the other guest's chip {other} answered: $out"
+fi
+case $out in *"Input/output error"*) echo "ok: {other} refused: $out" ;; *) fail "{other}: $out" ;; esac
+"""
+
+
+def test_xen_two_domus_disjoint(images, report):
+    result = report(run_xen(DOM0_TWO, timeout=400, virtiobox=_binary(), domus={
+        "guest1": domu_own_and_other("0x50", "0x51", "0x11"),
+        "guest2": domu_own_and_other("0x51", "0x50", "0x22"),
+    }))
+    result.check()
+    assert result.domus == {"guest1": ("PASS", ""), "guest2": ("PASS", "")}
+    assert "guest1/i2c0: serving domain" in result.console
+    assert "guest2/i2c0: serving domain" in result.console
+
+
+# One guest destroyed and created five times, then rebooted with `xl
+# reboot` (a new domid, the same name), with virtiobox running throughout.
+# Every incarnation reads the counter the previous one left in the
+# simulated EEPROM (the model outlives its guests) and bumps it; after each
+# teardown virtiobox's fds and mappings are back at their level after the
+# first one.
+DOMU_ROUND = DOMU_LIB + r"""
+n=$(adapter_at 2000000) || fail "no i2c adapter on virtio@2000000: $(i2cdetect -l)"
+expect_eq "$(i2ctransfer -y $n w1@0x50 0x00 r4)" "0x76 0x62 0x6f 0x78" "EEPROM bytes 0..3"
+prev=$(i2cget -y $n 0x50 0x40 b) || fail "i2cget 0x40"
+run i2cset -y $n 0x50 0x40 $(( (prev + 1) & 255 )) b
+echo "VB-ROUND-OK $prev"
+sleep 600
+"""
+
+def rounds_board() -> str:
+    sim = vbtest.board_text(packed=False)
+    start = sim.index("{", sim.index("devices = ("))
+    end = sim.rindex(");", 0, sim.rindex(");"))
+    device = re.sub(r'\s*socket = "[^"]*";', "", sim[start:end].strip().rstrip(","))
+    return (f'name = "rounds";\nguests = ( {{ domain = "guest1"; transport = "xen-mmio";\n'
+            f'  devices = ( {device} ); }} );\n')
+
+
+DOM0_ROUNDS = DOM0_LIB + rf"""
+log=/var/log/xen/console/guest-guest1.log
+rounds() {{ _c=$(grep -c "VB-ROUND-OK" "$log" 2>/dev/null); echo "${{_c:-0}}"; }}
+rounds_reach() {{ [ "$(rounds)" -ge "$1" ]; }}
+cat >/tmp/board.cfg <<'BOARD'
+{rounds_board()}BOARD
+vb_start /tmp/board.cfg
+echo "virtiobox at start: $(vb_resources)"
+domu_config guest1 --virtio "{virtio_i2c(1)}" >/dev/null
+i=1
+while [ $i -le 5 ]; do
+    domu_create guest1 -p
+    vb_wait_served guest1 1
+    run xl unpause guest1
+    wait_for 120 rounds_reach $i
+    old=$(domid_of guest1)
+    rm -f "$VB_RUN/guest1.domid"
+    run xl destroy guest1
+    wait_for 15 sh -c "! xenstore-exists /local/domain/0/backend/virtio/$old/0 || \
+        [ \"\$(xenstore-read /local/domain/0/backend/virtio/$old/0/state)\" = 6 ]"
+    wait_for 15 sh -c "[ \$(grep -c 'domain $old virtio device 0: no longer served' $VB_RUN/virtiobox.log) = 1 ]"
+    now=$(vb_resources)
+    echo "virtiobox after round $i: $now"
+    [ $i = 1 ] && base=$now
+    expect_eq "$now" "$base" "virtiobox fds and maps after round $i"
+    i=$((i + 1))
+done
+# xl reboot: the guest's own reboot path (see /sbin/reboot in the domU).
+domu_create guest1 -p
+vb_wait_served guest1 1
+run xl unpause guest1
+wait_for 120 rounds_reach 6
+old=$(domid_of guest1)
+run xl reboot guest1
+# While xl restarts it, the name may briefly be missing or on the old domain.
+rebooted() {{
+    _n=$(xl domid guest1 2>/dev/null) && [ "$_n" != "$old" ] && vb_state_is "$_n" 0 2 &&
+        echo "$_n" >"$VB_RUN/guest1.domid"
+}}
+wait_for 60 rebooted
+new=$(domid_of guest1)
+echo "guest1 rebooted: domain $old -> $new, served again"
+wait_for 120 rounds_reach 7
+grep -q "domain $old virtio device 0: no longer served" $VB_RUN/virtiobox.log || fail "domain $old not torn down"
+rm -f "$VB_RUN/guest1.domid"
+run xl destroy guest1
+wait_for 15 sh -c "[ \$(grep -c 'domain $new virtio device 0: no longer served' $VB_RUN/virtiobox.log) = 1 ]"
+expect_eq "$(vb_resources)" "$base" "virtiobox fds and maps after the reboot"
+grep "VB-ROUND-OK" "$log"
+expect_eq "$(grep VB-ROUND-OK "$log" | cut -d' ' -f2 | tr -d '\r' | tr '\n' ' ')" \
+    "0xff 0x00 0x01 0x02 0x03 0x04 0x05 " "counter seen by the seven incarnations"
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+# Linux handles `xl reboot` by running /sbin/reboot; busybox's plain reboot
+# signals PID 1, which the test image's /init ignores.
+REBOOT = "#!/bin/sh\nexec busybox reboot -f\n"
+
+
+def test_xen_destroy_create_and_reboot(images, report):
+    result = report(run_xen(DOM0_ROUNDS, timeout=900, virtiobox=_binary(), domus={
+        "guest1": DomU(DOMU_ROUND, files={"/sbin/reboot": File(content=REBOOT, mode=0o755)}),
+    }))
+    result.check()
+
+
+# XEN_MMAP over vhost-user: a test front-end in dom0 (vhu_xen_fe.c).
+def _static_tool(tmp_path: Path, name: str, *libs: str) -> Path:
+    """test/system/NAME.c, linked statically against bookworm's arm64 libxen
+    4.17 (setup.sh unpacks it), as virtiobox is."""
+    if not XEN_ARM64.is_dir() or not shutil.which("aarch64-linux-gnu-gcc"):
+        pytest.skip(f"{XEN_ARM64} or aarch64-linux-gnu-gcc missing: run setup.sh")
+    env = {**os.environ, "PKG_CONFIG_LIBDIR": str(XEN_ARM64)}
+    flags = subprocess.run(["pkg-config", "--static", "--cflags", "--libs", *libs], env=env,
+                           check=True, capture_output=True, text=True).stdout.split()
+    out = tmp_path / name
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-D__XEN_TOOLS__",
+                    "-o", str(out), str(Path(__file__).with_name(name + ".c")), *flags],
+                   check=True)
+    return out
 
 
 XEN_MMAP_BOARD = r"""
@@ -228,9 +454,7 @@ bg_alive virtiobox || fail "virtiobox died"
 
 
 def _xen_mmap_run(tmp_path: Path, script: str):
-    binary = Path(__file__).resolve().parents[2] / "build" / "aarch64-release" / "main" / "virtiobox"
-    if not binary.is_file():
-        pytest.skip(f"{binary} is built by `scons test`")
+    binary = _binary()
     fe = _static_tool(tmp_path, "vhu_xen_fe", "xenforeignmemory", "xengnttab")
     return run_xen(script, timeout=300, virtiobox=binary, files={"/test/vhu_xen_fe": fe})
 
@@ -267,3 +491,82 @@ def test_xen_mmap_grant_regions(images, report, tmp_path):
     # Per connection: three ring areas, then the batch of four requests in
     # one read-only and one read-write gntdev call; as many unmaps.
     assert result.console.count("grant memory released after 5 map and 5 unmap calls") == 2
+
+
+# virtio-gpio over the Xen transport, on three lines of a gpio-sim chip in
+# dom0: names, an input dom0 drives, an output dom0 reads, and an edge
+# interrupt dom0 causes reaching the domU's gpiomon. The domU asks for each
+# step on its console ("VB-GPIO: ..."); dom0 acks on line 2 (ACK).
+DOMU_GPIO = r"""
+chip=$(gpiodetect | grep virtio | cut -d' ' -f1)
+[ -n "$chip" ] || fail "no virtio gpio chip: $(gpiodetect)"
+gpioinfo "$chip"
+for d in /sys/bus/virtio/devices/*; do
+    [ "$(cat "$d/device")" = 0x0029 ] && feat=$(cat "$d/features")
+done
+expect_eq "$(echo "$feat" | cut -c1)" 1 "VIRTIO_GPIO_F_IRQ negotiated"
+expect_eq "$(echo "$feat" | cut -c35)" 1 "VIRTIO_F_RING_PACKED negotiated"
+gpioinfo "$chip" | grep -q '"BTN"' || fail "line names: $(gpioinfo "$chip")"
+expect_eq "$(gpioget "$chip" 0 2)" "0 0" "lines 0 and 2 start low"
+echo "VB-GPIO: drive ACK high"
+wait_for 30 sh -c "[ \"\$(gpioget $chip 2)\" = 1 ]"
+echo "ok: ACK high seen"
+gpiomon --num-events=1 --rising-edge "$chip" 0 >/tmp/mon 2>&1 &
+mon=$!
+wait_for 10 sh -c "gpioinfo $chip | grep -q 'line *0:.*used'"
+echo "VB-GPIO: edge on BTN"
+i=0
+while kill -0 $mon 2>/dev/null; do
+    [ $i -lt 300 ] || fail "no interrupt for the rising edge on line 0: $(cat /tmp/mon)"
+    sleep 0.2
+    i=$((i + 1))
+done
+cat /tmp/mon
+grep -q "RISING EDGE offset: 0" /tmp/mon || fail "gpiomon: $(cat /tmp/mon)"
+echo "ok: interrupt seen"
+gpioset --mode=signal "$chip" 1=1 &
+set1=$!
+wait_for 10 sh -c "gpioinfo $chip | grep -q 'line *1:.*output'"
+echo "VB-GPIO: read LED"
+wait_for 30 sh -c "[ \"\$(gpioget $chip 2)\" = 0 ]"
+kill $set1
+echo "ok: dom0 read LED high"
+"""
+
+
+def gpio_board() -> str:
+    return ('name = "xen-gpio";\nguests = ( { domain = "guest1"; transport = "xen-mmio";\n'
+            '  devices = ( { type = "gpio"; name = "gpio0"; chip = "/dev/$chip"; lines = [ 0, 1, 2 ];\n'
+            '                names = [ "BTN", "LED", "ACK" ]; } ); } );\n')
+
+
+DOM0_GPIO = DOM0_LIB + rf"""
+chip=$(gpio_sim_create sim0 8) || fail "gpio-sim: $(cat /run/virtiobox/fail-reason)"
+sim=/sys/devices/platform/$(cat /sys/kernel/config/gpio-sim/sim0/dev_name)/$chip
+cat >/tmp/board.cfg <<BOARD
+{gpio_board()}BOARD
+vb_start /tmp/board.cfg
+domu_config guest1 --virtio "type=virtio,device29, transport=mmio, grant_usage=1" >/dev/null
+domu_create guest1 -p
+vb_wait_served guest1 1
+run xl unpause guest1
+log=/var/log/xen/console/guest-guest1.log
+asked() {{ grep -q "VB-GPIO: $1" "$log" 2>/dev/null; }}
+wait_for 120 asked "drive ACK high"
+gpio_sim_pull sim0 2 pull-up
+wait_for 60 asked "edge on BTN"
+gpio_sim_pull sim0 0 pull-up
+wait_for 60 asked "read LED"
+expect_eq "$(cat $sim/sim_gpio1/value)" 1 "dom0 reads the domU's LED output"
+gpio_sim_pull sim0 2 pull-down
+domu_expect_pass guest1 120
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def test_xen_domu_uses_virtio_gpio(images, report):
+    result = report(run_xen(DOM0_GPIO, timeout=400, virtiobox=_binary(),
+                            domus={"guest1": DOMU_GPIO}))
+    result.check()
+    assert result.domus == {"guest1": ("PASS", "")}
+    assert "[guest1] ok: interrupt seen" in result.console

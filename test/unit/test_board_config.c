@@ -120,7 +120,16 @@ static const struct err_case cases[] = {
 	/* guests */
 	{"guest_unknown_key", "guests = ( { domain = \"g\";\n cpus = 2; } );\n",
 	 "@:2: guests[0].cpus: unknown key (known here: domain, domid, "
-	 "transport, devices)"},
+	 "transport, foreign_cache, devices)"},
+	{"vhu_foreign_cache",
+	 "guests = ( { transport = \"vhost-user\"; domain = \"g\";\n"
+	 " foreign_cache = 8; } );\n",
+	 "@:2: guests[0].foreign_cache: applies only to transport "
+	 "\"xen-mmio\""},
+	{"foreign_cache_range",
+	 "guests = ( { transport = \"xen-mmio\"; domid = 3;\n"
+	 " foreign_cache = 4097; } );\n",
+	 "@:2: guests[0].foreign_cache: 4097 is out of range 1..4096"},
 	{"transport_missing", "guests = ( { domain = \"g\"; } );\n",
 	 "@:1: guests[0].transport: required key is missing"},
 	{"transport_unknown",
@@ -395,6 +404,7 @@ static void test_full_board(void **state)
 		"\"regs\"; address = 0x1c; size = 4; init = [ 9, 8 ]; }, "
 		"{ type = \"24c02\"; address = 0x50; } ); } ); },\n"
 		"{ domain = \"x\"; domid = 9; transport = \"xen-mmio\";\n"
+		"foreign_cache = 16;\n"
 		"devices = ( { type = \"i2c\"; bus = \"/dev/null\"; shared = "
 		"true; addresses = [ 0x51 ]; } ); } );\n";
 	struct board_config *b;
@@ -422,6 +432,8 @@ static void test_full_board(void **state)
 	assert_memory_equal(d->i2c.chips[0].init, "\x09\x08", 2);
 	assert_int_equal(b->guests[1].transport, BOARD_TRANSPORT_XEN_MMIO);
 	assert_int_equal(b->guests[1].domid, 9);
+	assert_int_equal(b->guests[1].foreign_cache, 16);
+	assert_int_equal(b->guests[0].foreign_cache, 0);
 	assert_null(b->guests[1].devices[0].socket);
 	assert_string_equal(board_transport_name(b->guests[1].transport),
 			    "xen-mmio");
