@@ -63,8 +63,14 @@ def show_guest(console: str) -> bool:
 def show_virtiobox(console: str) -> bool:
     lines = [line.split("] ", 1)[1] for line in console.splitlines()
              if line.startswith("[virtiobox] ")]
-    for line in lines:
+    refused = [line for line in lines
+               if "not on the allow-list" in line or "similar lines suppressed" in line]
+    print(f"  {len(refused)} refusal line(s) (rate-limited per device), e.g.:")
+    for line in refused[:3]:
         print("    " + line)
+    for line in lines:
+        if line not in refused:
+            print("    " + line)
     wanted = {
         "served by this virtiobox": "guest1/i2c0: serving domain",
         "through grants": "guest memory through grants",
