@@ -20,72 +20,8 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "board_config.h"
-
-struct err_case {
-	const char *name;
-	const char *text;
-	const char *expect; /* "@" = the file's path */
-};
-
-static char dir[64];
-static char file[96];
-
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vb-test-gpio-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(file, sizeof(file), "%s/board.conf", dir);
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	unlink(file);
-	rmdir(dir);
-	return 0;
-}
-
-static int load(const char *text, struct board_config **b, char *err,
-		size_t errlen)
-{
-	struct board_config_opts opts = {.runtime_dir = "/run/vb",
-					 .check_host = true};
-	FILE *f = fopen(file, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return board_config_load(b, file, &opts, err, errlen);
-}
-
-static void expand(const char *pattern, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (const char *p = pattern; *p && n + 1 < len; p++) {
-		if (*p == '@')
-			n += (size_t)snprintf(out + n, len - n, "%s", file);
-		else
-			out[n++] = *p;
-	}
-	out[n < len ? n : len - 1] = '\0';
-}
-
-static void test_error_case(void **state)
-{
-	const struct err_case *c = *state;
-	struct board_config *b = NULL;
-	char err[512], want[512];
-
-	expand(c->expect, want, sizeof(want));
-	assert_int_equal(load(c->text, &b, err, sizeof(err)), -EINVAL);
-	assert_null(b);
-	assert_string_equal(err, want);
-}
+#define BOARD_CASES_DIR "/tmp/vb-test-gpio-XXXXXX"
+#include "board_config_cases.h"
 
 /* A vhost-user guest "g" around one gpio device (the device on line 3). */
 #define VHU(dev)                                                     \
