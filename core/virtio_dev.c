@@ -40,6 +40,7 @@ int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 	}
 	d->ops = ops;
 	d->features_offered = ops->features | CORE_FEATURES | extra_features;
+	d->kick_budget_ns = VIRTIO_DEV_KICK_BUDGET_NS;
 	virtio_dev_set_name(d, ops->name);
 	return 0;
 
@@ -242,7 +243,7 @@ int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 	vq = &d->vqs[q];
 	/* Bounded work per call, so a pause (a control step) waits at most
 	 * this long plus one request, however slow the host device. */
-	vq_set_deadline(vq, vq_now_ns() + VIRTIO_DEV_KICK_BUDGET_NS);
+	vq_set_deadline(vq, vq_now_ns() + d->kick_budget_ns);
 	for (unsigned round = 0; round < VIRTIO_DEV_KICK_ROUNDS; round++) {
 		uint32_t popped = vq_pop_count(vq);
 

@@ -154,6 +154,7 @@ static int env_setup(void **state)
 					 },
 					 extra),
 			 0);
+	gpio_dev_virtio(e->dev)->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	assert_int_equal(loop_create(&e->loop), 0);
 	vd(e)->loop = e->loop; /* what dev_thread_create does */
 	virtio_dev_attach(vd(e), &e->tp.t, &e->mem.gmem);

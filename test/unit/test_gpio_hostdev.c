@@ -344,6 +344,7 @@ static void test_model_on_real_lines(void **state)
 			 0);
 	assert_int_equal(loop_create(&m.loop), 0);
 	vd = gpio_dev_virtio(m.dev);
+	vd->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	vd->loop = m.loop;
 	virtio_dev_attach(vd, &m.tp, &m.mem.gmem);
 	assert_int_equal(virtio_dev_set_features(

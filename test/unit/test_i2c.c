@@ -141,6 +141,7 @@ static int env_setup(void **state)
 			 0);
 	assert_int_equal(i2c_dev_create(&e->dev, &p, extra), 0);
 	vd = i2c_dev_virtio(e->dev);
+	vd->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	virtio_dev_attach(vd, &e->tp.t, &e->mem.gmem);
 	assert_int_equal(
 		virtio_dev_set_features(
@@ -810,6 +811,7 @@ static void test_sim_eeprom_through_device(void **state)
 	/* Serve this ring with the sim device instead. */
 	virtio_dev_queue_stop(i2c_dev_virtio(e->dev), 0, &(uint32_t){0});
 	vd = i2c_dev_virtio(dev);
+	vd->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	virtio_dev_attach(vd, &e->tp.t, &e->mem.gmem);
 	assert_int_equal(
 		virtio_dev_set_features(

@@ -195,6 +195,7 @@ static int setup(void **state)
 							   .ring = RING}),
 		0);
 	assert_int_equal(virtio_dev_init(&echo.vdev, &echo_ops, 0), 0);
+	echo.vdev.kick_budget_ns = TEST_KICK_BUDGET_NS;
 	virtio_dev_attach(&echo.vdev, &ct.tp, &mem.gmem);
 	return 0;
 }
@@ -559,6 +560,7 @@ static void start_ring(void **state)
 			 0);
 	virtio_dev_destroy(&echo.vdev);
 	assert_int_equal(virtio_dev_init(&echo.vdev, &echo_ops, packed), 0);
+	echo.vdev.kick_budget_ns = TEST_KICK_BUDGET_NS;
 	virtio_dev_attach(&echo.vdev, &ct.tp, &mem.gmem);
 	assert_int_equal(
 		virtio_dev_set_features(&echo.vdev, V1 | ring_features), 0);

@@ -131,6 +131,7 @@ static void guest_up(struct guest *g, uint64_t cid, const uint64_t *sibs,
 					  },
 					  0),
 			 0);
+	vsock_dev_virtio(g->dev)->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	vd(g)->loop = lp;
 	virtio_dev_attach(vd(g), &g->tp.t, &g->mem.gmem);
 	assert_int_equal(
