@@ -372,7 +372,8 @@ static void test_wedged_device_is_declared_stuck(void **state)
 	/*
 	 * The call returns: once the data thread is back in its loop and has
 	 * answered the pause, the next front-end is served. Between the call's
-	 * end and that answer a front-end is still refused (at once), so poll.
+	 * end and that answer a front-end is still refused at once (a failed
+	 * reply, here the u64 1, then the disconnect), so poll.
 	 */
 	atomic_store(&slow_us, 0);
 	while (atomic_load(&slow_served) < 1)
