@@ -242,7 +242,13 @@ def test_two_guests_as_siblings(images, serve):
     try:
         conn, _ = ready.accept()
         conn.settimeout(60)
-        results["ready"] = conn.recv(64)
+        # Read to the guest's EOF before closing: closing first races the
+        # guest's socat, whose shutdown(SHUT_WR) after the peer's full close
+        # makes Linux vsock's next read fail with ENOTCONN (vsock_shutdown
+        # clears SOCK_DONE), as it would against the host kernel's vsock.
+        results["ready"] = b""
+        while chunk := conn.recv(64):
+            results["ready"] += chunk
         conn.close()
     finally:
         ready.close()
