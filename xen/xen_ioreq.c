@@ -60,6 +60,16 @@ static int fail(struct xen_ioreq *s, const char *step, int err)
 	return -err;
 }
 
+/* A driver domain that is not the guest's device model. */
+static int not_privileged(struct xen_ioreq *s, const char *op, int err)
+{
+	log_err("%s: cannot %s: not privileged for this guest: this domain "
+		"is not its device model (in dom0, after `xl create -p`: "
+		"virtiobox xen-target <this domain> %u): %s",
+		s->label, op, s->domid, strerror(err));
+	return -err;
+}
+
 static void evtchn_ready(struct loop_source *src, uint32_t events)
 {
 	struct xen_ioreq *s = container_of(src, struct xen_ioreq, evsrc);
@@ -138,12 +148,7 @@ static int create_server(struct xen_ioreq *s)
 			    "cannot be served",
 			    errno);
 	if (errno == EPERM || errno == EACCES)
-		return fail(s,
-			    "cannot create an IOREQ server: not privileged "
-			    "for this guest (run virtiobox in dom0, or have "
-			    "dom0 make this domain the guest's device model "
-			    "with xc_domain_set_target)",
-			    errno);
+		return not_privileged(s, "create an IOREQ server", errno);
 	return fail(s, "cannot create an IOREQ server", errno);
 }
 
@@ -155,6 +160,8 @@ static int map_page(struct xen_ioreq *s)
 		s->fm, s->domid, XENMEM_resource_ioreq_server, s->id,
 		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
 		PROT_READ | PROT_WRITE, 0);
+	if (!s->res && (errno == EPERM || errno == EACCES))
+		return not_privileged(s, "map the IOREQ server's page", errno);
 	if (!s->res)
 		return fail(s, "cannot map the IOREQ server's page", errno);
 	s->page = addr;

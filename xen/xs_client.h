@@ -56,6 +56,21 @@ int xs_client_watch(struct xs_client *c, const char *path, const char *token);
 int xs_client_is_introduced(struct xs_client *c, unsigned domid);
 
 /*
+ * Give domid xenstore access to target's nodes as if it were target
+ * (XS_SET_TARGET, what libxl does for a stub domain; dom0 only). 0 or
+ * -errno.
+ */
+int xs_client_set_target(struct xs_client *c, unsigned domid, unsigned target);
+
+/*
+ * The domain whose /local/domain/<id>/name is name: 0 and *domid,
+ * -ENOENT (none), -EEXIST (more than one) or the directory's -errno.
+ * Domains whose name we may not read are skipped.
+ */
+int xs_client_find_domain(struct xs_client *c, const char *name,
+			  unsigned *domid);
+
+/*
  * Call when the fd is readable: reads one message (a watch event is
  * counted). Returns 0, or -errno when the connection is gone.
  */

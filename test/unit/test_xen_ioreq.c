@@ -437,8 +437,21 @@ static void test_not_privileged(void **state)
 	(void)state;
 	f.create_errno = EPERM;
 	assert_int_equal(xen_ioreq_create(&s, DOMID, "g (domain 5)"), -EPERM);
-	assert_non_null(strstr(last_err, "not privileged for this guest"));
-	assert_non_null(strstr(last_err, "xc_domain_set_target"));
+	assert_non_null(strstr(last_err, "g (domain 5): cannot create an "
+					 "IOREQ server: not privileged for "
+					 "this guest"));
+	assert_non_null(strstr(last_err, "virtiobox xen-target <this domain> "
+					 "5"));
+	/* A server created but its page refused: the same words, the
+	 * server given back. */
+	f.create_errno = 0;
+	f.map_errno = EPERM;
+	assert_int_equal(xen_ioreq_create(&s, DOMID, "g (domain 5)"), -EPERM);
+	assert_non_null(strstr(last_err, "cannot map the IOREQ server's page: "
+					 "not privileged for this guest"));
+	assert_non_null(strstr(last_err, "virtiobox xen-target"));
+	assert_int_equal(f.destroyed, 1);
+	f.map_errno = 0;
 }
 
 static void test_no_privcmd(void **state)
