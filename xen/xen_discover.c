@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
+#include "xen_target.h"
 #include "xs_client.h"
 
 /*
@@ -26,6 +28,13 @@ struct track {
 	bool seen; /* present in the current scan */
 };
 
+/* A closed entry a driver domain removes once libxl has seen Closed. */
+struct pending_rm {
+	uint16_t domid;
+	unsigned devid;
+	struct timespec due;
+};
+
 struct xen_discover {
 	struct xen_discover_client *client;
 	struct xs_client *xs;
@@ -36,6 +45,8 @@ struct xen_discover {
 	bool retry_armed;
 	struct track t[XEN_DISCOVER_ENTRIES_MAX];
 	unsigned n;
+	struct pending_rm rm[XEN_DISCOVER_ENTRIES_MAX];
+	unsigned nrm;
 	bool full_logged;
 };
 
@@ -93,6 +104,62 @@ static bool still_wanted(struct xen_discover *x, const struct track *t,
 	return want;
 }
 
+/*
+ * libxl removes the back-end entries itself only when the back-end is in
+ * its own domain; for a driver domain it waits up to 10 s for them to go
+ * (xl devd's job), after it has seen Closed. A second later is after.
+ */
+static void queue_rm(struct xen_discover *x, uint16_t domid, unsigned devid)
+{
+	struct pending_rm *r;
+
+	if (!x->self || x->nrm == XEN_DISCOVER_ENTRIES_MAX)
+		return;
+	for (unsigned i = 0; i < x->nrm; i++)
+		if (x->rm[i].domid == domid && x->rm[i].devid == devid)
+			return;
+	r = &x->rm[x->nrm++];
+	r->domid = domid;
+	r->devid = devid;
+	clock_gettime(CLOCK_MONOTONIC, &r->due);
+	r->due.tv_sec += 1;
+}
+
+static bool is_due(const struct timespec *due, const struct timespec *now)
+{
+	return now->tv_sec > due->tv_sec ||
+	       (now->tv_sec == due->tv_sec && now->tv_nsec >= due->tv_nsec);
+}
+
+static void remove_due(struct xen_discover *x)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (unsigned i = x->nrm; i-- > 0;) {
+		char path[96], **left = NULL;
+		unsigned n = 1;
+
+		if (!is_due(&x->rm[i].due, &now))
+			continue;
+		snprintf(path, sizeof(path), "%s/%u/%u", x->root,
+			 x->rm[i].domid, x->rm[i].devid);
+		xs_client_rm(x->xs, path);
+		snprintf(path, sizeof(path), "%s/%u", x->root, x->rm[i].domid);
+		if (!xs_client_directory(x->xs, path, &left, &n) && !n)
+			xs_client_rm(x->xs, path);
+		free(left);
+		x->rm[i] = x->rm[--x->nrm];
+	}
+}
+
+/* Closed: what libxl waits for when it removes a device. */
+static void closed(struct xen_discover *x, uint16_t domid, unsigned devid)
+{
+	write_state(x, domid, devid, XEN_VIRTIO_STATE_CLOSED);
+	queue_rm(x, domid, devid);
+}
+
 static void drop(struct xen_discover *x, unsigned i)
 {
 	x->t[i] = x->t[--x->n];
@@ -107,7 +174,7 @@ static void detach(struct xen_discover *x, unsigned i, bool exists)
 	log_info("domain %u virtio device %u: no longer served", t.domid,
 		 t.devid);
 	if (exists)
-		write_state(x, t.domid, t.devid, XEN_VIRTIO_STATE_CLOSED);
+		closed(x, t.domid, t.devid);
 }
 
 /* Served entries that went away. */
@@ -120,7 +187,7 @@ static void close_refused(struct xen_discover *x, struct track *t)
 	char *state = read_key(x, ENTRY_FMT, t->domid, t->devid, "state");
 
 	if (state && !strcmp(state, "5"))
-		write_state(x, t->domid, t->devid, XEN_VIRTIO_STATE_CLOSED);
+		closed(x, t->domid, t->devid);
 	free(state);
 }
 
@@ -288,6 +355,7 @@ static void arm_retry(struct xen_discover *x)
 	bool want = false;
 	struct itimerspec its = {{0, 0}, {0, 0}};
 
+	want = x->nrm > 0;
 	for (unsigned i = 0; i < x->n && !want; i++)
 		want = x->t[i].kind == TRACK_WAITING;
 	if (want == x->retry_armed || x->retry.fd < 0)
@@ -317,6 +385,7 @@ void xen_discover_rescan(struct xen_discover *x)
 	}
 	free(doms);
 	forget_unseen(x);
+	remove_due(x);
 	arm_retry(x);
 }
 
@@ -441,6 +510,12 @@ int xen_discover_create(struct xen_discover **out, struct loop *ctl,
 		return ret;
 	}
 	log_info("xenstore: domain %u, watching %s", x->self, x->root);
+	if (x->self && xen_target_privcmd_restricted() == 1)
+		log_warn("this driver domain's kernel restricts "
+			 "/dev/xen/privcmd "
+			 "(no xenstore \"target\" at boot): no guest can be "
+			 "served until it is booted with "
+			 "xen_privcmd.unrestricted=1");
 	xs_client_take_events(x->xs); /* the watches' first events */
 	xen_discover_rescan(x);
 	*out = x;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "xen_ioreq_slot.h"
+#include "xen_target.h"
 
 /* The synchronous ioreq page has one slot per vCPU. */
 #define VCPUS_MAX (4096 / sizeof(struct ioreq))
@@ -63,6 +64,17 @@ static int fail(struct xen_ioreq *s, const char *step, int err)
 /* A driver domain that is not the guest's device model. */
 static int not_privileged(struct xen_ioreq *s, const char *op, int err)
 {
+	if (xen_target_privcmd_restricted() == 1) {
+		log_err("%s: cannot %s: this domain's kernel restricts "
+			"/dev/xen/privcmd to the domain its xenstore "
+			"\"target\" "
+			"node named at boot, and it named none (Linux's domU "
+			"privcmd restriction): boot this driver domain with "
+			"xen_privcmd.unrestricted=1; dom0 still has to run "
+			"virtiobox xen-target <this domain> %u: %s",
+			s->label, op, s->domid, strerror(err));
+		return -err;
+	}
 	log_err("%s: cannot %s: not privileged for this guest: this domain "
 		"is not its device model (in dom0, after `xl create -p`: "
 		"virtiobox xen-target <this domain> %u): %s",

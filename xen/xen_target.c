@@ -103,3 +103,23 @@ out_logger:
 		xtl_logger_destroy((xentoollog_logger *)quiet);
 	return ret;
 }
+
+int xen_target_privcmd_restricted(void)
+{
+	xentoollog_logger_stdiostream *quiet =
+		xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	xencall_handle *xc = xencall_open((xentoollog_logger *)quiet, 0);
+	int ret;
+
+	if (!xc) {
+		ret = errno ? -errno : -ENODEV;
+	} else {
+		ret = xencall2(xc, __HYPERVISOR_xen_version, XENVER_version,
+			       0) < 0 &&
+		      errno == EPERM;
+		xencall_close(xc);
+	}
+	if (quiet)
+		xtl_logger_destroy((xentoollog_logger *)quiet);
+	return ret;
+}

@@ -40,4 +40,16 @@ int xen_target_domctl_version(unsigned major, unsigned minor,
  */
 int xen_target_set(uint16_t dm, uint16_t target, uint32_t *xen);
 
+/*
+ * Does this domain's kernel restrict /dev/xen/privcmd? Linux (since
+ * 2025, in the stable series too: the project's 6.1.192 has it) lets a
+ * domU's privcmd issue device-model
+ * calls only for the domain named in its xenstore "target" node when
+ * privcmd starts (libxl writes it for stub domains only), and none at all
+ * without one, unless booted with xen_privcmd.unrestricted=1. Probed
+ * with a hypercall every domain may make (xen_version). Returns 1
+ * (restricted), 0, or -errno (privcmd cannot be opened).
+ */
+int xen_target_privcmd_restricted(void);
+
 #endif

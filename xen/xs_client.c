@@ -212,6 +212,18 @@ int xs_client_write(struct xs_client *c, const char *path, const char *val)
 	return ret;
 }
 
+int xs_client_rm(struct xs_client *c, const char *path)
+{
+	const char *p[] = {path};
+	const bool nul[] = {true};
+	char *reply;
+	int ret = talk(c, XS_RM, p, nul, 1, &reply, NULL);
+
+	if (!ret)
+		free(reply);
+	return ret;
+}
+
 int xs_client_directory(struct xs_client *c, const char *path, char ***names,
 			unsigned *n)
 {

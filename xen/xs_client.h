@@ -42,6 +42,9 @@ int xs_client_read(struct xs_client *c, const char *path, char **val);
 /* Write val to path. Returns 0 or -errno. */
 int xs_client_write(struct xs_client *c, const char *path, const char *val);
 
+/* Remove path and everything below it. Returns 0 or -errno. */
+int xs_client_rm(struct xs_client *c, const char *path);
+
 /*
  * The children of path: 0, *names (*n strings, one allocation the caller
  * frees with free(*names)), or -errno.

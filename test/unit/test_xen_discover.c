@@ -161,6 +161,11 @@ static void answer(const struct xsd_sockmsg *h, char *body)
 		len = 3;
 		memcpy(out, "OK", 3);
 		break;
+	case XS_RM:
+		rm_tree(path);
+		len = 3;
+		memcpy(out, "OK", 3);
+		break;
 	case XS_DIRECTORY:
 		len = directory(path, out, sizeof(out));
 		break;
@@ -209,8 +214,10 @@ static void *accept_one(void *arg)
 	return conn_fd < 0 ? NULL : serve(NULL);
 }
 
-/* What libxl writes for one `type=virtio,device22, transport=mmio`. */
-static void libxl_add(unsigned domid, unsigned devid, const char *name)
+/* What libxl writes for one `type=virtio,device22, transport=mmio`, with
+ * the back-end in the domain whose backend/virtio is be. */
+static void libxl_add_at(const char *be, unsigned domid, unsigned devid,
+			 const char *name)
 {
 	char p[160], base[16], irq[8], dom[64];
 
@@ -220,8 +227,8 @@ static void libxl_add(unsigned domid, unsigned devid, const char *name)
 	pthread_mutex_lock(&lock);
 	introduced[domid & 15] = true;
 	set_node(dom, name);
-#define KEY(k, v)                                                \
-	snprintf(p, sizeof(p), BE "/%u/%u/%s", domid, devid, k); \
+#define KEY(k, v)                                                   \
+	snprintf(p, sizeof(p), "%s/%u/%u/%s", be, domid, devid, k); \
 	set_node(p, v)
 	KEY("online", "1");
 	KEY("state", "1");
@@ -232,6 +239,11 @@ static void libxl_add(unsigned domid, unsigned devid, const char *name)
 #undef KEY
 	send_event();
 	pthread_mutex_unlock(&lock);
+}
+
+static void libxl_add(unsigned domid, unsigned devid, const char *name)
+{
+	libxl_add_at(BE, domid, devid, name);
 }
 
 static void change(const char *path, const char *val)
@@ -530,6 +542,46 @@ static void test_waits_for_device_model(void **state)
 	xen_discover_destroy(x);
 }
 
+/*
+ * In a driver domain libxl waits for the back-end to remove its entries
+ * (xl devd's job there): a closed entry goes a second after Closed, its
+ * domain's directory with its last entry.
+ */
+static void test_driver_domain_removes_closed(void **state)
+{
+#define DD "/local/domain/3/backend/virtio"
+	struct xen_discover *x;
+
+	(void)state;
+	/* The fake answers relative paths from domain 0's nodes. */
+	set_node("/local/domain/0/domid", "3");
+	assert_int_equal(xen_discover_create(&x, ctl, &rec.c), 0);
+	assert_int_equal(xen_discover_self(x), 3);
+	libxl_add_at(DD, 5, 0, "guest1");
+	libxl_add_at(DD, 5, 1, "guest1");
+	settle();
+	assert_int_equal(rec.attached, 2);
+	assert_string_equal(get(DD "/5/0/state"), "2");
+	change(DD "/5/0/state", "5");
+	settle();
+	assert_int_equal(rec.detached, 1);
+	assert_string_equal(get(DD "/5/0/state"), "6"); /* libxl reads it */
+	for (int i = 0; i < 30 && get(DD "/5/0/state"); i++)
+		loop_run_once(ctl, 100);
+	assert_null(get(DD "/5/0/state"));
+	assert_string_equal(get(DD "/5/1/state"), "2");
+	change(DD "/5/1/online", "0");
+	settle();
+	assert_int_equal(rec.detached, 2);
+	for (int i = 0; i < 30 && get(DD "/5/1/state"); i++)
+		loop_run_once(ctl, 100);
+	assert_null(get(DD "/5/1/state"));
+	assert_null(get(DD "/5/1/online"));
+	xen_discover_destroy(x);
+	assert_int_equal(rec.detached, 2);
+#undef DD
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -540,6 +592,7 @@ int main(void)
 		T(test_refused_and_deferred),
 		T(test_bad_entry_ignored),
 		T(test_waits_for_device_model),
+		T(test_driver_domain_removes_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
