@@ -61,9 +61,36 @@ static int fail(struct xen_ioreq *s, const char *step, int err)
 	return -err;
 }
 
-/* A driver domain that is not the guest's device model. */
+/*
+ * Under XSM SILO (the default of Xen on Arm) or a FLASK policy without it,
+ * Xen refuses event channels between two domUs, and with them the IOREQ
+ * server's: an unbound port offered to the guest tells.
+ */
+static bool evtchn_refused(struct xen_ioreq *s)
+{
+	xenevtchn_port_or_error_t p =
+		xenevtchn_bind_unbound_port(s->ev, s->domid);
+
+	if (p >= 0) {
+		xenevtchn_unbind(s->ev, (evtchn_port_t)p);
+		return false;
+	}
+	return errno == EPERM || errno == EACCES;
+}
+
+/* A driver domain that is not the guest's device model, and why. */
 static int not_privileged(struct xen_ioreq *s, const char *op, int err)
 {
+	if (evtchn_refused(s)) {
+		log_err("%s: cannot %s: Xen refuses event channels between "
+			"this domain and the guest: its XSM policy keeps domUs "
+			"apart (SILO, the default of Xen on Arm, or a FLASK "
+			"policy that does not allow it): boot Xen with "
+			"xsm=dummy, or load a FLASK policy that lets this "
+			"domain be the guest's device model: %s",
+			s->label, op, strerror(err));
+		return -err;
+	}
 	if (xen_target_privcmd_restricted() == 1) {
 		log_err("%s: cannot %s: this domain's kernel restricts "
 			"/dev/xen/privcmd to the domain its xenstore "
