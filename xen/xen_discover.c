@@ -107,8 +107,11 @@ static bool still_wanted(struct xen_discover *x, const struct track *t,
 /*
  * libxl removes the back-end entries itself only when the back-end is in
  * its own domain; for a driver domain it waits up to 10 s for them to go
- * (xl devd's job), after it has seen Closed. A second later is after.
+ * (xl devd's job), after it has seen Closed: an entry removed before
+ * libxl read its Closed fails that device's removal. Under emulation
+ * libxl has been seen to take more than a second to look.
  */
+#define RM_DELAY_S 3
 static void queue_rm(struct xen_discover *x, uint16_t domid, unsigned devid)
 {
 	struct pending_rm *r;
@@ -122,7 +125,7 @@ static void queue_rm(struct xen_discover *x, uint16_t domid, unsigned devid)
 	r->domid = domid;
 	r->devid = devid;
 	clock_gettime(CLOCK_MONOTONIC, &r->due);
-	r->due.tv_sec += 1;
+	r->due.tv_sec += RM_DELAY_S;
 }
 
 static bool is_due(const struct timespec *due, const struct timespec *now)
