@@ -16,12 +16,16 @@ static void usage(FILE *out)
 {
 	fputs("usage: virtiobox xen-target DRIVER-DOMAIN GUEST\n"
 	      "In dom0: make DRIVER-DOMAIN (a name or a domid) the device "
-	      "model of GUEST,\nso a virtiobox running in DRIVER-DOMAIN may "
-	      "serve GUEST's virtio-mmio devices\n(IOREQ server, interrupts, "
-	      "foreign mappings). Run it after `xl create -p GUEST`\nand "
-	      "before `xl unpause GUEST`. Xen keeps it until DRIVER-DOMAIN is "
-	      "destroyed,\nand a domain is the device model of one guest at "
-	      "most.\n",
+	      "model of GUEST,\n"
+	      "so a virtiobox running in DRIVER-DOMAIN may serve GUEST's "
+	      "virtio-mmio devices\n"
+	      "(IOREQ server, interrupts, foreign mappings). Run it while "
+	      "GUEST is still\n"
+	      "paused after its creation, before `xl unpause GUEST`. Xen "
+	      "keeps it until\n"
+	      "DRIVER-DOMAIN is destroyed, and a domain is the device model "
+	      "of one guest\n"
+	      "at most.\n",
 	      out);
 }
 
