@@ -16,6 +16,7 @@
 #include "board_config.h"
 #include "build_info.h"
 #include "cli.h"
+#include "cli_xen.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
@@ -33,6 +34,9 @@ static void usage(FILE *out)
 	      "offers (Xen interfaces)\n"
 	      "       virtiobox i2c OPTIONS             vhost-device-i2c's "
 	      "command line (virtiobox i2c --help)\n"
+	      "       virtiobox xen-target DRIVER-DOMAIN GUEST\n"
+	      "                                         in dom0: let a "
+	      "driver domain serve GUEST\n"
 	      "       virtiobox --version\n"
 	      "       virtiobox --help\n"
 	      "options:\n"
@@ -275,6 +279,8 @@ int main(int argc, char **argv)
 	a.journal =
 		log_is_journal_stream(STDERR_FILENO, getenv("JOURNAL_STREAM"));
 	log_set_journal(a.journal);
+	if (argc > 1 && !strcmp(argv[1], "xen-target"))
+		return cli_xen_target(argc - 1, argv + 1);
 	if (dropin)
 		return cmd_dropin(dropin, argc - 1, argv + 1, a.journal);
 	ret = parse_args(argc, argv, &a);

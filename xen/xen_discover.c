@@ -5,12 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
+#include "xen_target.h"
 #include "xs_client.h"
 
-enum track_kind { TRACK_SERVED, TRACK_REFUSED };
+/*
+ * TRACK_WAITING: this domain may not yet read the guest's xenstore nodes,
+ * i.e. it is not the guest's device model (XS_SET_TARGET goes with
+ * XEN_DOMCTL_set_target, see xen_target.h); tried again every second.
+ */
+enum track_kind { TRACK_SERVED, TRACK_REFUSED, TRACK_WAITING };
 
 struct track {
 	uint16_t domid;
@@ -19,14 +28,25 @@ struct track {
 	bool seen; /* present in the current scan */
 };
 
+/* A closed entry a driver domain removes once libxl has seen Closed. */
+struct pending_rm {
+	uint16_t domid;
+	unsigned devid;
+	struct timespec due;
+};
+
 struct xen_discover {
 	struct xen_discover_client *client;
 	struct xs_client *xs;
 	unsigned self;
 	char root[64]; /* /local/domain/<self>/backend/virtio */
 	struct loop_source src;
+	struct loop_source retry; /* a timerfd, armed while some entry waits */
+	bool retry_armed;
 	struct track t[XEN_DISCOVER_ENTRIES_MAX];
 	unsigned n;
+	struct pending_rm rm[XEN_DISCOVER_ENTRIES_MAX];
+	unsigned nrm;
 	bool full_logged;
 };
 
@@ -84,6 +104,65 @@ static bool still_wanted(struct xen_discover *x, const struct track *t,
 	return want;
 }
 
+/*
+ * libxl removes the back-end entries itself only when the back-end is in
+ * its own domain; for a driver domain it waits up to 10 s for them to go
+ * (xl devd's job), after it has seen Closed: an entry removed before
+ * libxl read its Closed fails that device's removal. Under emulation
+ * libxl has been seen to take more than a second to look.
+ */
+#define RM_DELAY_S 3
+static void queue_rm(struct xen_discover *x, uint16_t domid, unsigned devid)
+{
+	struct pending_rm *r;
+
+	if (!x->self || x->nrm == XEN_DISCOVER_ENTRIES_MAX)
+		return;
+	for (unsigned i = 0; i < x->nrm; i++)
+		if (x->rm[i].domid == domid && x->rm[i].devid == devid)
+			return;
+	r = &x->rm[x->nrm++];
+	r->domid = domid;
+	r->devid = devid;
+	clock_gettime(CLOCK_MONOTONIC, &r->due);
+	r->due.tv_sec += RM_DELAY_S;
+}
+
+static bool is_due(const struct timespec *due, const struct timespec *now)
+{
+	return now->tv_sec > due->tv_sec ||
+	       (now->tv_sec == due->tv_sec && now->tv_nsec >= due->tv_nsec);
+}
+
+static void remove_due(struct xen_discover *x)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (unsigned i = x->nrm; i-- > 0;) {
+		char path[96], **left = NULL;
+		unsigned n = 1;
+
+		if (!is_due(&x->rm[i].due, &now))
+			continue;
+		snprintf(path, sizeof(path), "%s/%u/%u", x->root,
+			 x->rm[i].domid, x->rm[i].devid);
+		xs_client_rm(x->xs, path);
+		snprintf(path, sizeof(path), "%s/%u", x->root, x->rm[i].domid);
+		if (!xs_client_directory(x->xs, path, &left, &n) && !n)
+			xs_client_rm(x->xs, path);
+		free(left);
+		x->rm[i] = x->rm[--x->nrm];
+	}
+}
+
+/* Closed: what libxl waits for when it removes a device. */
+static void closed(struct xen_discover *x, uint16_t domid, unsigned devid)
+{
+	write_state(x, domid, devid, XEN_VIRTIO_STATE_CLOSED);
+	queue_rm(x, domid, devid);
+}
+
 static void drop(struct xen_discover *x, unsigned i)
 {
 	x->t[i] = x->t[--x->n];
@@ -98,7 +177,7 @@ static void detach(struct xen_discover *x, unsigned i, bool exists)
 	log_info("domain %u virtio device %u: no longer served", t.domid,
 		 t.devid);
 	if (exists)
-		write_state(x, t.domid, t.devid, XEN_VIRTIO_STATE_CLOSED);
+		closed(x, t.domid, t.devid);
 }
 
 /* Served entries that went away. */
@@ -111,7 +190,7 @@ static void close_refused(struct xen_discover *x, struct track *t)
 	char *state = read_key(x, ENTRY_FMT, t->domid, t->devid, "state");
 
 	if (state && !strcmp(state, "5"))
-		write_state(x, t->domid, t->devid, XEN_VIRTIO_STATE_CLOSED);
+		closed(x, t->domid, t->devid);
 	free(state);
 }
 
@@ -120,7 +199,7 @@ static void check_served(struct xen_discover *x)
 	for (unsigned i = x->n; i-- > 0;) {
 		bool exists;
 
-		if (x->t[i].kind == TRACK_REFUSED)
+		if (x->t[i].kind != TRACK_SERVED)
 			close_refused(x, &x->t[i]);
 		else if (!still_wanted(x, &x->t[i], &exists))
 			detach(x, i, exists);
@@ -131,7 +210,7 @@ static void check_served(struct xen_discover *x)
 static void forget_unseen(struct xen_discover *x)
 {
 	for (unsigned i = x->n; i-- > 0;)
-		if (x->t[i].kind == TRACK_REFUSED && !x->t[i].seen)
+		if (x->t[i].kind != TRACK_SERVED && !x->t[i].seen)
 			drop(x, i);
 }
 
@@ -144,14 +223,47 @@ static struct track *find(struct xen_discover *x, uint16_t domid,
 	return NULL;
 }
 
-static void read_name(struct xen_discover *x, struct xen_virtio_entry *e)
+/* The guest's name ("" when it has none); -EACCES when we may not read
+ * it. */
+static int read_name(struct xen_discover *x, struct xen_virtio_entry *e)
 {
 	char path[64], *name = NULL;
+	int ret;
 
 	snprintf(path, sizeof(path), "/local/domain/%u/name", e->domid);
-	xs_client_read(x->xs, path, &name);
+	ret = xs_client_read(x->xs, path, &name);
 	snprintf(e->domain, sizeof(e->domain), "%s", name ? name : "");
 	free(name);
+	return ret == -EACCES || ret == -EPERM ? -EACCES : 0;
+}
+
+static bool is_waiting(struct xen_discover *x, uint16_t domid)
+{
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->t[i].kind == TRACK_WAITING && x->t[i].domid == domid)
+			return true;
+	return false;
+}
+
+static bool may_read(struct xen_discover *x, uint16_t domid)
+{
+	struct xen_virtio_entry e = {.domid = domid};
+
+	return !read_name(x, &e);
+}
+
+/* What dom0 must do before we can serve the guest; once per guest. */
+static void say_waiting(struct xen_discover *x, uint16_t domid, unsigned devid)
+{
+	if (is_waiting(x, domid))
+		return;
+	log_warn("domain %u virtio device %u: not served yet: this domain "
+		 "(%u) is not domain %u's device model (it may not read "
+		 "/local/domain/%u in xenstore, and Xen refuses it the guest's "
+		 "IOREQ server and memory). In dom0, after `xl create -p` "
+		 "and before `xl unpause`, run: virtiobox xen-target %u %u "
+		 "(checked again every second)",
+		 domid, devid, x->self, domid, domid, x->self, domid);
 }
 
 static void track(struct xen_discover *x, uint16_t domid, unsigned devid,
@@ -185,7 +297,11 @@ static void offer(struct xen_discover *x, uint16_t domid, unsigned devid)
 	free(irq);
 	free(type);
 	free(grant);
-	read_name(x, &e);
+	if (read_name(x, &e)) {
+		say_waiting(x, domid, devid);
+		track(x, domid, devid, TRACK_WAITING);
+		return;
+	}
 	if (ret) {
 		log_warn("domain %u (%s) virtio device %u: not served: %s",
 			 domid, e.domain, devid, why);
@@ -225,12 +341,32 @@ static void scan_domain(struct xen_discover *x, uint16_t domid)
 		if (xen_virtio_uint_parse(devs[i], 0xffff, &devid))
 			continue;
 		t = find(x, domid, devid);
+		if (t && t->kind == TRACK_WAITING && may_read(x, domid)) {
+			drop(x, (unsigned)(t - x->t));
+			t = NULL;
+		}
 		if (t)
 			t->seen = true;
 		else if (is_new(x, domid, devid))
 			offer(x, domid, devid);
 	}
 	free(devs);
+}
+
+static void arm_retry(struct xen_discover *x)
+{
+	bool want = false;
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	want = x->nrm > 0;
+	for (unsigned i = 0; i < x->n && !want; i++)
+		want = x->t[i].kind == TRACK_WAITING;
+	if (want == x->retry_armed || x->retry.fd < 0)
+		return;
+	if (want)
+		its = (struct itimerspec){{1, 0}, {1, 0}};
+	if (!timerfd_settime(x->retry.fd, 0, &its, NULL))
+		x->retry_armed = want;
 }
 
 void xen_discover_rescan(struct xen_discover *x)
@@ -252,6 +388,8 @@ void xen_discover_rescan(struct xen_discover *x)
 	}
 	free(doms);
 	forget_unseen(x);
+	remove_due(x);
+	arm_retry(x);
 }
 
 static void watch_ready(struct loop_source *src, uint32_t events)
@@ -271,6 +409,47 @@ static void watch_ready(struct loop_source *src, uint32_t events)
 	 * have been read off the connection and will not wake the loop. */
 	for (unsigned i = 0; i < 8 && xs_client_take_events(x->xs); i++)
 		xen_discover_rescan(x);
+}
+
+static void retry_ready(struct loop_source *src, uint32_t events)
+{
+	struct xen_discover *x = container_of(src, struct xen_discover, retry);
+	uint64_t ticks;
+
+	(void)events;
+	if (read(src->fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	xen_discover_rescan(x);
+}
+
+static int add_retry(struct xen_discover *x, struct loop *ctl)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int ret;
+
+	loop_source_init(&x->retry, fd, retry_ready);
+	if (fd < 0) {
+		ret = -errno;
+		log_err("cannot create a timer: %s", strerror(errno));
+		return ret;
+	}
+	ret = loop_add(ctl, &x->retry, EPOLLIN);
+	if (ret) {
+		log_err("cannot poll a timer: %s", strerror(-ret));
+		close(fd);
+		x->retry.fd = -1;
+	}
+	return ret;
+}
+
+static void remove_retry(struct xen_discover *x)
+{
+	if (x->retry.fd < 0)
+		return;
+	if (loop_source_is_added(&x->retry))
+		loop_remove(&x->retry);
+	close(x->retry.fd);
+	x->retry.fd = -1;
 }
 
 static int read_self(struct xen_discover *x)
@@ -323,12 +502,23 @@ int xen_discover_create(struct xen_discover **out, struct loop *ctl,
 			log_err("cannot poll xenstore watches: %s",
 				strerror(-ret));
 	}
+	if (!ret) {
+		ret = add_retry(x, ctl);
+		if (ret)
+			loop_remove(&x->src);
+	}
 	if (ret) {
 		xs_client_close(x->xs);
 		free(x);
 		return ret;
 	}
 	log_info("xenstore: domain %u, watching %s", x->self, x->root);
+	if (x->self && xen_target_privcmd_restricted() == 1)
+		log_warn("this driver domain's kernel restricts "
+			 "/dev/xen/privcmd "
+			 "(no xenstore \"target\" at boot): no guest can be "
+			 "served until it is booted with "
+			 "xen_privcmd.unrestricted=1");
 	xs_client_take_events(x->xs); /* the watches' first events */
 	xen_discover_rescan(x);
 	*out = x;
@@ -349,6 +539,7 @@ void xen_discover_destroy(struct xen_discover *x)
 		}
 	}
 	loop_remove(&x->src);
+	remove_retry(x);
 	xs_client_close(x->xs);
 	free(x);
 }

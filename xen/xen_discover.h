@@ -20,6 +20,12 @@
  * one it defers (-EAGAIN, e.g. the previous incarnation of a rebooted
  * guest still held) is offered again at the next change.
  *
+ * In a driver domain (not dom0): an entry of a guest whose xenstore nodes
+ * we may not read (dom0 has not made us its device model) is not offered
+ * but waits, with one line per guest naming `virtiobox xen-target`, and is
+ * looked at again every second; a closed entry is removed 3 s after its
+ * Closed, as libxl expects of a driver domain.
+ *
  * Threading: control thread only; the client's ops run on it, from the
  * control loop's callback.
  */

@@ -62,9 +62,15 @@ static int map_frames(struct xen_fm *f, uint64_t frame, uint32_t n, void **addr)
 		log_msg_ratelimited(
 			&f->x.rl, LOG_LEVEL_WARN,
 			"%s: domain %u: guest frames 0x%llx-0x%llx "
-			"cannot be mapped: %s",
+			"cannot be mapped: %s%s",
 			f->x.label, f->x.domid, (unsigned long long)frame,
-			(unsigned long long)(frame + n - 1), strerror(-ret));
+			(unsigned long long)(frame + n - 1), strerror(-ret),
+			ret == -EPERM || ret == -EACCES
+				? " (foreign mappings need this domain to be "
+				  "the guest's device model: virtiobox "
+				  "xen-target in dom0; grants, grant_usage=1, "
+				  "do not)"
+				: "");
 		return ret;
 	}
 	f->x.stats.pages_mapped += n;

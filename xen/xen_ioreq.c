@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "xen_ioreq_slot.h"
+#include "xen_target.h"
 
 /* The synchronous ioreq page has one slot per vCPU. */
 #define VCPUS_MAX (4096 / sizeof(struct ioreq))
@@ -57,6 +58,54 @@ struct xen_ioreq {
 static int fail(struct xen_ioreq *s, const char *step, int err)
 {
 	log_err("%s: %s: %s", s->label, step, strerror(err));
+	return -err;
+}
+
+/*
+ * Under XSM SILO (the default of Xen on Arm) or a FLASK policy without it,
+ * Xen refuses event channels between two domUs, and with them the IOREQ
+ * server's: an unbound port offered to the guest tells.
+ */
+static bool evtchn_refused(struct xen_ioreq *s)
+{
+	xenevtchn_port_or_error_t p =
+		xenevtchn_bind_unbound_port(s->ev, s->domid);
+
+	if (p >= 0) {
+		xenevtchn_unbind(s->ev, (evtchn_port_t)p);
+		return false;
+	}
+	return errno == EPERM || errno == EACCES;
+}
+
+/* A driver domain that is not the guest's device model, and why. */
+static int not_privileged(struct xen_ioreq *s, const char *op, int err)
+{
+	if (evtchn_refused(s)) {
+		log_err("%s: cannot %s: Xen refuses event channels between "
+			"this domain and the guest: its XSM policy keeps domUs "
+			"apart (SILO, the default of Xen on Arm, or a FLASK "
+			"policy that does not allow it): boot Xen with "
+			"xsm=dummy, or load a FLASK policy that lets this "
+			"domain be the guest's device model: %s",
+			s->label, op, strerror(err));
+		return -err;
+	}
+	if (xen_target_privcmd_restricted() == 1) {
+		log_err("%s: cannot %s: this domain's kernel restricts "
+			"/dev/xen/privcmd to the domain its xenstore "
+			"\"target\" "
+			"node named at boot, and it named none (Linux's domU "
+			"privcmd restriction): boot this driver domain with "
+			"xen_privcmd.unrestricted=1; dom0 still has to run "
+			"virtiobox xen-target <this domain> %u: %s",
+			s->label, op, s->domid, strerror(err));
+		return -err;
+	}
+	log_err("%s: cannot %s: not privileged for this guest: this domain "
+		"is not its device model (in dom0, after `xl create -p`: "
+		"virtiobox xen-target <this domain> %u): %s",
+		s->label, op, s->domid, strerror(err));
 	return -err;
 }
 
@@ -138,12 +187,7 @@ static int create_server(struct xen_ioreq *s)
 			    "cannot be served",
 			    errno);
 	if (errno == EPERM || errno == EACCES)
-		return fail(s,
-			    "cannot create an IOREQ server: not privileged "
-			    "for this guest (run virtiobox in dom0, or have "
-			    "dom0 make this domain the guest's device model "
-			    "with xc_domain_set_target)",
-			    errno);
+		return not_privileged(s, "create an IOREQ server", errno);
 	return fail(s, "cannot create an IOREQ server", errno);
 }
 
@@ -155,6 +199,8 @@ static int map_page(struct xen_ioreq *s)
 		s->fm, s->domid, XENMEM_resource_ioreq_server, s->id,
 		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
 		PROT_READ | PROT_WRITE, 0);
+	if (!s->res && (errno == EPERM || errno == EACCES))
+		return not_privileged(s, "map the IOREQ server's page", errno);
 	if (!s->res)
 		return fail(s, "cannot map the IOREQ server's page", errno);
 	s->page = addr;

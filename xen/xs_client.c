@@ -212,6 +212,18 @@ int xs_client_write(struct xs_client *c, const char *path, const char *val)
 	return ret;
 }
 
+int xs_client_rm(struct xs_client *c, const char *path)
+{
+	const char *p[] = {path};
+	const bool nul[] = {true};
+	char *reply;
+	int ret = talk(c, XS_RM, p, nul, 1, &reply, NULL);
+
+	if (!ret)
+		free(reply);
+	return ret;
+}
+
 int xs_client_directory(struct xs_client *c, const char *path, char ***names,
 			unsigned *n)
 {
@@ -270,6 +282,50 @@ int xs_client_is_introduced(struct xs_client *c, unsigned domid)
 	ret = reply[0] == 'T';
 	free(reply);
 	return ret;
+}
+
+int xs_client_set_target(struct xs_client *c, unsigned domid, unsigned target)
+{
+	char a[12], b[12];
+	const char *p[] = {a, b};
+	const bool nul[] = {true, true};
+	char *reply;
+	int ret;
+
+	snprintf(a, sizeof(a), "%u", domid);
+	snprintf(b, sizeof(b), "%u", target);
+	ret = talk(c, XS_SET_TARGET, p, nul, 2, &reply, NULL);
+	if (!ret)
+		free(reply);
+	return ret;
+}
+
+int xs_client_find_domain(struct xs_client *c, const char *name,
+			  unsigned *domid)
+{
+	char **doms = NULL, path[48], *val;
+	unsigned n = 0, found = 0;
+	int ret = xs_client_directory(c, "/local/domain", &doms, &n);
+
+	if (ret)
+		return ret;
+	ret = -ENOENT;
+	for (unsigned i = 0; i < n; i++) {
+		char *end;
+		unsigned long id = strtoul(doms[i], &end, 10);
+
+		snprintf(path, sizeof(path), "/local/domain/%.20s/name",
+			 doms[i]);
+		if (*end || end == doms[i] || xs_client_read(c, path, &val))
+			continue;
+		if (!strcmp(val, name)) {
+			found++;
+			*domid = (unsigned)id;
+		}
+		free(val);
+	}
+	free(doms);
+	return found == 1 ? 0 : found ? -EEXIST : ret;
 }
 
 int xs_client_events(struct xs_client *c)

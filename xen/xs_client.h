@@ -42,6 +42,9 @@ int xs_client_read(struct xs_client *c, const char *path, char **val);
 /* Write val to path. Returns 0 or -errno. */
 int xs_client_write(struct xs_client *c, const char *path, const char *val);
 
+/* Remove path and everything below it. Returns 0 or -errno. */
+int xs_client_rm(struct xs_client *c, const char *path);
+
 /*
  * The children of path: 0, *names (*n strings, one allocation the caller
  * frees with free(*names)), or -errno.
@@ -54,6 +57,21 @@ int xs_client_watch(struct xs_client *c, const char *path, const char *token);
 
 /* Does xenstore still know domain domid? 1, 0, or -errno. */
 int xs_client_is_introduced(struct xs_client *c, unsigned domid);
+
+/*
+ * Give domid xenstore access to target's nodes as if it were target
+ * (XS_SET_TARGET, what libxl does for a stub domain; dom0 only). 0 or
+ * -errno.
+ */
+int xs_client_set_target(struct xs_client *c, unsigned domid, unsigned target);
+
+/*
+ * The domain whose /local/domain/<id>/name is name: 0 and *domid,
+ * -ENOENT (none), -EEXIST (more than one) or the directory's -errno.
+ * Domains whose name we may not read are skipped.
+ */
+int xs_client_find_domain(struct xs_client *c, const char *name,
+			  unsigned *domid);
 
 /*
  * Call when the fd is readable: reads one message (a watch event is

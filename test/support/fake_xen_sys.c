@@ -120,10 +120,12 @@ static int fx_fm_map(struct xen_sys *s, uint32_t domid, size_t pages,
 
 	x->fm_map_calls++;
 	x->last_count = (uint32_t)pages;
-	if (!pg || !skip || domid != x->domid) {
+	if (!pg || !skip || domid != x->domid || x->fm_error) {
 		free(pg);
 		free(skip);
-		return domid != x->domid ? -ESRCH : -ENOMEM;
+		return x->fm_error	   ? x->fm_error
+		       : domid != x->domid ? -ESRCH
+					   : -ENOMEM;
 	}
 	for (size_t i = 0; i < pages; i++) {
 		skip[i] = frames[i] >= x->npages || x->hole[frames[i]];

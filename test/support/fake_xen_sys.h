@@ -53,6 +53,7 @@ struct fake_xen {
 	uint32_t npages;
 	bool *hole;	/* npages entries: frame not in the guest */
 	uint32_t domid; /* calls for another domain fail with -ESRCH */
+	int fm_error;	/* non-zero: every fm_map fails with it (-EPERM) */
 	struct fake_xen_grant grant[FAKE_XEN_GREFS];
 
 	/* counters */

@@ -37,6 +37,7 @@ static struct {
 	bool used;
 } node[NODES_MAX];
 static bool introduced[16];
+static bool hidden[16]; /* its /local/domain/N is not ours to read */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int conn_fd = -1, listen_fd = -1;
 static pthread_t server;
@@ -147,13 +148,21 @@ static void answer(const struct xsd_sockmsg *h, char *body)
 	switch (h->type) {
 	case XS_READ:
 		i = find_node(path);
-		if (i < 0)
+		if (!strncmp(path, "/local/domain/", 14) &&
+		    hidden[atoi(path + 14) & 15])
+			err = "EACCES";
+		else if (i < 0)
 			err = "ENOENT";
 		else
 			len = (unsigned)strlen(strcpy(out, node[i].val));
 		break;
 	case XS_WRITE:
 		set_node(path, body + strlen(body) + 1);
+		len = 3;
+		memcpy(out, "OK", 3);
+		break;
+	case XS_RM:
+		rm_tree(path);
 		len = 3;
 		memcpy(out, "OK", 3);
 		break;
@@ -205,8 +214,10 @@ static void *accept_one(void *arg)
 	return conn_fd < 0 ? NULL : serve(NULL);
 }
 
-/* What libxl writes for one `type=virtio,device22, transport=mmio`. */
-static void libxl_add(unsigned domid, unsigned devid, const char *name)
+/* What libxl writes for one `type=virtio,device22, transport=mmio`, with
+ * the back-end in the domain whose backend/virtio is be. */
+static void libxl_add_at(const char *be, unsigned domid, unsigned devid,
+			 const char *name)
 {
 	char p[160], base[16], irq[8], dom[64];
 
@@ -216,8 +227,8 @@ static void libxl_add(unsigned domid, unsigned devid, const char *name)
 	pthread_mutex_lock(&lock);
 	introduced[domid & 15] = true;
 	set_node(dom, name);
-#define KEY(k, v)                                                \
-	snprintf(p, sizeof(p), BE "/%u/%u/%s", domid, devid, k); \
+#define KEY(k, v)                                                   \
+	snprintf(p, sizeof(p), "%s/%u/%u/%s", be, domid, devid, k); \
 	set_node(p, v)
 	KEY("online", "1");
 	KEY("state", "1");
@@ -228,6 +239,11 @@ static void libxl_add(unsigned domid, unsigned devid, const char *name)
 #undef KEY
 	send_event();
 	pthread_mutex_unlock(&lock);
+}
+
+static void libxl_add(unsigned domid, unsigned devid, const char *name)
+{
+	libxl_add_at(BE, domid, devid, name);
 }
 
 static void change(const char *path, const char *val)
@@ -278,10 +294,15 @@ static const struct xen_discover_ops rec_ops = {rec_attach, rec_detach};
 static struct loop *ctl;
 static struct rec rec;
 
+static char last_warn[512];
+static unsigned warns;
+
 static void quiet(enum log_level level, const char *line)
 {
-	(void)level;
-	(void)line;
+	if (level != LOG_LEVEL_WARN)
+		return;
+	warns++;
+	snprintf(last_warn, sizeof(last_warn), "%s", line);
 }
 
 static int setup(void **state)
@@ -291,6 +312,7 @@ static int setup(void **state)
 	(void)state;
 	memset(node, 0, sizeof(node));
 	memset(introduced, 0, sizeof(introduced));
+	memset(hidden, 0, sizeof(hidden));
 	memset(&rec, 0, sizeof(rec));
 	rec.c.ops = &rec_ops;
 	set_node("/local/domain/0/domid", "0");
@@ -466,6 +488,95 @@ static void test_bad_entry_ignored(void **state)
 	xen_discover_destroy(x);
 }
 
+/*
+ * A driver domain before dom0 made it the guest's device model: it may
+ * not read the guest's nodes. The entries wait (state stays 1, nothing
+ * offered), one line says what to run, and a timer tries again until the
+ * nodes are readable (virtiobox xen-target); a Closing is answered.
+ */
+static void test_waits_for_device_model(void **state)
+{
+	struct xen_discover *x;
+
+	(void)state;
+	assert_int_equal(xen_discover_create(&x, ctl, &rec.c), 0);
+	pthread_mutex_lock(&lock);
+	hidden[5] = true;
+	pthread_mutex_unlock(&lock);
+	warns = 0;
+	libxl_add(5, 0, "guest1");
+	libxl_add(5, 1, "guest1");
+	settle();
+	assert_int_equal(rec.offered, 0);
+	assert_string_equal(get(BE "/5/0/state"), "1");
+	assert_int_equal(warns, 1); /* once per guest */
+	assert_non_null(strstr(last_warn, "domain 5 virtio device 0: not "
+					  "served yet: this domain (0) is not "
+					  "domain 5's device model"));
+	assert_non_null(strstr(last_warn, "virtiobox xen-target 0 5"));
+	/* Retried by the timer: still hidden, nothing new said. */
+	while (loop_run_once(ctl, 1300) > 0 && warns == 1 && !rec.offered)
+		break;
+	assert_int_equal(warns, 1);
+	assert_int_equal(rec.offered, 0);
+	/* dom0 ran xen-target: served within a second, with no change. */
+	pthread_mutex_lock(&lock);
+	hidden[5] = false;
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < 30 && rec.attached < 2; i++)
+		loop_run_once(ctl, 100);
+	assert_int_equal(rec.attached, 2);
+	assert_string_equal(rec.last.domain, "guest1");
+	assert_string_equal(get(BE "/5/0/state"), "2");
+	assert_string_equal(get(BE "/5/1/state"), "2");
+	/* Another guest never made ours, destroyed: its Closing answered. */
+	pthread_mutex_lock(&lock);
+	hidden[6] = true;
+	pthread_mutex_unlock(&lock);
+	libxl_add(6, 0, "guest2");
+	settle();
+	change(BE "/6/0/state", "5");
+	settle();
+	assert_string_equal(get(BE "/6/0/state"), "6");
+	assert_int_equal(rec.offered, 2);
+	xen_discover_destroy(x);
+}
+
+/*
+ * In a driver domain libxl waits for the back-end to remove its entries
+ * (xl devd's job there): a closed entry goes 3 s after Closed, its
+ * domain's directory with its last entry.
+ */
+static void test_driver_domain_removes_closed(void **state)
+{
+#define DD "/local/domain/3/backend/virtio"
+	struct xen_discover *x;
+
+	(void)state;
+	/* The fake answers relative paths from domain 0's nodes. */
+	set_node("/local/domain/0/domid", "3");
+	assert_int_equal(xen_discover_create(&x, ctl, &rec.c), 0);
+	assert_int_equal(xen_discover_self(x), 3);
+	libxl_add_at(DD, 5, 0, "guest1");
+	libxl_add_at(DD, 5, 1, "guest1");
+	settle();
+	assert_int_equal(rec.attached, 2);
+	assert_string_equal(get(DD "/5/0/state"), "2");
+	change(DD "/5/0/state", "5");
+	change(DD "/5/1/online", "0");
+	settle();
+	assert_int_equal(rec.detached, 2);
+	assert_string_equal(get(DD "/5/0/state"), "6"); /* libxl reads it */
+	assert_string_equal(get(DD "/5/1/state"), "6");
+	for (int i = 0; i < 50 && get(DD "/5/1/state"); i++)
+		loop_run_once(ctl, 100);
+	assert_null(get(DD "/5/0/state"));
+	assert_null(get(DD "/5/1/online"));
+	xen_discover_destroy(x);
+	assert_int_equal(rec.detached, 2);
+#undef DD
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -475,6 +586,8 @@ int main(void)
 		T(test_closing_offline_removed_dead),
 		T(test_refused_and_deferred),
 		T(test_bad_entry_ignored),
+		T(test_waits_for_device_model),
+		T(test_driver_domain_removes_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

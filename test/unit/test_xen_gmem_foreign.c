@@ -16,9 +16,11 @@
 /* clang-format on */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fake_xen_sys.h"
+#include "log.h"
 #include "xen_gmem_int.h"
 
 #define PG     0x1000ull
@@ -288,12 +290,41 @@ static void test_create_errors(void **state)
 	assert_int_equal(stats().evictions, 0);
 }
 
+static char last_warn[512];
+
+static void keep_warn(enum log_level level, const char *line)
+{
+	if (level == LOG_LEVEL_WARN)
+		snprintf(last_warn, sizeof(last_warn), "%s", line);
+}
+
+/* A driver domain that is not the guest's device model: Xen refuses
+ * foreign mappings (EPERM); the request fails and the line says why. */
+static void test_not_device_model(void **state)
+{
+	void *hva = NULL;
+	uint64_t n;
+
+	(void)state;
+	make(4);
+	fx.fm_error = -EPERM;
+	log_set_hook(keep_warn);
+	assert_int_equal(gmem_translate(m, 0, 8, RW, &hva, &n), -EPERM);
+	log_set_hook(NULL);
+	assert_non_null(strstr(last_warn, "domain 1: guest frames 0x0-0xf "
+					  "cannot be mapped: Operation not "
+					  "permitted"));
+	assert_non_null(strstr(last_warn, "virtiobox xen-target"));
+	assert_int_equal(fx.nlive, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_translate_into_guest_pages),
+		T(test_not_device_model),
 		T(test_lru_eviction),
 		T(test_pinned_not_evicted),
 		T(test_range_across_buckets),

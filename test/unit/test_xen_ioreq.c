@@ -36,13 +36,17 @@
 	((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-#define DOMID	  5
-#define REMOTE(v) (20u + (v)) /* Xen's port of vCPU v */
-#define LOCAL(r)  ((r) + 100u)
+#define DOMID	   5
+#define REMOTE(v)  (20u + (v)) /* Xen's port of vCPU v */
+#define LOCAL(r)   ((r) + 100u)
+#define PROBE_PORT 99u /* an unbound port offered to the guest */
 
 /* What the fake libraries saw, and what they are told to do. */
 static struct {
 	int dm_open_errno, create_errno, map_errno, bind_errno;
+	int unbound_errno; /* EPERM: XSM keeps this domain and the guest apart
+			    */
+	int probes;	   /* unbound ports asked for */
 	unsigned vcpus;
 	int opens, closes;
 	bool created, enabled;
@@ -259,10 +263,24 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce,
 	return (xenevtchn_port_or_error_t)LOCAL(remote_port);
 }
 
+xenevtchn_port_or_error_t xenevtchn_bind_unbound_port(xenevtchn_handle *xce,
+						      uint32_t domid)
+{
+	(void)xce;
+	assert_int_equal(domid, DOMID);
+	f.probes++;
+	if (f.unbound_errno) {
+		errno = f.unbound_errno;
+		return -1;
+	}
+	return PROBE_PORT;
+}
+
 int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
 {
 	(void)xce;
-	(void)port;
+	if (port == PROBE_PORT) /* unbound again at once, not a vCPU's */
+		return 0;
 	f.unbound++;
 	return 0;
 }
@@ -437,8 +455,32 @@ static void test_not_privileged(void **state)
 	(void)state;
 	f.create_errno = EPERM;
 	assert_int_equal(xen_ioreq_create(&s, DOMID, "g (domain 5)"), -EPERM);
-	assert_non_null(strstr(last_err, "not privileged for this guest"));
-	assert_non_null(strstr(last_err, "xc_domain_set_target"));
+	assert_non_null(strstr(last_err, "g (domain 5): cannot create an "
+					 "IOREQ server: not privileged for "
+					 "this guest"));
+	assert_non_null(strstr(last_err, "virtiobox xen-target <this domain> "
+					 "5"));
+	/* A server created but its page refused: the same words, the
+	 * server given back. */
+	f.create_errno = 0;
+	f.map_errno = EPERM;
+	assert_int_equal(xen_ioreq_create(&s, DOMID, "g (domain 5)"), -EPERM);
+	assert_non_null(strstr(last_err, "cannot map the IOREQ server's page: "
+					 "not privileged for this guest"));
+	assert_non_null(strstr(last_err, "virtiobox xen-target"));
+	assert_int_equal(f.destroyed, 1);
+	f.map_errno = 0;
+	/* XSM SILO: the same refusal, but the probe names the policy. */
+	f.create_errno = EPERM;
+	f.unbound_errno = EPERM;
+	assert_int_equal(xen_ioreq_create(&s, DOMID, "g (domain 5)"), -EPERM);
+	assert_non_null(strstr(last_err, "g (domain 5): cannot create an "
+					 "IOREQ server: Xen refuses event "
+					 "channels between this domain and "
+					 "the guest"));
+	assert_non_null(strstr(last_err, "SILO"));
+	assert_non_null(strstr(last_err, "xsm=dummy"));
+	assert_int_equal(f.probes, 3);
 }
 
 static void test_no_privcmd(void **state)

@@ -227,6 +227,42 @@ static void test_unsolicited_event_and_hangup(void **state)
 	finish(c);
 }
 
+/* What virtiobox xen-target asks xenstore. */
+static void test_set_target_and_find_domain(void **state)
+{
+	static const struct step steps[] = {
+		{XS_SET_TARGET, S("1\0002\0"), false, XS_SET_TARGET, S("OK\0")},
+		{XS_SET_TARGET, S("1\0003\0"), false, XS_ERROR, S("EACCES\0")},
+		{XS_DIRECTORY, S("/local/domain\0"), false, XS_DIRECTORY,
+		 S("0\0001\0002\0junk\0")},
+		{XS_READ, S("/local/domain/0/name\0"), false, XS_READ,
+		 S("Domain-0")},
+		{XS_READ, S("/local/domain/1/name\0"), false, XS_READ, S("dd")},
+		{XS_READ, S("/local/domain/2/name\0"), false, XS_ERROR,
+		 S("EACCES\0")},
+		{XS_DIRECTORY, S("/local/domain\0"), false, XS_DIRECTORY,
+		 S("0\0001\0")},
+		{XS_READ, S("/local/domain/0/name\0"), false, XS_READ,
+		 S("Domain-0")},
+		{XS_READ, S("/local/domain/1/name\0"), false, XS_READ, S("dd")},
+		{XS_DIRECTORY, S("/local/domain\0"), false, XS_DIRECTORY,
+		 S("4\0005\0")},
+		{XS_READ, S("/local/domain/4/name\0"), false, XS_READ, S("g")},
+		{XS_READ, S("/local/domain/5/name\0"), false, XS_READ, S("g")},
+	};
+	struct xs_client *c = start(steps, 12);
+	unsigned id = 99;
+
+	(void)state;
+	assert_int_equal(xs_client_set_target(c, 1, 2), 0);
+	assert_int_equal(xs_client_set_target(c, 1, 3), -EACCES);
+	assert_int_equal(xs_client_find_domain(c, "dd", &id), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(xs_client_find_domain(c, "guest", &id), -ENOENT);
+	assert_int_equal(xs_client_find_domain(c, "g", &id), -EEXIST);
+	finish(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_event_before_reply),
 		cmocka_unit_test(test_unsolicited_event_and_hangup),
+		cmocka_unit_test(test_set_target_and_find_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
