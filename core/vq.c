@@ -56,72 +56,6 @@ static void rings_release(struct vq *vq)
 
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
-void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
-{
-	memset(w, 0, sizeof(*w));
-	w->vq = vq;
-	w->e = e;
-	e->nseg = 0;
-	e->truncated = false;
-}
-
-int vq_walk_count(struct vq_walk *w)
-{
-	if (w->in_table) {
-		if (++w->tcount > w->tmax)
-			return vq_fail(w->vq, -ELOOP,
-				       "indirect chain loops or is longer "
-				       "than its table of %u entries",
-				       w->tmax);
-		return 0;
-	}
-	if (++w->count > w->vq->num)
-		return vq_fail(w->vq, -ELOOP,
-			       "descriptor chain loops or is longer than the "
-			       "queue size %u",
-			       w->vq->num);
-	return 0;
-}
-
-int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
-{
-	struct vq_elem *e = w->e;
-	bool wr = flags & VRING_DESC_F_WRITE;
-
-	/* Formats hand indirect descriptors to vq_table_open, so only a
-	 * table entry can arrive here with the flag. */
-	if (flags & VRING_DESC_F_INDIRECT)
-		return vq_fail(w->vq, -EINVAL,
-			       "indirect descriptor inside an indirect table");
-	if (w->writable && !wr)
-		return vq_fail(w->vq, -EINVAL,
-			       "readable descriptor after a writable one");
-	w->writable |= wr;
-	if (len == 0)
-		return 0;
-	if (addr + len < addr)
-		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor 0x%" PRIx64 "+%u wraps around", addr,
-			       len);
-	w->total += len;
-	if (w->total > UINT32_MAX)
-		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor chain longer than 4 GiB");
-	/* Well formed but more than an element holds: keep walking (the
-	 * ring must be checked all the same) and keep the last descriptor in
-	 * the last slot, where the device finds the request's status. */
-	if (e->nseg == VQ_IOV_MAX) {
-		e->truncated = true;
-		e->nseg--;
-	}
-	e->seg[e->nseg++] = (struct vq_desc){
-		.addr = addr,
-		.len = len,
-		.access = wr ? GMEM_WRITE : GMEM_READ,
-	};
-	return 0;
-}
-
 int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 		  uint32_t len, uint16_t flags)
 {
@@ -152,7 +86,8 @@ int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 	t->n = len / 16;
 	w->tcount = 0;
 	w->tmax = t->n;
-	ret = gmem_map_batch(vq->mem, &t->range, 1);
+	t->mapped = gmem_needs_map(vq->mem);
+	ret = t->mapped ? gmem_map_batch(vq->mem, &t->range, 1) : 0;
 	if (ret < 0)
 		return vq_fail(vq, ret,
 			       "cannot map indirect table 0x%" PRIx64 "+%u "
@@ -215,7 +150,8 @@ int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 void vq_table_close(struct vq_walk *w, struct vq_table *t)
 {
 	/* Entries were copied out: the table need not stay mapped. */
-	gmem_unmap_batch(w->vq->mem, &t->range, 1);
+	if (t->mapped)
+		gmem_unmap_batch(w->vq->mem, &t->range, 1);
 	w->in_table = false;
 }
 
@@ -253,8 +189,12 @@ static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
 static void elem_unmap(struct vq *vq, struct vq_elem *e)
 {
 	struct gmem_range r[VQ_IOV_MAX];
-	unsigned n = elem_ranges(e, r);
+	unsigned n;
 
+	if (!e->mapped)
+		return;
+	e->mapped = false;
+	n = elem_ranges(e, r);
 	if (n)
 		gmem_unmap_batch(vq->mem, r, n);
 }
@@ -330,8 +270,14 @@ static unsigned batch_map(struct vq *vq)
 {
 	unsigned nr = 0, k, kept = 0;
 
-	for (k = 0; k < vq->batch_len; k++)
-		nr += elem_ranges(&vq->pool[vq->batch[k]], vq->ranges + nr);
+	if (!gmem_needs_map(vq->mem))
+		return vq->batch_len;
+	for (k = 0; k < vq->batch_len; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		nr += elem_ranges(e, vq->ranges + nr);
+		e->mapped = e->nseg != 0;
+	}
 	if (nr == 0 || gmem_map_batch(vq->mem, vq->ranges, nr) == 0)
 		return vq->batch_len;
 	for (k = 0; k < vq->batch_len; k++) {
@@ -339,6 +285,7 @@ static unsigned batch_map(struct vq *vq)
 
 		nr = elem_ranges(e, vq->ranges);
 		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
+			e->mapped = false;
 			elem_refuse(vq, e);
 			continue;
 		}
@@ -429,12 +376,23 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 	e->rd_len = e->wr_len = 0;
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct vq_desc *s = &e->seg[i];
+		uint64_t maplen;
+		void *hva;
 
-		ret = seg_convert(vq, e, s, &niov);
-		if (ret == -E2BIG)
-			goto truncated;
-		if (ret < 0)
-			return ret;
+		/* Mostly a segment is mapped whole: one translation, no call
+		 * when the seam's window holds it. */
+		if (niov < VQ_IOV_MAX &&
+		    gmem_translate(vq->mem, s->addr, s->len, s->access, &hva,
+				   &maplen) == 0 &&
+		    maplen == s->len) {
+			e->iov[niov++] = (struct iovec){hva, maplen};
+		} else {
+			ret = seg_convert(vq, e, s, &niov);
+			if (ret == -E2BIG)
+				goto truncated;
+			if (ret < 0)
+				return ret;
+		}
 		if (s->access == GMEM_READ) {
 			e->rd_len += s->len;
 			nrd = niov;

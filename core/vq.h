@@ -102,6 +102,7 @@ struct vq_elem {
 			 * split descriptor-table entries */
 	uint16_t nseg;	/* entries used in seg[] */
 	bool truncated; /* see vq_elem_is_truncated */
+	bool mapped;	/* seg[] was handed to map_batch: unmap it */
 	uint32_t slot;	/* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
 			*/

@@ -15,6 +15,9 @@
 #define VIRTIOBOX_CORE_VQ_FORMAT_H
 
 #include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/virtio_ring.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,7 +75,7 @@ int vq_ring_map(struct vq *vq, uint64_t gaddr, uint64_t len, uint32_t access,
 
 /* Record why the ring is invalid (printf-style) and return err. */
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 
 /*
  * Copy n bytes of guest memory once. The compiler barrier after the copy
@@ -113,7 +116,15 @@ struct vq_walk {
 	bool in_table;	 /* walking an indirect table */
 };
 
-void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e);
+static inline void vq_walk_begin(struct vq_walk *w, struct vq *vq,
+				 struct vq_elem *e)
+{
+	memset(w, 0, sizeof(*w));
+	w->vq = vq;
+	w->e = e;
+	e->nseg = 0;
+	e->truncated = false;
+}
 
 /*
  * Count one more descriptor: -ELOOP past the queue size (ring descriptors)
@@ -121,19 +132,73 @@ void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e);
  * apart: Linux builds tables of total_sg entries, more than a small queue
  * has), else 0.
  */
-int vq_walk_count(struct vq_walk *w);
+static inline int vq_walk_count(struct vq_walk *w)
+{
+	if (w->in_table) {
+		if (++w->tcount > w->tmax)
+			return vq_fail(w->vq, -ELOOP,
+				       "indirect chain loops or is longer "
+				       "than its table of %u entries",
+				       w->tmax);
+		return 0;
+	}
+	if (++w->count > w->vq->num)
+		return vq_fail(w->vq, -ELOOP,
+			       "descriptor chain loops or is longer than the "
+			       "queue size %u",
+			       w->vq->num);
+	return 0;
+}
 
 /*
  * One non-indirect descriptor copied out of the ring or a table. flags are
  * VRING_DESC_F_* (the WRITE bit matters). Returns 0 or the -errno of the
  * rule it breaks (readable after writable, overflow, -E2BIG).
  */
-int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
-		 uint16_t flags);
+static inline int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
+			       uint16_t flags)
+{
+	struct vq_elem *e = w->e;
+	bool wr = flags & VRING_DESC_F_WRITE;
+
+	/* Formats hand indirect descriptors to vq_table_open, so only a
+	 * table entry can arrive here with the flag. */
+	if (flags & VRING_DESC_F_INDIRECT)
+		return vq_fail(w->vq, -EINVAL,
+			       "indirect descriptor inside an indirect table");
+	if (w->writable && !wr)
+		return vq_fail(w->vq, -EINVAL,
+			       "readable descriptor after a writable one");
+	w->writable |= wr;
+	if (len == 0)
+		return 0;
+	if (addr + len < addr)
+		return vq_fail(w->vq, -EOVERFLOW,
+			       "descriptor 0x%" PRIx64 "+%u wraps around", addr,
+			       len);
+	w->total += len;
+	if (w->total > UINT32_MAX)
+		return vq_fail(w->vq, -EOVERFLOW,
+			       "descriptor chain longer than 4 GiB");
+	/* Well formed but more than an element holds: keep walking (the
+	 * ring must be checked all the same) and keep the last descriptor in
+	 * the last slot, where the device finds the request's status. */
+	if (e->nseg == VQ_IOV_MAX) {
+		e->truncated = true;
+		e->nseg--;
+	}
+	e->seg[e->nseg++] = (struct vq_desc){
+		.addr = addr,
+		.len = len,
+		.access = wr ? GMEM_WRITE : GMEM_READ,
+	};
+	return 0;
+}
 
 /* Table of 16-byte descriptors in guest memory, read entry by entry. */
 struct vq_table {
 	struct gmem_range range;
+	bool mapped;	    /* map_batch was called for range */
 	uint32_t n;	    /* entries */
 	const uint8_t *hva; /* current translated window */
 	uint64_t win_start; /* byte offset of hva in the table */

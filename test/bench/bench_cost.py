@@ -21,13 +21,13 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "build" / "host-release" / "bench"
 KICKS = 1000
 
-LINE_RE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+?):(\S+) \[(\S+)\]")
+LINE_RE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+?):(\S+)")
 
 # Self cost grouped by where the code lives: the stages of one request.
 STAGES = (
     ("ring layer (core/vq*.c: fetch, walk, convert, push, flush)", ("core/vq",)),
     ("memory seam (core/gmem*.c: map, translate, unmap)", ("core/gmem",)),
-    ("copies (core/iov.c, libc memcpy)", ("core/iov.c", "memmove", "memcpy", "memset")),
+    ("copies (core/iov.[ch], libc memcpy)", ("core/iov", "memmove", "memcpy", "memset")),
     ("i2c model and simulated chip (devices/)", ("devices/",)),
     ("device core (core/virtio_dev.c)", ("core/virtio_dev.c",)),
 )
