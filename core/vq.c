@@ -373,6 +373,10 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 	const struct vq_desc *last;
 	int ret;
 
+	if (e->converted) {
+		elem_set_iov(e, e->nrd, e->nseg);
+		return 0;
+	}
 	e->rd_len = e->wr_len = 0;
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct vq_desc *s = &e->seg[i];

@@ -103,6 +103,9 @@ struct vq_elem {
 	uint16_t nseg;	/* entries used in seg[] */
 	bool truncated; /* see vq_elem_is_truncated */
 	bool mapped;	/* seg[] was handed to map_batch: unmap it */
+	bool converted; /* iov[i] is seg[i] translated whole, for every i;
+			 * rd_len, wr_len and nrd are set */
+	uint16_t nrd;	/* readable segments, when converted */
 	uint32_t slot;	/* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
 			*/

@@ -4,7 +4,7 @@
  * rings implement, and the shared descriptor walker they both feed.
  *
  * A format only knows its ring layout. It reads each descriptor out of
- * guest memory exactly once (vq_copy_once) and hands the copy to
+ * guest memory exactly once (vq_load_desc, vq_copy_once) and hands the copy to
  * vq_walk_desc(), which applies the walker rules of vq.h and appends the
  * segment to the element. Everything else (pool, batching, mapping, iov
  * conversion, lifecycle) lives in vq.c.
@@ -88,6 +88,20 @@ static inline void vq_copy_once(void *dst, const void *src, size_t n)
 	atomic_signal_fence(memory_order_seq_cst);
 }
 
+/*
+ * Copy one 16-byte descriptor of the ring (16-byte aligned) once: two
+ * volatile loads say "read exactly once" for these bytes alone, so,
+ * unlike vq_copy_once's compiler barrier, the walker's own state stays in
+ * registers.
+ */
+static inline void vq_load_desc(void *dst, const void *src)
+{
+	const volatile uint64_t *s = src;
+	uint64_t v[2] = {s[0], s[1]};
+
+	memcpy(dst, v, sizeof(v));
+}
+
 /* Single, untorn accesses to aligned little-endian ring fields. */
 static inline uint16_t vq_load16(const void *p)
 {
@@ -124,6 +138,11 @@ static inline void vq_walk_begin(struct vq_walk *w, struct vq *vq,
 	w->e = e;
 	e->nseg = 0;
 	e->truncated = false;
+	/* Memory that needs no map_batch: each segment is translated as it
+	 * is walked, while it is at hand (see vq_walk_desc). */
+	e->converted = !gmem_needs_map(vq->mem);
+	e->nrd = 0;
+	e->rd_len = e->wr_len = 0;
 }
 
 /*
@@ -155,8 +174,8 @@ static inline int vq_walk_count(struct vq_walk *w)
  * VRING_DESC_F_* (the WRITE bit matters). Returns 0 or the -errno of the
  * rule it breaks (readable after writable, overflow, -E2BIG).
  */
-static inline int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
-			       uint16_t flags)
+static inline __attribute__((always_inline)) int
+vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vq_elem *e = w->e;
 	bool wr = flags & VRING_DESC_F_WRITE;
@@ -185,7 +204,25 @@ static inline int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len,
 	 * the last slot, where the device finds the request's status. */
 	if (e->nseg == VQ_IOV_MAX) {
 		e->truncated = true;
+		e->converted = false;
 		e->nseg--;
+	}
+	if (e->converted) {
+		/* The segment whole in the seam's window: its iovec now, one
+		 * per segment; anything else is left to the conversion after
+		 * the walk (vq_pop). */
+		struct gmem *m = w->vq->mem;
+		uint64_t off = addr - m->win_gaddr;
+
+		if (off < m->win_len && len <= m->win_len - off) {
+			e->iov[e->nseg] = (struct iovec){m->win_hva + off, len};
+			if (wr)
+				e->wr_len += len;
+			else
+				e->rd_len += len, e->nrd++;
+		} else {
+			e->converted = false;
+		}
 	}
 	e->seg[e->nseg++] = (struct vq_desc){
 		.addr = addr,

@@ -151,7 +151,7 @@ static int packed_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_copy_once(&d, &vq->pdesc[idx], sizeof(d));
+		vq_load_desc(&d, &vq->pdesc[idx]);
 		if (n++)
 			flags = le16toh(d.flags);
 		if (++idx == vq->num) {

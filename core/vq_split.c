@@ -129,7 +129,7 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_copy_once(&d, &vq->desc[i], sizeof(d));
+		vq_load_desc(&d, &vq->desc[i]);
 		flags = le16toh(d.flags);
 		if (flags & VRING_DESC_F_INDIRECT) {
 			ret = split_indirect(&w, &d);
