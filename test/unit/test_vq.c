@@ -652,6 +652,58 @@ static void test_written_clamped(void **state)
 	assert_int_equal(len, 10);
 }
 
+/*
+ * Direct memory (vhost-user's fd-backed regions): no map_batch or
+ * unmap_batch at all, iovecs straight from the translation window, one
+ * per segment; a segment outside the window (another region) still
+ * converts; and an element mapped while the memory needed it is unmapped
+ * even after the memory became direct.
+ */
+static void test_direct_memory(void **state)
+{
+	struct ring_seg s[3] = {
+		{DATA, 8, false}, {DATA + 0x100, 4, true}, {DATA2, 1, true}};
+	struct vq_elem *e, *held;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, IND, 16);
+	/* Mapped memory first: one element held across the switch. */
+	add(s, 3, false);
+	held = pop();
+	assert_int_equal(fake_gmem_live(&fx.mem), 3);
+
+	fx.mem.gmem.direct = true;
+	fake_gmem_reset_counters(&fx.mem);
+	add(s, 3, false);
+	add(s, 2, true); /* indirect table: not mapped either */
+	for (int k = 0; k < 2; k++) {
+		e = pop();
+		assert_int_equal(e->rd_num, 1);
+		assert_int_equal(e->rd_len, 8);
+		assert_int_equal(e->wr_num, k ? 1 : 2);
+		assert_int_equal(e->wr_len, k ? 4 : 5);
+		assert_ptr_equal(e->rd_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA, 8));
+		assert_ptr_equal(e->wr_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA + 0x100, 4));
+		if (!k)
+			assert_ptr_equal(e->wr_iov[1].iov_base,
+					 fake_gmem_ptr(&fx.mem, DATA2, 1));
+		vq_push(&fx.vq, e, 1);
+	}
+	assert_int_equal(fx.mem.map_calls, 0);
+	assert_int_equal(fx.mem.unmap_calls, 0);
+	/* The element mapped before the switch: unmapped exactly once. */
+	vq_push(&fx.vq, held, 0);
+	assert_int_equal(fx.mem.unmap_calls, 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	vq_flush(&fx.vq);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+}
+
 #define T2(f)                                                    \
 	{"split/" #f, f, NULL, down, (void *)&formats[0]},       \
 	{                                                        \
@@ -683,6 +735,7 @@ int main(void)
 		T2(test_indirect_table_outside),
 		T2(test_descriptor_copied_once),
 		T2(test_written_clamped),
+		T2(test_direct_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
