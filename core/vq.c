@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "vq_format.h"
@@ -159,15 +160,21 @@ void vq_table_close(struct vq_walk *w, struct vq_table *t)
 
 static unsigned outstanding(const struct vq *vq)
 {
-	return (vq->max_num - vq->nfree) + vq->npending;
+	return (vq->used_slots - vq->nfree) + vq->npending;
 }
 
 static struct vq_elem *slot_alloc(struct vq *vq)
 {
 	struct vq_elem *e;
 
-	assert(vq->nfree > 0);
-	e = &vq->pool[vq->free_slots[--vq->nfree]];
+	if (vq->nfree) {
+		e = &vq->pool[vq->free_slots[--vq->nfree]];
+	} else {
+		/* First use of this element: its page is touched only now. */
+		assert(vq->used_slots < vq->max_num);
+		e = &vq->pool[vq->used_slots];
+		e->slot = vq->used_slots++;
+	}
 	e->state = VQ_ELEM_FETCHED;
 	return e;
 }
@@ -436,7 +443,14 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 		return -EINVAL;
 	vq->index = index;
 	vq->max_num = max_num;
-	vq->pool = calloc(max_num, sizeof(*vq->pool));
+	/* Anonymous pages, touched element by element as the ring uses them:
+	 * a queue the driver sizes below max_num, or keeps short, costs only
+	 * the elements it had outstanding at once. */
+	vq->pool_bytes = (size_t)max_num * sizeof(*vq->pool);
+	vq->pool = mmap(NULL, vq->pool_bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vq->pool == MAP_FAILED)
+		vq->pool = NULL;
 	vq->free_slots = calloc(max_num, sizeof(*vq->free_slots));
 	vq->pending = calloc(max_num, sizeof(*vq->pending));
 	vq->ranges = calloc(VQ_BATCH * VQ_IOV_MAX, sizeof(*vq->ranges));
@@ -444,12 +458,6 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 		vq_destroy(vq);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < max_num; i++) {
-		vq->pool[i].slot = i;
-		/* Stack order: slot 0 is handed out first. */
-		vq->free_slots[i] = max_num - 1 - i;
-	}
-	vq->nfree = max_num;
 	return 0;
 }
 
@@ -457,7 +465,8 @@ void vq_destroy(struct vq *vq)
 {
 	if (vq->pool && vq->free_slots)
 		vq_reset(vq);
-	free(vq->pool);
+	if (vq->pool)
+		munmap(vq->pool, vq->pool_bytes);
 	free(vq->free_slots);
 	free(vq->pending);
 	free(vq->ranges);
@@ -502,7 +511,7 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 static void drop_all(struct vq *vq)
 {
 	batch_drop(vq);
-	for (unsigned i = 0; i < vq->max_num; i++) {
+	for (unsigned i = 0; i < vq->used_slots; i++) {
 		struct vq_elem *e = &vq->pool[i];
 
 		if (e->state != VQ_ELEM_FREE) {
@@ -667,7 +676,7 @@ unsigned vq_held_slots(const struct vq *vq)
 
 	if (!vq->started)
 		return 0;
-	for (unsigned i = 0; i < vq->max_num; i++)
+	for (unsigned i = 0; i < vq->used_slots; i++)
 		if (vq->pool[i].state != VQ_ELEM_FREE)
 			held += vq->pool[i].ndesc;
 	for (unsigned i = 0; i < vq->npending; i++)

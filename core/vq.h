@@ -56,6 +56,9 @@
  *
  * No heap allocation happens after vq_init(): elements, their iovs and
  * descriptors live in per-queue arrays sized by the queue's maximum size.
+ * The element pool is reserved there, not touched: an element's memory
+ * becomes resident when the ring first needs that many outstanding at once,
+ * so a queue costs what its driver keeps in flight, whatever its size.
  *
  * Threading: a vq is used by one thread at a time. The data-path thread
  * owns it while started; vq_start/vq_stop/vq_reset are called by whoever
@@ -188,8 +191,11 @@ struct vq {
 	uint64_t deadline_ns; /* vq_set_deadline; 0: none */
 	bool over_budget;     /* vq_pop stopped at the deadline */
 
-	/* element pool: max_num elements, free list of slot numbers */
+	/* element pool: max_num elements, pool[0..used_slots) used so far;
+	 * a stack of the free ones among them */
 	struct vq_elem *pool;
+	size_t pool_bytes;
+	unsigned used_slots;
 	uint32_t *free_slots;
 	unsigned nfree;
 };

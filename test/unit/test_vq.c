@@ -704,6 +704,35 @@ static void test_direct_memory(void **state)
 		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 }
 
+/*
+ * The element pool is touched only as far as the ring needs elements at
+ * once: a hundred requests one at a time use one element, four at once
+ * four, whatever the queue size.
+ */
+static void test_pool_touched_as_used(void **state)
+{
+	struct vq_elem *e[4];
+
+	up(state, 0, 256);
+	for (int i = 0; i < 100; i++) {
+		add1(DATA, 8, false);
+		vq_push(&fx.vq, pop(), 0);
+		vq_flush(&fx.vq);
+		assert_int_equal(ring_driver_get_used(&fx.drv, &(uint16_t){0},
+						      &(uint32_t){0}),
+				 1);
+	}
+	assert_int_equal(fx.vq.used_slots, 1);
+	for (int i = 0; i < 4; i++)
+		add1(DATA + 64 * i, 8, false);
+	for (int i = 0; i < 4; i++)
+		e[i] = pop();
+	for (int i = 0; i < 4; i++)
+		vq_push(&fx.vq, e[i], 0);
+	assert_int_equal(fx.vq.used_slots, 4);
+	assert_int_equal(vq_held_slots(&fx.vq), 4);
+}
+
 #define T2(f)                                                    \
 	{"split/" #f, f, NULL, down, (void *)&formats[0]},       \
 	{                                                        \
@@ -736,6 +765,7 @@ int main(void)
 		T2(test_descriptor_copied_once),
 		T2(test_written_clamped),
 		T2(test_direct_memory),
+		T2(test_pool_touched_as_used),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
