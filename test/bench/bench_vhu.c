@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * A vhost-user front-end benchmark without a guest: it starts the real
- * virtiobox binary on a board of simulated i2c devices, speaks vhost-user
- * to each device's socket the way QEMU does (memfd guest memory,
+ * A vhost-user front-end benchmark without a guest: it starts a back-end
+ * process, speaks vhost-user to it the way QEMU does (memfd guest memory,
  * EVENT_IDX, split or packed), and drives 3-descriptor read requests
  * (header, one data byte, status) to a simulated register chip, 1, 16 or
- * 64 per kick, kick eventfd to call eventfd. Printed: requests/s, and
- * virtiobox's memory after traffic for a board of one device and of three
- * (VmRSS, its anonymous part, VmHWM).
+ * 64 per kick, kick eventfd to call eventfd.
  *
- *   bench_vhu [path/to/virtiobox]   default build/host-release/main/virtiobox
+ *   bench_vhu [VIRTIOBOX]
+ *       virtiobox's memory after traffic, for a board of one device and
+ *       of three (VmRSS, its anonymous part, VmHWM)
+ *   bench_vhu --compare VIRTIOBOX LVU_I2C|-
+ *       requests/s of virtiobox and of the libvhost-user baseline
+ *       (test/bench/lvu_i2c.c, split rings only), runs interleaved, the
+ *       median of REPS runs each, and their ratio; "-": virtiobox alone
  *
- * It prints numbers and asserts nothing about speed.
+ * VIRTIOBOX defaults to build/host-release/main/virtiobox. It prints
+ * numbers and asserts nothing about speed.
  */
 #include <endian.h>
 #include <errno.h>
@@ -42,7 +46,8 @@
 #define QSIZE	 256
 #define CHIP	 0x1c
 #define DEVS_MAX 3
-#define RUN_NS	 300000000ll
+#define RUN_NS	 200000000ll
+#define REPS	 3
 
 struct fe {
 	int sock;
@@ -56,8 +61,14 @@ struct fe {
 	unsigned slot;
 };
 
+/* Back-ends started, ended by die() too. */
+static pid_t children[2];
+
 static void die(const char *what)
 {
+	for (int i = 0; i < 2; i++)
+		if (children[i] > 0)
+			kill(children[i], SIGTERM);
 	fprintf(stderr,
 		"bench_vhu: %s: %s (virtiobox's log: "
 		"/tmp/vb-bench-vhu-*/log)\n",
@@ -295,18 +306,58 @@ static void round_trip(struct fe *f, unsigned batch)
 struct vb {
 	pid_t pid;
 	char dir[64];
-	unsigned ndevs;
+	unsigned ndevs; /* 0: the libvhost-user baseline */
 };
+
+/* Run exe with args in vb->dir, its log lines in a file there (which a
+ * failed run leaves for a look). */
+static void vb_exec(struct vb *vb, const char *exe, const char *a1,
+		    const char *a2, const char *a3, const char *a4)
+{
+	char log[128];
+
+	vb->pid = fork();
+	if (vb->pid < 0)
+		die("fork");
+	for (int i = 0; i < 2; i++)
+		if (children[i] <= 0) {
+			children[i] = vb->pid;
+			break;
+		}
+	if (vb->pid == 0) {
+		snprintf(log, sizeof(log), "%s/log", vb->dir);
+		if (!freopen(log, "w", stderr))
+			_exit(127);
+		execl(exe, exe, a1, a2, a3, a4, (char *)NULL);
+		fprintf(stderr, "bench_vhu: %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+}
+
+static void vb_dir(struct vb *vb)
+{
+	snprintf(vb->dir, sizeof(vb->dir), "/tmp/vb-bench-vhu-XXXXXX");
+	if (!mkdtemp(vb->dir))
+		die("mkdtemp");
+}
+
+static void lvu_start(struct vb *vb, const char *exe)
+{
+	char sock[128];
+
+	vb_dir(vb);
+	vb->ndevs = 0;
+	snprintf(sock, sizeof(sock), "%s/lvu.sock", vb->dir);
+	vb_exec(vb, exe, sock, NULL, NULL, NULL);
+}
 
 static void vb_start(struct vb *vb, const char *exe, unsigned ndevs)
 {
 	char board[128];
 	FILE *b;
 
+	vb_dir(vb);
 	vb->ndevs = ndevs;
-	snprintf(vb->dir, sizeof(vb->dir), "/tmp/vb-bench-vhu-XXXXXX");
-	if (!mkdtemp(vb->dir))
-		die("mkdtemp");
 	snprintf(board, sizeof(board), "%s/board.conf", vb->dir);
 	b = fopen(board, "w");
 	if (!b)
@@ -322,26 +373,15 @@ static void vb_start(struct vb *vb, const char *exe, unsigned ndevs)
 			i ? "," : "", i, i, CHIP);
 	fprintf(b, "); } );\n");
 	fclose(b);
-	vb->pid = fork();
-	if (vb->pid < 0)
-		die("fork");
-	if (vb->pid == 0) {
-		/* Its log lines go to a file the run removes; a failed run
-		 * leaves it for a look. */
-		snprintf(board, sizeof(board), "%s/log", vb->dir);
-		if (!freopen(board, "w", stderr))
-			_exit(127);
-		snprintf(board, sizeof(board), "%s/board.conf", vb->dir);
-		execl(exe, exe, "--board", board, "--runtime-dir", vb->dir,
-		      (char *)NULL);
-		fprintf(stderr, "bench_vhu: %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
+	vb_exec(vb, exe, "--board", board, "--runtime-dir", vb->dir);
 }
 
 static void vb_sock(const struct vb *vb, unsigned i, char *out, size_t n)
 {
-	snprintf(out, n, "%s/i2c%u.sock", vb->dir, i);
+	if (vb->ndevs)
+		snprintf(out, n, "%s/i2c%u.sock", vb->dir, i);
+	else
+		snprintf(out, n, "%s/lvu.sock", vb->dir);
 }
 
 /* VmRSS, RssAnon, VmHWM of the process, KiB. */
@@ -368,7 +408,10 @@ static void vb_stop(struct vb *vb)
 
 	kill(vb->pid, SIGTERM);
 	waitpid(vb->pid, NULL, 0);
-	for (unsigned i = 0; i < vb->ndevs; i++) {
+	for (int i = 0; i < 2; i++)
+		if (children[i] == vb->pid)
+			children[i] = 0;
+	for (unsigned i = 0; i < vb->ndevs || i == 0; i++) {
 		vb_sock(vb, i, path, sizeof(path));
 		unlink(path);
 	}
@@ -417,45 +460,94 @@ static void board_mem(const char *exe, unsigned ndevs, long kib[3])
 	vb_stop(&vb);
 }
 
-int main(int argc, char **argv)
+static int cmp_double(const void *a, const void *b)
 {
-	const char *exe =
-		argc > 1 ? argv[1] : "build/host-release/main/virtiobox";
-	static const unsigned batches[] = {1, 16, 64};
-	long one[3], three[3];
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One connection's run on a back-end: requests/s. */
+static double one_run(struct vb *vb, bool packed, unsigned batch)
+{
 	char path[128];
+	struct fe f;
+	double r;
 
-	if (access(exe, X_OK) < 0)
-		die(exe);
+	vb_sock(vb, 0, path, sizeof(path));
+	fe_start(&f, path, packed);
+	r = rate(&f, batch);
+	fe_stop(&f);
+	/* The back-end notices the hang-up before the next connection. */
+	usleep(20000);
+	return r;
+}
+
+static int compare(const char *exe, const char *lvu)
+{
+	static const unsigned batches[] = {1, 16, 64};
+	struct vb vb, base;
+	bool have_base = strcmp(lvu, "-") != 0;
+
+	vb_start(&vb, exe, 1);
+	if (have_base)
+		lvu_start(&base, lvu);
 	printf("vhost-user front-end, no guest: i2c read requests to a "
-	       "simulated register chip, queue %u, EVENT_IDX, %.1f s per row\n",
-	       QSIZE, RUN_NS / 1e9);
-	printf("%-7s %9s %12s\n", "ring", "per kick", "req/s");
-	for (int packed = 0; packed < 2; packed++) {
-		struct vb vb;
-		struct fe f;
-
-		vb_start(&vb, exe, 1);
-		vb_sock(&vb, 0, path, sizeof(path));
+	       "simulated register chip, queue %u, EVENT_IDX; median of %d "
+	       "interleaved runs of %.1f s\n",
+	       QSIZE, REPS, RUN_NS / 1e9);
+	printf("%-7s %9s %14s %14s %8s\n", "ring", "per kick", "virtiobox r/s",
+	       "libvhost-user", "ratio");
+	for (int packed = 0; packed < 2; packed++)
 		for (size_t i = 0; i < sizeof(batches) / sizeof(batches[0]);
 		     i++) {
-			fe_start(&f, path, packed);
-			printf("%-7s %9u %12.0f\n", packed ? "packed" : "split",
-			       batches[i], rate(&f, batches[i]));
+			double v[REPS], l[REPS];
+			bool with_base = have_base && !packed;
+
+			for (int k = 0; k < REPS; k++) {
+				v[k] = one_run(&vb, packed, batches[i]);
+				l[k] = with_base ? one_run(&base, false,
+							   batches[i])
+						 : 0;
+			}
+			qsort(v, REPS, sizeof(v[0]), cmp_double);
+			qsort(l, REPS, sizeof(l[0]), cmp_double);
+			printf("%-7s %9u %14.0f", packed ? "packed" : "split",
+			       batches[i], v[REPS / 2]);
+			if (with_base)
+				printf(" %14.0f %8.2f\n", l[REPS / 2],
+				       v[REPS / 2] / l[REPS / 2]);
+			else
+				printf(" %14s %8s\n", "-", "-");
 			fflush(stdout);
-			fe_stop(&f);
-			/* The server notices the hang-up before the next
-			 * connection is accepted. */
-			usleep(50000);
 		}
-		vb_stop(&vb);
-	}
+	vb_stop(&vb);
+	if (have_base)
+		vb_stop(&base);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *exe = "build/host-release/main/virtiobox";
+	long one[3], three[3];
+
+	if (argc == 4 && strcmp(argv[1], "--compare") == 0)
+		return compare(argv[2], argv[3]);
+	if (argc > 1)
+		exe = argv[1];
+	if (access(exe, X_OK) < 0)
+		die(exe);
 	board_mem(exe, 1, one);
 	board_mem(exe, 3, three);
-	printf("virtiobox memory after traffic (KiB): 1 device: RSS %ld "
-	       "(anon %ld), peak %ld; 3 devices: RSS %ld (anon %ld), peak "
-	       "%ld; each extra device: RSS %ld (anon %ld)\n",
-	       one[0], one[1], one[2], three[0], three[1], three[2],
+	printf("virtiobox memory after traffic (KiB), i2c devices on simulated "
+	       "chips, 16 requests per kick:\n");
+	printf("  1 device:  RSS %ld (anon %ld), peak %ld\n", one[0], one[1],
+	       one[2]);
+	printf("  3 devices: RSS %ld (anon %ld), peak %ld\n", three[0],
+	       three[1], three[2]);
+	printf("  each extra device: RSS %ld (anon %ld)\n",
 	       (three[0] - one[0]) / 2, (three[1] - one[1]) / 2);
+	printf("(throughput against libvhost-user: bench_vhu_baseline.py)\n");
 	return 0;
 }
