@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Instructions per request, counted by callgrind (deterministic, so
-commits can be compared): the i2c request path of bench_i2c_cost (a
-3-descriptor read request to the simulated 24C02 over gmem_mmap, the
-vhost-user memory seam; only the measured kicks counted) and bench_vq's
-single-thread ring rows. Printed with the git commit. It prints numbers
-and asserts nothing about speed."""
+"""The stripped static aarch64 binary's size, and instructions per
+request counted by callgrind (deterministic, so commits can be compared):
+the i2c request path of bench_i2c_cost (a 3-descriptor read request to a
+simulated register chip over gmem_mmap, the vhost-user memory seam; only
+the measured kicks counted) and bench_vq's single-thread ring rows.
+Printed with the git commit. It prints numbers and asserts nothing about
+speed."""
 
 from __future__ import annotations
 
@@ -109,7 +110,23 @@ def vq_rows(tmp: Path) -> None:
                   f"{per['packed'] / per['split']:>13.2f}", flush=True)
 
 
+def footprint() -> None:
+    binary = REPO / "build" / "aarch64-release" / "main" / "virtiobox"
+    strip = shutil.which("aarch64-linux-gnu-strip")
+    if not binary.is_file() or not strip:
+        print("footprint: no aarch64 binary or aarch64-linux-gnu-strip: skipped")
+        return
+    with tempfile.TemporaryDirectory(prefix="vb-strip-") as d:
+        out = Path(d) / "virtiobox"
+        subprocess.run([strip, "-o", str(out), str(binary)], check=True)
+        size = out.stat().st_size
+    print(f"footprint: static aarch64 virtiobox, stripped: {size} bytes "
+          f"({size / 1048576:.2f} MiB; every device model and the Xen code linked), "
+          f"commit {commit()}")
+
+
 def main() -> int:
+    footprint()
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         print("bench_cost: valgrind not installed (setup.sh installs it): skipped")
         return 0

@@ -5,7 +5,7 @@
  * the way a vhost-user device does, through core/gmem_mmap (regions over
  * the driver's memory, no delegated region), and serves 3-descriptor
  * read requests (8-byte header, 1 data byte, status) from the simulated
- * 24C02, a batch per kick. Only the measured kicks count
+ * register chip (16 registers), a batch per kick. Only the measured kicks count
  * (--toggle-collect=bench_i2c_cost_kick): the driver's own work is not the
  * device's cost.
  *
@@ -67,8 +67,9 @@ static int add_region(struct cost *c, uint64_t gpa)
 
 static int setup(struct cost *c, uint64_t ring_features)
 {
-	static const uint8_t allow[] = {0x50};
-	struct i2c_sim_chip_desc chip = {.kind = I2C_SIM_24C02, .addr = 0x50};
+	static const uint8_t allow[] = {0x1c};
+	struct i2c_sim_chip_desc chip = {
+		.kind = I2C_SIM_REGS, .addr = 0x1c, .size = 16};
 	struct i2c_dev_params p = {
 		.name = "cost", .addresses = allow, .naddresses = 1};
 	struct virtio_dev *vd;
@@ -114,7 +115,7 @@ static void add_read(struct cost *c)
 	struct ring_seg s[3] = {
 		{base, 8, false}, {base + 16, 1, true}, {base + 32, 1, true}};
 
-	h->addr = htole16(0x50 << 1);
+	h->addr = htole16(0x1c << 1);
 	h->flags = htole32(VIRTIO_I2C_FLAGS_M_RD);
 	if (ring_driver_add(&c->drv, s, 3, false) < 0)
 		abort();
