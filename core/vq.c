@@ -604,11 +604,6 @@ void vq_set_deadline(struct vq *vq, uint64_t deadline_ns)
 	vq->over_budget = false;
 }
 
-bool vq_elem_is_truncated(const struct vq_elem *e)
-{
-	return e->truncated;
-}
-
 bool vq_over_budget(const struct vq *vq)
 {
 	return vq->over_budget;

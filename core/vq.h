@@ -319,7 +319,10 @@ uint64_t vq_now_ns(void);
  * where devices put their status. A device fails such a request (its error
  * status, when there is room for one) and pushes it; the queue goes on.
  */
-bool vq_elem_is_truncated(const struct vq_elem *e);
+static inline bool vq_elem_is_truncated(const struct vq_elem *e)
+{
+	return e->truncated;
+}
 
 /*
  * Chains completed unused because the memory back-end refused to map them
