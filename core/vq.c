@@ -57,11 +57,11 @@ static void rings_release(struct vq *vq)
 
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
-int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
-		  uint32_t len, uint16_t flags)
+int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
+		   uint16_t flags)
 {
 	struct vq *vq = w->vq;
-	int ret;
+	struct vq_elem *e = w->e;
 
 	if (!vq->indirect)
 		return vq_fail(vq, -EINVAL,
@@ -82,20 +82,27 @@ int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 		return vq_fail(vq, -E2BIG,
 			       "indirect table of %u entries (at most %u)",
 			       len / 16, VQ_INDIRECT_MAX);
-	memset(t, 0, sizeof(*t));
-	t->range = (struct gmem_range){addr, len, GMEM_READ};
-	t->n = len / 16;
-	w->tcount = 0;
-	w->tmax = t->n;
-	t->mapped = gmem_needs_map(vq->mem);
-	ret = t->mapped ? gmem_map_batch(vq->mem, &t->range, 1) : 0;
-	if (ret < 0)
-		return vq_fail(vq, ret,
-			       "cannot map indirect table 0x%" PRIx64 "+%u "
-			       "(error %d)",
-			       addr, len, ret);
-	w->in_table = true;
+	e->table = (struct gmem_range){addr, len, GMEM_READ};
+	e->table_pending = true;
+	e->walk_writable = w->writable;
+	e->walk_total = w->total;
 	return 0;
+}
+
+void vq_table_resume(struct vq_walk *w, struct vq *vq, struct vq_elem *e,
+		     struct vq_table *t)
+{
+	memset(w, 0, sizeof(*w));
+	w->vq = vq;
+	w->e = e;
+	w->writable = e->walk_writable;
+	w->total = e->walk_total;
+	memset(t, 0, sizeof(*t));
+	t->range = e->table;
+	t->n = e->table.len / 16;
+	w->tmax = t->n;
+	w->in_table = true;
+	e->table_pending = false;
 }
 
 /* Copy guest bytes that the seam maps in several pieces. */
@@ -150,9 +157,9 @@ int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 
 void vq_table_close(struct vq_walk *w, struct vq_table *t)
 {
-	/* Entries were copied out: the table need not stay mapped. */
-	if (t->mapped)
-		gmem_unmap_batch(w->vq->mem, &t->range, 1);
+	/* Entries were copied out; the batch's tables are unmapped together
+	 * (tables_walk). */
+	(void)t;
 	w->in_table = false;
 }
 
@@ -302,6 +309,76 @@ static unsigned batch_map(struct vq *vq)
 	return kept;
 }
 
+/* Map one range or a batch's when the memory needs it; 0 or -errno. */
+static int tables_map(struct vq *vq, const struct gmem_range *r, unsigned n)
+{
+	return gmem_needs_map(vq->mem) ? gmem_map_batch(vq->mem, r, n) : 0;
+}
+
+static void tables_unmap(struct vq *vq, const struct gmem_range *r, unsigned n)
+{
+	if (gmem_needs_map(vq->mem))
+		gmem_unmap_batch(vq->mem, r, n);
+}
+
+/*
+ * Walk the indirect tables of the n chains just fetched into the batch:
+ * every table mapped in one map_batch call first (a Xen grant back-end
+ * maps them with one library call), then each walked from the copy of its
+ * descriptor that the ring walk validated, then all unmapped. If the
+ * back-end refuses the batch, table by table, to find the one it refuses.
+ * Returns n, or the index of the first chain whose table is bad with *err
+ * set: that chain and the ones after it are given back to the ring.
+ */
+static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
+{
+	struct gmem_range *r = vq->ranges;
+	unsigned nt = 0, k;
+	bool each = false;
+	int ret = 0;
+
+	for (k = 0; k < n; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		if (e->table_pending)
+			r[nt++] = e->table;
+	}
+	if (nt == 0)
+		return n;
+	each = tables_map(vq, r, nt) < 0;
+	for (k = 0; k < n; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct gmem_range t = e->table;
+
+		if (!e->table_pending)
+			continue;
+		if (each) {
+			ret = tables_map(vq, &t, 1);
+			if (ret < 0) {
+				vq_fail(vq, ret,
+					"cannot map indirect table 0x%" PRIx64
+					"+%u (error %d)",
+					t.gaddr, t.len, ret);
+				break;
+			}
+		}
+		ret = vq->fmt->walk_table(vq, e);
+		if (each)
+			tables_unmap(vq, &t, 1);
+		if (ret < 0)
+			break;
+	}
+	if (!each)
+		tables_unmap(vq, r, nt);
+	if (k == n)
+		return n;
+	*err = ret;
+	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
+	for (unsigned j = k; j < n; j++)
+		slot_free(vq, &vq->pool[vq->batch[j]]);
+	return k;
+}
+
 /* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
 static int refill(struct vq *vq)
 {
@@ -325,6 +402,7 @@ static int refill(struct vq *vq)
 			vq->batch[n] = e->slot;
 			err = 0;
 		}
+		n = tables_walk(vq, n, &err);
 		fetched = n;
 		vq->batch_len = n;
 		if (n)

@@ -109,7 +109,13 @@ struct vq_elem {
 	bool converted; /* iov[i] is seg[i] translated whole, for every i;
 			 * rd_len, wr_len and nrd are set */
 	uint16_t nrd;	/* readable segments, when converted */
-	uint32_t slot;	/* index in the queue's element pool */
+	/* The chain ends in an indirect table not walked yet: the batch's
+	 * tables are mapped together, then walked (vq.c refill). */
+	bool table_pending;
+	bool walk_writable; /* the walk so far, to resume it in the table */
+	uint64_t walk_total;
+	struct gmem_range table;
+	uint32_t slot; /* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
 			*/
 	uint8_t state; /* free, fetched (in the batch) or popped */

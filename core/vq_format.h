@@ -49,9 +49,14 @@ struct vq_format_ops {
 	int (*avail)(struct vq *vq);
 	/*
 	 * Walk the chain avail() found into e (id, ndesc, pos, seg[]) and
-	 * advance the fetch position. 0, or -errno with the reason set.
+	 * advance the fetch position. 0, or -errno with the reason set. A
+	 * chain ending in an indirect table is left with table_pending
+	 * (vq_table_defer): walk_table() walks the table later.
 	 */
 	int (*fetch)(struct vq *vq, struct vq_elem *e);
+	/* Walk e's pending table, mapped if the memory needs it, into e. 0,
+	 * or -errno with the reason set. */
+	int (*walk_table)(struct vq *vq, struct vq_elem *e);
 	/*
 	 * Write vq->pending[0..npending) to the ring and decide whether the
 	 * driver must be notified: 1 yes, 0 no.
@@ -138,6 +143,7 @@ static inline void vq_walk_begin(struct vq_walk *w, struct vq *vq,
 	w->e = e;
 	e->nseg = 0;
 	e->truncated = false;
+	e->table_pending = false;
 	/* Memory that needs no map_batch: each segment is translated as it
 	 * is walked, while it is at hand (see vq_walk_desc). */
 	e->converted = !gmem_needs_map(vq->mem);
@@ -235,7 +241,6 @@ vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 /* Table of 16-byte descriptors in guest memory, read entry by entry. */
 struct vq_table {
 	struct gmem_range range;
-	bool mapped;	    /* map_batch was called for range */
 	uint32_t n;	    /* entries */
 	const uint8_t *hva; /* current translated window */
 	uint64_t win_start; /* byte offset of hva in the table */
@@ -244,12 +249,19 @@ struct vq_table {
 
 /*
  * Check an indirect descriptor (feature negotiated, not nested, no NEXT,
- * len a non-zero multiple of 16, no wrap) and map its table (map_batch, so
- * lazy back-ends can serve the translations). Returns 0 or -errno; on
- * success pair with vq_table_close().
+ * len a non-zero multiple of 16, no wrap, not too long) and record its
+ * table in the element for the batch's table walk (vq.c maps every table
+ * of a batch in one map_batch, then the format's walk_table runs). The
+ * walk state so far goes with it. Returns 0 or -errno.
  */
-int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
-		  uint32_t len, uint16_t flags);
+int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
+		   uint16_t flags);
+/*
+ * Resume e's walk in its pending table: w as the walk left it, t the table
+ * (already mapped when the memory needs it). Pair with vq_table_close().
+ */
+void vq_table_resume(struct vq_walk *w, struct vq *vq, struct vq_elem *e,
+		     struct vq_table *t);
 /* Copy entry i (< t->n) of the table into out[16]. 0 or -errno. */
 int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out);
 void vq_table_close(struct vq_walk *w, struct vq_table *t);

@@ -89,7 +89,7 @@ def baseline() -> Path | None:
             except (OSError, subprocess.CalledProcessError, StopIteration) as e:
                 print(f"bench_vhu_baseline: cannot build the baseline ({e}): virtiobox alone")
                 return None
-    print(f"libvhost-user baseline: Debian qemu {version}, {binary}")
+    print(f"libvhost-user baseline: Debian qemu {version}, {binary}", flush=True)
     return binary
 
 

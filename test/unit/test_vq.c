@@ -187,13 +187,52 @@ static void test_indirect_tables_mapped(void **state)
 	fake_gmem_reset_counters(&fx.mem);
 	vq_push(&fx.vq, pop(), 0);
 	vq_push(&fx.vq, pop(), 0);
-	/* Each table mapped around its read, then one call for the batch. */
-	assert_int_equal(fx.mem.map_calls, 3);
+	/* The batch's tables in one call before they are walked, then one
+	 * call for the batch's buffers; the tables unmapped together. */
+	assert_int_equal(fx.mem.map_calls, 2);
+	assert_int_equal(fx.mem.unmap_calls, 1 + 2);
 	assert_int_equal(fx.mem.ranges_mapped, 2 + 4);
 	assert_int_equal(fx.mem.ranges_unmapped, 2 + 4);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 	assert_int_equal(fx.mem.unmapped_translates, 0);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
+/*
+ * A table the back-end refuses, in a batch: the batch's table call fails,
+ * table by table finds it; the chain before it is served, the refused one
+ * breaks the queue when its turn comes (as a table map always did), and
+ * nothing stays mapped.
+ */
+static void test_indirect_table_refused_in_batch(void **state)
+{
+	struct ring_seg s[] = {{DATA, 16, false}, {DATA + 64, 16, true}};
+	int id[3];
+	struct vq_elem *e, *x;
+	const char *why;
+
+	up(state, IND, 8);
+	fx.mem.require_map = true;
+	for (int i = 0; i < 3; i++)
+		id[i] = add(s, 2, true);
+	fx.mem.fault = (struct fake_gmem_fault){
+		FAKE_GMEM_FAULT_MAP,
+		RING_DRIVER_MEM_TABLES +
+			(uint64_t)id[1] * 16 * RING_DRIVER_SEGS_MAX,
+		0, -EPERM};
+	e = pop();
+	assert_int_equal(e->id, id[0]);
+	assert_int_equal(e->rd_len, 16);
+	assert_int_equal(e->wr_len, 16);
+	/* The tables' batch call, then tables one by one up to the bad one,
+	 * then the buffers of the one chain kept. */
+	assert_int_equal(fx.mem.map_calls, 1 + 2 + 1);
+	assert_int_equal(vq_pop(&fx.vq, &x), -EPERM);
+	assert_int_equal(vq_broken(&fx.vq, &why), -EPERM);
+	assert_non_null(strstr(why, "cannot map indirect table"));
+	vq_push(&fx.vq, e, 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
 
 static void test_region_crossing(void **state)
@@ -748,6 +787,7 @@ int main(void)
 		T2(test_iov_layout),
 		T2(test_batch_one_map_call),
 		T2(test_indirect_tables_mapped),
+		T2(test_indirect_table_refused_in_batch),
 		T2(test_region_crossing),
 		T2(test_short_mappings_split),
 		T2(test_short_mappings_overflow_iov),
