@@ -12,7 +12,8 @@
  * unmap_batch: the ring layer hands them every range a batch of descriptor
  * chains needs before it translates any of them, and every range of an
  * element when that element is completed (or dropped by a queue stop or
- * reset). An indirect table is mapped just around its reading. So every
+ * reset). A batch's indirect tables are mapped together just around
+ * their reading (one map_batch, one unmap_batch). So every
  * translation other than GMEM_PERSIST is covered by a live mapped range
  * with the same access. Ring areas are translated once per queue start with
  * GMEM_PERSIST and stay valid until the ring layer releases them
