@@ -84,6 +84,7 @@ int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
 			       len / 16, VQ_INDIRECT_MAX);
 	e->table = (struct gmem_range){addr, len, GMEM_READ};
 	e->table_pending = true;
+	vq->tables_pending++;
 	e->walk_writable = w->writable;
 	e->walk_total = w->total;
 	return 0;
@@ -337,6 +338,9 @@ static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
 	bool each = false;
 	int ret = 0;
 
+	if (!vq->tables_pending)
+		return n;
+	vq->tables_pending = 0;
 	for (k = 0; k < n; k++) {
 		struct vq_elem *e = &vq->pool[vq->batch[k]];
 

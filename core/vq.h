@@ -183,6 +183,8 @@ struct vq {
 	} ring_maps[3];
 	unsigned nring_maps;
 
+	unsigned tables_pending; /* chains of this fetch with a table to walk */
+
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
