@@ -47,7 +47,7 @@
 #define CHIP	 0x1c
 #define DEVS_MAX 3
 #define RUN_NS	 200000000ll
-#define REPS	 3
+#define REPS	 5
 
 struct fe {
 	int sock;
