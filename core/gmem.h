@@ -12,7 +12,8 @@
  * unmap_batch: the ring layer hands them every range a batch of descriptor
  * chains needs before it translates any of them, and every range of an
  * element when that element is completed (or dropped by a queue stop or
- * reset). An indirect table is mapped just around its reading. So every
+ * reset). A batch's indirect tables are mapped together just around
+ * their reading (one map_batch, one unmap_batch). So every
  * translation other than GMEM_PERSIST is covered by a live mapped range
  * with the same access. Ring areas are translated once per queue start with
  * GMEM_PERSIST and stay valid until the ring layer releases them
@@ -29,6 +30,7 @@
 #ifndef VIRTIOBOX_CORE_GMEM_H
 #define VIRTIOBOX_CORE_GMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,14 +81,47 @@ struct gmem_ops {
 			uint32_t access);
 };
 
-/* Embedded in each implementation's own struct; reached with container_of. */
+/*
+ * Embedded in each implementation's own struct; reached with container_of.
+ * direct: every range can be translated without map_batch right now (no
+ * lazily mapped region), so the ring layer skips map_batch and
+ * unmap_batch altogether. A zeroed struct is not direct. The back-end
+ * changes it only with the data path paused; an element mapped before
+ * the change is still unmapped (the ring layer remembers it).
+ */
 struct gmem {
 	const struct gmem_ops *ops;
+	bool direct;
+	/*
+	 * A window the back-end found last, to translate without a call:
+	 * [win_gaddr, win_gaddr + win_len) is at win_hva for every access.
+	 * win_len 0: none. Set by the back-end's translate on the data path;
+	 * cleared whenever what it describes may change.
+	 */
+	uint64_t win_gaddr;
+	uint64_t win_len;
+	uint8_t *win_hva;
 };
+
+/* Does a range need map_batch before it is translated? */
+static inline bool gmem_needs_map(const struct gmem *m)
+{
+	return !m->direct && m->ops->map_batch;
+}
 
 static inline int gmem_translate(struct gmem *m, uint64_t gaddr, uint64_t len,
 				 uint32_t access, void **hva, uint64_t *maplen)
 {
+	uint64_t off = gaddr - m->win_gaddr;
+
+	/* In the window (and not wrapping): what translate would answer. */
+	if (off < m->win_len && len && len <= ~gaddr) {
+		uint64_t left = m->win_len - off;
+
+		*hva = m->win_hva + off;
+		*maplen = len < left ? len : left;
+		return 0;
+	}
 	return m->ops->translate(m, gaddr, len, access, hva, maplen);
 }
 

@@ -22,10 +22,15 @@ static bool wraps(uint64_t base, uint64_t size)
 	return size > UINT64_MAX - base;
 }
 
-/* The region holding gpa, or NULL. Regions are sorted by gpa. */
+/* The region holding gpa, or NULL. Regions are sorted by gpa; the one
+ * found last is tried first (an element's segments are usually in one). */
 static struct gmem_mmap_region *find(struct gmem_mmap *m, uint64_t gpa)
 {
 	unsigned lo = 0, hi = m->n;
+	struct gmem_mmap_region *last = &m->r[m->last];
+
+	if (m->last < m->n && gpa - last->gpa < last->size && gpa >= last->gpa)
+		return last;
 
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
@@ -35,8 +40,10 @@ static struct gmem_mmap_region *find(struct gmem_mmap *m, uint64_t gpa)
 			hi = mid;
 		else if (gpa - r->gpa >= r->size)
 			lo = mid + 1;
-		else
+		else {
+			m->last = mid;
 			return r;
+		}
 	}
 	return NULL;
 }
@@ -60,6 +67,11 @@ static int mmap_translate(struct gmem *g, uint64_t gaddr, uint64_t len,
 		len = left; /* cut at the region end: the caller asks again */
 	if (r->sub)
 		return gmem_translate(r->sub, gaddr, len, access, hva, maplen);
+	/* mmap'd regions allow every access: the next look-up in this one
+	 * needs no call. */
+	g->win_gaddr = r->gpa;
+	g->win_len = r->size;
+	g->win_hva = r->hva;
 	*hva = r->hva + (gaddr - r->gpa);
 	*maplen = len;
 	return 0;
@@ -192,10 +204,23 @@ static const struct gmem_ops gmem_mmap_ops = {
 	.release = mmap_release,
 };
 
+/* After every table change: is any region delegated (lazily mapped)? */
+static void table_changed(struct gmem_mmap *m)
+{
+	bool direct = true;
+
+	for (unsigned i = 0; i < m->n; i++)
+		direct &= m->r[i].sub == NULL;
+	m->gmem.direct = direct;
+	m->gmem.win_len = 0;
+	m->last = 0;
+}
+
 void gmem_mmap_init(struct gmem_mmap *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->gmem.ops = &gmem_mmap_ops;
+	table_changed(m);
 }
 
 static int describe(struct gmem_mmap_region *r, uint64_t gpa, uint64_t size,
@@ -329,6 +354,7 @@ int gmem_mmap_insert(struct gmem_mmap *m, const struct gmem_mmap_region *r)
 	memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof(m->r[0]));
 	m->r[i] = *r;
 	m->n++;
+	table_changed(m);
 	return 0;
 }
 
@@ -343,6 +369,7 @@ int gmem_mmap_take(struct gmem_mmap *m, uint64_t gpa, uint64_t size,
 		*out = *r;
 		memmove(r, r + 1, (m->n - i - 1) * sizeof(*r));
 		m->n--;
+		table_changed(m);
 		return 0;
 	}
 	return -ENOENT;
@@ -354,6 +381,8 @@ void gmem_mmap_swap(struct gmem_mmap *a, struct gmem_mmap *b)
 
 	*a = *b;
 	*b = tmp;
+	table_changed(a);
+	table_changed(b);
 }
 
 void gmem_mmap_clear(struct gmem_mmap *m)
@@ -361,6 +390,7 @@ void gmem_mmap_clear(struct gmem_mmap *m)
 	for (unsigned i = 0; i < m->n; i++)
 		gmem_mmap_region_unmap(&m->r[i]);
 	m->n = 0;
+	table_changed(m);
 }
 
 int gmem_mmap_uva_to_gpa(const struct gmem_mmap *m, uint64_t uva, uint64_t *gpa)

@@ -41,10 +41,15 @@ struct gmem_mmap_region {
 	struct gmem *sub; /* delegated region: translates [gpa, gpa + size) */
 };
 
-/* A table of regions, sorted by gpa, never overlapping. */
+/*
+ * A table of regions, sorted by gpa, never overlapping. gmem.direct is set
+ * while no region is delegated: then the ring layer makes no
+ * map_batch/unmap_batch calls at all.
+ */
 struct gmem_mmap {
 	struct gmem gmem; /* hand &m->gmem to the ring layer */
 	unsigned n;
+	unsigned last; /* data path: index of the region found last */
 	struct gmem_mmap_region r[GMEM_MMAP_REGIONS_MAX];
 };
 

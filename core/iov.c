@@ -33,14 +33,14 @@ static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off,
 	return done;
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf,
-		  size_t len)
+size_t iov_to_buf_walk(const struct iovec *iov, unsigned n, size_t off,
+		       void *buf, size_t len)
 {
 	return iov_copy(iov, n, off, buf, NULL, len);
 }
 
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
-		    const void *buf, size_t len)
+size_t iov_from_buf_walk(const struct iovec *iov, unsigned n, size_t off,
+			 const void *buf, size_t len)
 {
 	return iov_copy(iov, n, off, NULL, buf, len);
 }

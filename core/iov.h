@@ -23,15 +23,68 @@
 #define VIRTIOBOX_CORE_IOV_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
+/* The general walks behind iov_to_buf and iov_from_buf. */
+size_t iov_to_buf_walk(const struct iovec *iov, unsigned n, size_t off,
+		       void *buf, size_t len);
+size_t iov_from_buf_walk(const struct iovec *iov, unsigned n, size_t off,
+			 const void *buf, size_t len);
+
+/* Small copies (a request header, a status byte) without a library call. */
+static inline void iov_copy_small(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	if (len == 1)
+		*dst = *src;
+	else if (len == 8)
+		memcpy(dst, src, 8);
+	else
+		memcpy(dst, src, len);
+}
+
+/*
+ * The segment holding byte off of iov[0..n) when [off, off + len) lies in
+ * it whole, with *seg_off set; else NULL (the walk handles the rest).
+ * Requests mostly put each field in a segment of its own.
+ */
+static inline uint8_t *iov_one_seg(const struct iovec *iov, unsigned n,
+				   size_t off, size_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (off < iov[i].iov_len)
+			return len <= iov[i].iov_len - off
+				       ? (uint8_t *)iov[i].iov_base + off
+				       : NULL;
+		off -= iov[i].iov_len;
+	}
+	return NULL;
+}
+
 /* Copy up to len bytes at offset off of iov[0..n) into buf. */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf,
-		  size_t len);
+static inline size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off,
+				void *buf, size_t len)
+{
+	uint8_t *p = len ? iov_one_seg(iov, n, off, len) : NULL;
+
+	if (!p)
+		return iov_to_buf_walk(iov, n, off, buf, len);
+	iov_copy_small(buf, p, len);
+	return len;
+}
 
 /* Copy up to len bytes of buf into iov[0..n) at offset off. */
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
-		    const void *buf, size_t len);
+static inline size_t iov_from_buf(const struct iovec *iov, unsigned n,
+				  size_t off, const void *buf, size_t len)
+{
+	uint8_t *p = len ? iov_one_seg(iov, n, off, len) : NULL;
+
+	if (!p)
+		return iov_from_buf_walk(iov, n, off, buf, len);
+	iov_copy_small(p, buf, len);
+	return len;
+}
 
 /*
  * Describe bytes [off, off + len) of iov[0..n) in out[0..max), for

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "vq_format.h"
@@ -56,77 +57,11 @@ static void rings_release(struct vq *vq)
 
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
-void vq_walk_begin(struct vq_walk *w, struct vq *vq, struct vq_elem *e)
-{
-	memset(w, 0, sizeof(*w));
-	w->vq = vq;
-	w->e = e;
-	e->nseg = 0;
-	e->truncated = false;
-}
-
-int vq_walk_count(struct vq_walk *w)
-{
-	if (w->in_table) {
-		if (++w->tcount > w->tmax)
-			return vq_fail(w->vq, -ELOOP,
-				       "indirect chain loops or is longer "
-				       "than its table of %u entries",
-				       w->tmax);
-		return 0;
-	}
-	if (++w->count > w->vq->num)
-		return vq_fail(w->vq, -ELOOP,
-			       "descriptor chain loops or is longer than the "
-			       "queue size %u",
-			       w->vq->num);
-	return 0;
-}
-
-int vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
-{
-	struct vq_elem *e = w->e;
-	bool wr = flags & VRING_DESC_F_WRITE;
-
-	/* Formats hand indirect descriptors to vq_table_open, so only a
-	 * table entry can arrive here with the flag. */
-	if (flags & VRING_DESC_F_INDIRECT)
-		return vq_fail(w->vq, -EINVAL,
-			       "indirect descriptor inside an indirect table");
-	if (w->writable && !wr)
-		return vq_fail(w->vq, -EINVAL,
-			       "readable descriptor after a writable one");
-	w->writable |= wr;
-	if (len == 0)
-		return 0;
-	if (addr + len < addr)
-		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor 0x%" PRIx64 "+%u wraps around", addr,
-			       len);
-	w->total += len;
-	if (w->total > UINT32_MAX)
-		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor chain longer than 4 GiB");
-	/* Well formed but more than an element holds: keep walking (the
-	 * ring must be checked all the same) and keep the last descriptor in
-	 * the last slot, where the device finds the request's status. */
-	if (e->nseg == VQ_IOV_MAX) {
-		e->truncated = true;
-		e->nseg--;
-	}
-	e->seg[e->nseg++] = (struct vq_desc){
-		.addr = addr,
-		.len = len,
-		.access = wr ? GMEM_WRITE : GMEM_READ,
-	};
-	return 0;
-}
-
-int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
-		  uint32_t len, uint16_t flags)
+int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
+		   uint16_t flags)
 {
 	struct vq *vq = w->vq;
-	int ret;
+	struct vq_elem *e = w->e;
 
 	if (!vq->indirect)
 		return vq_fail(vq, -EINVAL,
@@ -147,19 +82,28 @@ int vq_table_open(struct vq_walk *w, struct vq_table *t, uint64_t addr,
 		return vq_fail(vq, -E2BIG,
 			       "indirect table of %u entries (at most %u)",
 			       len / 16, VQ_INDIRECT_MAX);
-	memset(t, 0, sizeof(*t));
-	t->range = (struct gmem_range){addr, len, GMEM_READ};
-	t->n = len / 16;
-	w->tcount = 0;
-	w->tmax = t->n;
-	ret = gmem_map_batch(vq->mem, &t->range, 1);
-	if (ret < 0)
-		return vq_fail(vq, ret,
-			       "cannot map indirect table 0x%" PRIx64 "+%u "
-			       "(error %d)",
-			       addr, len, ret);
-	w->in_table = true;
+	e->table = (struct gmem_range){addr, len, GMEM_READ};
+	e->table_pending = true;
+	vq->tables_pending++;
+	e->walk_writable = w->writable;
+	e->walk_total = w->total;
 	return 0;
+}
+
+void vq_table_resume(struct vq_walk *w, struct vq *vq, struct vq_elem *e,
+		     struct vq_table *t)
+{
+	memset(w, 0, sizeof(*w));
+	w->vq = vq;
+	w->e = e;
+	w->writable = e->walk_writable;
+	w->total = e->walk_total;
+	memset(t, 0, sizeof(*t));
+	t->range = e->table;
+	t->n = e->table.len / 16;
+	w->tmax = t->n;
+	w->in_table = true;
+	e->table_pending = false;
 }
 
 /* Copy guest bytes that the seam maps in several pieces. */
@@ -214,8 +158,9 @@ int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 
 void vq_table_close(struct vq_walk *w, struct vq_table *t)
 {
-	/* Entries were copied out: the table need not stay mapped. */
-	gmem_unmap_batch(w->vq->mem, &t->range, 1);
+	/* Entries were copied out; the batch's tables are unmapped together
+	 * (tables_walk). */
+	(void)t;
 	w->in_table = false;
 }
 
@@ -223,15 +168,21 @@ void vq_table_close(struct vq_walk *w, struct vq_table *t)
 
 static unsigned outstanding(const struct vq *vq)
 {
-	return (vq->max_num - vq->nfree) + vq->npending;
+	return (vq->used_slots - vq->nfree) + vq->npending;
 }
 
 static struct vq_elem *slot_alloc(struct vq *vq)
 {
 	struct vq_elem *e;
 
-	assert(vq->nfree > 0);
-	e = &vq->pool[vq->free_slots[--vq->nfree]];
+	if (vq->nfree) {
+		e = &vq->pool[vq->free_slots[--vq->nfree]];
+	} else {
+		/* First use of this element: its page is touched only now. */
+		assert(vq->used_slots < vq->max_num);
+		e = &vq->pool[vq->used_slots];
+		e->slot = vq->used_slots++;
+	}
 	e->state = VQ_ELEM_FETCHED;
 	return e;
 }
@@ -253,8 +204,12 @@ static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
 static void elem_unmap(struct vq *vq, struct vq_elem *e)
 {
 	struct gmem_range r[VQ_IOV_MAX];
-	unsigned n = elem_ranges(e, r);
+	unsigned n;
 
+	if (!e->mapped)
+		return;
+	e->mapped = false;
+	n = elem_ranges(e, r);
 	if (n)
 		gmem_unmap_batch(vq->mem, r, n);
 }
@@ -330,8 +285,14 @@ static unsigned batch_map(struct vq *vq)
 {
 	unsigned nr = 0, k, kept = 0;
 
-	for (k = 0; k < vq->batch_len; k++)
-		nr += elem_ranges(&vq->pool[vq->batch[k]], vq->ranges + nr);
+	if (!gmem_needs_map(vq->mem))
+		return vq->batch_len;
+	for (k = 0; k < vq->batch_len; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		nr += elem_ranges(e, vq->ranges + nr);
+		e->mapped = e->nseg != 0;
+	}
 	if (nr == 0 || gmem_map_batch(vq->mem, vq->ranges, nr) == 0)
 		return vq->batch_len;
 	for (k = 0; k < vq->batch_len; k++) {
@@ -339,6 +300,7 @@ static unsigned batch_map(struct vq *vq)
 
 		nr = elem_ranges(e, vq->ranges);
 		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
+			e->mapped = false;
 			elem_refuse(vq, e);
 			continue;
 		}
@@ -346,6 +308,79 @@ static unsigned batch_map(struct vq *vq)
 	}
 	vq->batch_len = kept;
 	return kept;
+}
+
+/* Map one range or a batch's when the memory needs it; 0 or -errno. */
+static int tables_map(struct vq *vq, const struct gmem_range *r, unsigned n)
+{
+	return gmem_needs_map(vq->mem) ? gmem_map_batch(vq->mem, r, n) : 0;
+}
+
+static void tables_unmap(struct vq *vq, const struct gmem_range *r, unsigned n)
+{
+	if (gmem_needs_map(vq->mem))
+		gmem_unmap_batch(vq->mem, r, n);
+}
+
+/*
+ * Walk the indirect tables of the n chains just fetched into the batch:
+ * every table mapped in one map_batch call first (a Xen grant back-end
+ * maps them with one library call), then each walked from the copy of its
+ * descriptor that the ring walk validated, then all unmapped. If the
+ * back-end refuses the batch, table by table, to find the one it refuses.
+ * Returns n, or the index of the first chain whose table is bad with *err
+ * set: that chain and the ones after it are given back to the ring.
+ */
+static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
+{
+	struct gmem_range *r = vq->ranges;
+	unsigned nt = 0, k;
+	bool each = false;
+	int ret = 0;
+
+	if (!vq->tables_pending)
+		return n;
+	vq->tables_pending = 0;
+	for (k = 0; k < n; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+		if (e->table_pending)
+			r[nt++] = e->table;
+	}
+	if (nt == 0)
+		return n;
+	each = tables_map(vq, r, nt) < 0;
+	for (k = 0; k < n; k++) {
+		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct gmem_range t = e->table;
+
+		if (!e->table_pending)
+			continue;
+		if (each) {
+			ret = tables_map(vq, &t, 1);
+			if (ret < 0) {
+				vq_fail(vq, ret,
+					"cannot map indirect table 0x%" PRIx64
+					"+%u (error %d)",
+					t.gaddr, t.len, ret);
+				break;
+			}
+		}
+		ret = vq->fmt->walk_table(vq, e);
+		if (each)
+			tables_unmap(vq, &t, 1);
+		if (ret < 0)
+			break;
+	}
+	if (!each)
+		tables_unmap(vq, r, nt);
+	if (k == n)
+		return n;
+	*err = ret;
+	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
+	for (unsigned j = k; j < n; j++)
+		slot_free(vq, &vq->pool[vq->batch[j]]);
+	return k;
 }
 
 /* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
@@ -371,6 +406,7 @@ static int refill(struct vq *vq)
 			vq->batch[n] = e->slot;
 			err = 0;
 		}
+		n = tables_walk(vq, n, &err);
 		fetched = n;
 		vq->batch_len = n;
 		if (n)
@@ -426,15 +462,30 @@ static int elem_convert(struct vq *vq, struct vq_elem *e)
 	const struct vq_desc *last;
 	int ret;
 
+	if (e->converted) {
+		elem_set_iov(e, e->nrd, e->nseg);
+		return 0;
+	}
 	e->rd_len = e->wr_len = 0;
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct vq_desc *s = &e->seg[i];
+		uint64_t maplen;
+		void *hva;
 
-		ret = seg_convert(vq, e, s, &niov);
-		if (ret == -E2BIG)
-			goto truncated;
-		if (ret < 0)
-			return ret;
+		/* Mostly a segment is mapped whole: one translation, no call
+		 * when the seam's window holds it. */
+		if (niov < VQ_IOV_MAX &&
+		    gmem_translate(vq->mem, s->addr, s->len, s->access, &hva,
+				   &maplen) == 0 &&
+		    maplen == s->len) {
+			e->iov[niov++] = (struct iovec){hva, maplen};
+		} else {
+			ret = seg_convert(vq, e, s, &niov);
+			if (ret == -E2BIG)
+				goto truncated;
+			if (ret < 0)
+				return ret;
+		}
 		if (s->access == GMEM_READ) {
 			e->rd_len += s->len;
 			nrd = niov;
@@ -474,7 +525,14 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 		return -EINVAL;
 	vq->index = index;
 	vq->max_num = max_num;
-	vq->pool = calloc(max_num, sizeof(*vq->pool));
+	/* Anonymous pages, touched element by element as the ring uses them:
+	 * a queue the driver sizes below max_num, or keeps short, costs only
+	 * the elements it had outstanding at once. */
+	vq->pool_bytes = (size_t)max_num * sizeof(*vq->pool);
+	vq->pool = mmap(NULL, vq->pool_bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vq->pool == MAP_FAILED)
+		vq->pool = NULL;
 	vq->free_slots = calloc(max_num, sizeof(*vq->free_slots));
 	vq->pending = calloc(max_num, sizeof(*vq->pending));
 	vq->ranges = calloc(VQ_BATCH * VQ_IOV_MAX, sizeof(*vq->ranges));
@@ -482,12 +540,6 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 		vq_destroy(vq);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < max_num; i++) {
-		vq->pool[i].slot = i;
-		/* Stack order: slot 0 is handed out first. */
-		vq->free_slots[i] = max_num - 1 - i;
-	}
-	vq->nfree = max_num;
 	return 0;
 }
 
@@ -495,7 +547,8 @@ void vq_destroy(struct vq *vq)
 {
 	if (vq->pool && vq->free_slots)
 		vq_reset(vq);
-	free(vq->pool);
+	if (vq->pool)
+		munmap(vq->pool, vq->pool_bytes);
 	free(vq->free_slots);
 	free(vq->pending);
 	free(vq->ranges);
@@ -540,7 +593,7 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 static void drop_all(struct vq *vq)
 {
 	batch_drop(vq);
-	for (unsigned i = 0; i < vq->max_num; i++) {
+	for (unsigned i = 0; i < vq->used_slots; i++) {
 		struct vq_elem *e = &vq->pool[i];
 
 		if (e->state != VQ_ELEM_FREE) {
@@ -633,11 +686,6 @@ void vq_set_deadline(struct vq *vq, uint64_t deadline_ns)
 	vq->over_budget = false;
 }
 
-bool vq_elem_is_truncated(const struct vq_elem *e)
-{
-	return e->truncated;
-}
-
 bool vq_over_budget(const struct vq *vq)
 {
 	return vq->over_budget;
@@ -705,7 +753,7 @@ unsigned vq_held_slots(const struct vq *vq)
 
 	if (!vq->started)
 		return 0;
-	for (unsigned i = 0; i < vq->max_num; i++)
+	for (unsigned i = 0; i < vq->used_slots; i++)
 		if (vq->pool[i].state != VQ_ELEM_FREE)
 			held += vq->pool[i].ndesc;
 	for (unsigned i = 0; i < vq->npending; i++)

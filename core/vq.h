@@ -56,6 +56,9 @@
  *
  * No heap allocation happens after vq_init(): elements, their iovs and
  * descriptors live in per-queue arrays sized by the queue's maximum size.
+ * The element pool is reserved there, not touched: an element's memory
+ * becomes resident when the ring first needs that many outstanding at once,
+ * so a queue costs what its driver keeps in flight, whatever its size.
  *
  * Threading: a vq is used by one thread at a time. The data-path thread
  * owns it while started; vq_start/vq_stop/vq_reset are called by whoever
@@ -102,7 +105,17 @@ struct vq_elem {
 			 * split descriptor-table entries */
 	uint16_t nseg;	/* entries used in seg[] */
 	bool truncated; /* see vq_elem_is_truncated */
-	uint32_t slot;	/* index in the queue's element pool */
+	bool mapped;	/* seg[] was handed to map_batch: unmap it */
+	bool converted; /* iov[i] is seg[i] translated whole, for every i;
+			 * rd_len, wr_len and nrd are set */
+	uint16_t nrd;	/* readable segments, when converted */
+	/* The chain ends in an indirect table not walked yet: the batch's
+	 * tables are mapped together, then walked (vq.c refill). */
+	bool table_pending;
+	bool walk_writable; /* the walk so far, to resume it in the table */
+	uint64_t walk_total;
+	struct gmem_range table;
+	uint32_t slot; /* index in the queue's element pool */
 	uint32_t pos;  /* ring position of the head, in vq_start's base encoding
 			*/
 	uint8_t state; /* free, fetched (in the batch) or popped */
@@ -170,6 +183,8 @@ struct vq {
 	} ring_maps[3];
 	unsigned nring_maps;
 
+	unsigned tables_pending; /* chains of this fetch with a table to walk */
+
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
@@ -184,8 +199,11 @@ struct vq {
 	uint64_t deadline_ns; /* vq_set_deadline; 0: none */
 	bool over_budget;     /* vq_pop stopped at the deadline */
 
-	/* element pool: max_num elements, free list of slot numbers */
+	/* element pool: max_num elements, pool[0..used_slots) used so far;
+	 * a stack of the free ones among them */
 	struct vq_elem *pool;
+	size_t pool_bytes;
+	unsigned used_slots;
 	uint32_t *free_slots;
 	unsigned nfree;
 };
@@ -309,7 +327,10 @@ uint64_t vq_now_ns(void);
  * where devices put their status. A device fails such a request (its error
  * status, when there is room for one) and pushes it; the queue goes on.
  */
-bool vq_elem_is_truncated(const struct vq_elem *e);
+static inline bool vq_elem_is_truncated(const struct vq_elem *e)
+{
+	return e->truncated;
+}
 
 /*
  * Chains completed unused because the memory back-end refused to map them

@@ -109,31 +109,29 @@ static int packed_avail(struct vq *vq)
 	return 1;
 }
 
-/* Walk an indirect table: entries are consecutive, WRITE is the only flag
+/* Walk e's indirect table: entries are consecutive, WRITE is the only flag
  * that matters (INDIRECT is refused by the walker as nesting). */
-static int packed_indirect(struct vq_walk *w, const struct vring_packed_desc *d,
-			   uint16_t flags)
+static int packed_walk_table(struct vq *vq, struct vq_elem *e)
 {
+	struct vq_walk w;
 	struct vq_table t;
-	struct vring_packed_desc e;
-	int ret =
-		vq_table_open(w, &t, le64toh(d->addr), le32toh(d->len), flags);
+	struct vring_packed_desc d;
+	int ret = 0;
 
-	if (ret < 0)
-		return ret;
+	vq_table_resume(&w, vq, e, &t);
 	for (uint32_t i = 0; i < t.n; i++) {
-		ret = vq_walk_count(w);
+		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(w, &t, i, &e);
+			ret = vq_table_read(&w, &t, i, &d);
 		if (ret == 0)
-			ret = vq_walk_desc(w, le64toh(e.addr), le32toh(e.len),
-					   le16toh(e.flags) &
+			ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len),
+					   le16toh(d.flags) &
 						   (VRING_DESC_F_WRITE |
 						    VRING_DESC_F_INDIRECT));
 		if (ret < 0)
 			break;
 	}
-	vq_table_close(w, &t);
+	vq_table_close(&w, &t);
 	return ret;
 }
 
@@ -151,7 +149,7 @@ static int packed_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_copy_once(&d, &vq->pdesc[idx], sizeof(d));
+		vq_load_desc(&d, &vq->pdesc[idx]);
 		if (n++)
 			flags = le16toh(d.flags);
 		if (++idx == vq->num) {
@@ -160,7 +158,8 @@ static int packed_fetch(struct vq *vq, struct vq_elem *e)
 		}
 		id = le16toh(d.id); /* the last descriptor's id counts */
 		if (flags & VRING_DESC_F_INDIRECT) {
-			ret = packed_indirect(&w, &d, flags);
+			ret = vq_table_defer(&w, le64toh(d.addr),
+					     le32toh(d.len), flags);
 			if (ret < 0)
 				return ret;
 			break; /* an indirect descriptor ends the chain */
@@ -289,6 +288,7 @@ const struct vq_format_ops vq_packed_ops = {
 	.rewind = packed_rewind,
 	.avail = packed_avail,
 	.fetch = packed_fetch,
+	.walk_table = packed_walk_table,
 	.flush = packed_flush,
 	.set_notify = packed_set_notify,
 };

@@ -73,38 +73,37 @@ static int split_avail(struct vq *vq)
 	return 1;
 }
 
-/* Walk an indirect table; its entries chain through next like the ring. */
-static int split_indirect(struct vq_walk *w, const struct vring_desc *d)
+/* Walk e's indirect table; its entries chain through next like the ring. */
+static int split_walk_table(struct vq *vq, struct vq_elem *e)
 {
+	struct vq_walk w;
 	struct vq_table t;
-	struct vring_desc e;
+	struct vring_desc d;
 	uint32_t i = 0;
-	int ret = vq_table_open(w, &t, le64toh(d->addr), le32toh(d->len),
-				le16toh(d->flags));
+	int ret;
 
-	if (ret < 0)
-		return ret;
+	vq_table_resume(&w, vq, e, &t);
 	for (;;) {
 		uint16_t flags;
 
-		ret = vq_walk_count(w);
+		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(w, &t, i, &e);
+			ret = vq_table_read(&w, &t, i, &d);
 		if (ret < 0)
 			break;
-		flags = le16toh(e.flags);
-		ret = vq_walk_desc(w, le64toh(e.addr), le32toh(e.len), flags);
+		flags = le16toh(d.flags);
+		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0 || !(flags & VRING_DESC_F_NEXT))
 			break;
-		i = le16toh(e.next);
+		i = le16toh(d.next);
 		if (i >= t.n) {
-			ret = vq_fail(w->vq, -EINVAL,
+			ret = vq_fail(vq, -EINVAL,
 				      "indirect next %u >= table size %u", i,
 				      t.n);
 			break;
 		}
 	}
-	vq_table_close(w, &t);
+	vq_table_close(&w, &t);
 	return ret;
 }
 
@@ -129,10 +128,11 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_copy_once(&d, &vq->desc[i], sizeof(d));
+		vq_load_desc(&d, &vq->desc[i]);
 		flags = le16toh(d.flags);
 		if (flags & VRING_DESC_F_INDIRECT) {
-			ret = split_indirect(&w, &d);
+			ret = vq_table_defer(&w, le64toh(d.addr),
+					     le32toh(d.len), flags);
 			if (ret < 0)
 				return ret;
 			break; /* an indirect descriptor ends the chain */
@@ -222,6 +222,7 @@ const struct vq_format_ops vq_split_ops = {
 	.rewind = split_rewind,
 	.avail = split_avail,
 	.fetch = split_fetch,
+	.walk_table = split_walk_table,
 	.flush = split_flush,
 	.set_notify = split_set_notify,
 };

@@ -7,6 +7,9 @@
  * batch with one publish and waits for all of it; the device flushes used
  * entries once per batch.
  *
+ * Guest memory is direct (fake_gmem with gmem.direct: no map_batch, as
+ * vhost-user's fd-backed memory).
+ *
  * Two notification modes:
  *   poll    both sides suppress notifications and spin; no syscalls.
  *   eventfd the device sleeps on a kick eventfd and the driver on a call
@@ -22,6 +25,16 @@
  * is the row's throughput over the batch-1 row of the same format, notify
  * mode and chain length (what batching buys); "x split" is over the split
  * row of the same shape (what the packed format buys).
+ *
+ * Each two-thread row runs REPS times; requests/s is printed as min, median
+ * and max over them (two spinning threads on a small machine measure the
+ * scheduler too: the spread says how much).
+ *
+ * Single-thread mode, for callgrind (test/bench/bench_cost.py):
+ *   bench_vq --single split|packed CHAIN BATCH ROUNDS
+ * driver and device alternate in one thread, batch by batch; only the
+ * device's part (bench_vq_device_round) is meant to be counted, a figure
+ * that does not move with the machine's load.
  *
  * It prints numbers and asserts nothing about speed.
  */
@@ -42,8 +55,9 @@
 #include "vq.h"
 
 #define QUEUE_SIZE 256
-#define WARMUP_NS  50000000ll
-#define RUN_NS	   400000000ll
+#define WARMUP_NS  20000000ll
+#define RUN_NS	   100000000ll
+#define REPS	   5
 
 /* ---- one run ---- */
 
@@ -197,6 +211,7 @@ static int bench_run(struct bench *b, uint64_t features, struct result *r)
 	pthread_t dev;
 	int ret;
 
+	ring_driver_fixture_direct = true;
 	ret = ring_driver_fixture_init(&b->fx, features, QUEUE_SIZE);
 	if (ret < 0)
 		return ret;
@@ -242,31 +257,107 @@ struct baselines {
 	double split[2][2][3]; /* [eventfd][chain index][batch index] */
 };
 
-/* One row of the table. Returns 0 or -errno; *rps gets the throughput. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One row of the table, REPS runs. Returns 0 or -errno; *rps gets the
+ * median throughput. */
 static int row(struct bench *b, bool packed, bool eventfd_mode, unsigned chain,
 	       unsigned batch, double *rps)
 {
 	uint64_t f = (1ull << VIRTIO_RING_F_EVENT_IDX) |
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 		     (packed ? 1ull << VIRTIO_F_RING_PACKED : 0);
-	struct result r;
+	struct result r, sum = {0};
+	double runs[REPS];
 	int ret;
 
 	b->chain = chain;
 	b->batch = batch;
 	b->eventfd_mode = eventfd_mode;
-	ret = bench_run(b, f, &r);
-	if (ret < 0)
-		return ret;
-	printf("%-7s %5u %5u  %-7s %12.0f %9.1f %10.3f %9.3f %11.3g",
+	for (int k = 0; k < REPS; k++) {
+		ret = bench_run(b, f, &r);
+		if (ret < 0)
+			return ret;
+		runs[k] = r.rps;
+		sum.kicks += r.kicks / REPS;
+		sum.irqs += r.irqs / REPS;
+		sum.allocs += r.allocs / REPS;
+		sum.stalls += r.stalls;
+	}
+	qsort(runs, REPS, sizeof(runs[0]), cmp_double);
+	printf("%-7s %5u %5u  %-7s %10.0f %10.0f %10.0f %10.3f %9.3f %11.3g",
 	       packed ? "packed" : "split", chain, batch,
-	       eventfd_mode ? "eventfd" : "poll", r.rps, r.ns, r.kicks, r.irqs,
-	       r.allocs);
-	*rps = r.rps;
-	if (r.stalls)
+	       eventfd_mode ? "eventfd" : "poll", runs[0], runs[REPS / 2],
+	       runs[REPS - 1], sum.kicks, sum.irqs, sum.allocs);
+	*rps = runs[REPS / 2];
+	if (sum.stalls)
 		printf("\n        %lu wake-ups timed out (lost notification?)",
-		       r.stalls);
+		       sum.stalls);
 	return 0;
+}
+
+/* ---- single-thread mode ---- */
+
+/* What callgrind counts: the device serving one published batch. */
+__attribute__((noinline)) unsigned bench_vq_device_round(struct bench *b);
+__attribute__((noinline)) unsigned bench_vq_device_round(struct bench *b)
+{
+	return device_serve(b);
+}
+
+static int single(int argc, char **argv)
+{
+	static struct bench b;
+	unsigned long done = 0, rounds, allocs;
+	uint64_t f = (1ull << VIRTIO_RING_F_EVENT_IDX) |
+		     (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	struct ring_seg s[3] = {
+		{RING_DRIVER_MEM_DATA, 16, false},
+		{RING_DRIVER_MEM_DATA + 64, 64, false},
+		{RING_DRIVER_MEM_DATA + 128, 16, true},
+	};
+
+	if (argc != 6)
+		return 2;
+	if (strcmp(argv[2], "packed") == 0)
+		f |= 1ull << VIRTIO_F_RING_PACKED;
+	b.chain = (unsigned)atoi(argv[3]);
+	b.batch = (unsigned)atoi(argv[4]);
+	rounds = strtoul(argv[5], NULL, 10);
+	if ((b.chain != 1 && b.chain != 3) || !b.batch || b.batch > 64)
+		return 2;
+	ring_driver_fixture_direct = true;
+	if (ring_driver_fixture_init(&b.fx, f, QUEUE_SIZE) < 0)
+		return 1;
+	b.fx.mem.untracked = true;
+	ring_driver_irq_disable(&b.fx.drv);
+	vq_set_notify(&b.fx.vq, false);
+	allocs = alloc_count_get();
+	for (unsigned long k = 0; k < rounds + 100; k++) {
+		uint16_t id;
+		uint32_t len;
+
+		for (unsigned i = 0; i < b.batch; i++)
+			if (ring_driver_add(&b.fx.drv, b.chain == 1 ? s + 1 : s,
+					    b.chain, false) < 0)
+				abort();
+		ring_driver_publish(&b.fx.drv);
+		/* The first 100 rounds warm up, uncounted. */
+		if (k < 100 ? device_serve(&b) != b.batch
+			    : bench_vq_device_round(&b) != b.batch)
+			abort();
+		while (ring_driver_get_used(&b.fx.drv, &id, &len) == 1)
+			done += k >= 100;
+	}
+	printf("SINGLE ring=%s chain=%u batch=%u requests=%lu allocs=%lu\n",
+	       argv[2], b.chain, b.batch, done, alloc_count_get() - allocs);
+	ring_driver_fixture_destroy(&b.fx);
+	return done == rounds * b.batch ? 0 : 1;
 }
 
 static double ratio(double v, double base)
@@ -274,7 +365,7 @@ static double ratio(double v, double base)
 	return base > 0 ? v / base : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct bench b;
 	struct baselines base = {0};
@@ -286,18 +377,22 @@ int main(void)
 				"linked in (test/support/alloc_count.c)\n");
 		return 1;
 	}
+	if (argc > 1 && strcmp(argv[1], "--single") == 0)
+		return single(argc, argv);
 	b.kick_fd = eventfd(0, 0);
 	b.call_fd = eventfd(0, 0);
 	if (b.kick_fd < 0 || b.call_fd < 0) {
 		perror("bench_vq: eventfd");
 		return 1;
 	}
-	printf("ring microbenchmark: queue size %d, %.1f s per row, driver and "
-	       "device on two threads, EVENT_IDX negotiated\n",
-	       QUEUE_SIZE, RUN_NS / 1e9);
-	printf("%-7s %5s %5s  %-7s %12s %9s %10s %9s %11s %9s %9s\n", "format",
-	       "chain", "batch", "notify", "requests/s", "ns/req", "kicks/req",
-	       "irqs/req", "allocs/req", "x batch1", "x split");
+	printf("ring microbenchmark: queue size %d, %d runs of %.1f s per row, "
+	       "driver and device on two threads, EVENT_IDX negotiated, "
+	       "direct memory\n",
+	       QUEUE_SIZE, REPS, RUN_NS / 1e9);
+	printf("%-7s %5s %5s  %-7s %10s %10s %10s %10s %9s %11s %9s %9s\n",
+	       "format", "chain", "batch", "notify", "min req/s", "median",
+	       "max", "kicks/req", "irqs/req", "allocs/req", "x batch1",
+	       "x split");
 	/* Split rows come first, so every packed row has its split baseline;
 	 * within a shape, batch 1 comes first. */
 	for (int i = 0; i < 2 * 2 * 2 * 3 && ret == 0; i++) {

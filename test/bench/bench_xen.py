@@ -173,14 +173,15 @@ def main() -> int:
     print(f"{'per request (b - a)':<28} {dm / requests:>10.2f} {du / requests:>12.2f} "
           f"{dp / requests:>8.2f}")
     if xen["indirect"]:
-        # Linux puts a chain of more than one buffer in an indirect table,
-        # which the ring layer maps (one call) to walk it.
-        print(f"{'of which data buffers':<28} {(dm - requests) / transfers:>10.2f} "
-              f"{(du - requests) / transfers:>12.2f}   per batch, if each request's indirect "
-              "table costs one call (VIRTIO_RING_F_INDIRECT_DESC negotiated)")
+        # Linux puts a chain of more than one buffer in an indirect table;
+        # the ring layer maps all of a batch's tables in one call to walk
+        # them, before the buffers they name are known.
+        print(f"{'of which data buffers':<28} {(dm - transfers) / transfers:>10.2f} "
+              f"{(du - transfers) / transfers:>12.2f}   per batch, if the batch's indirect "
+              "tables cost one call (VIRTIO_RING_F_INDIRECT_DESC negotiated)")
     reads, writes = xen["ioreq"]
     print(f"IOREQ server of guest1 over the whole run: {reads} register reads, {writes} writes "
-          f"(probe, {N_A + N_B} transfers, {N_REG} Status reads)")
+          f"(probe, {N_A + N_B} transfers, {N_REG} sysfs Status reads, {N_REG} direct Status and {N_REG} config reads)")
     print()
     print(f"register read as the guest sees it, {N_REG} reads per cell, TCG: sysfs 'status' minus "
           "sysfs 'device' (one Status read by the kernel), and a direct 32-bit load of Status "

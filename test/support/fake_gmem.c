@@ -91,6 +91,15 @@ static int fake_translate(struct gmem *g, uint64_t gaddr, uint64_t len,
 		n = m->max_map;
 	*hva = r->host + (gaddr - r->gaddr);
 	*maplen = n;
+	/* A direct fake offers a region allowing every access as the
+	 * translation window, as gmem_mmap does (not with knobs that make
+	 * translate answer differently). */
+	if (m->gmem.direct && r->access == (GMEM_READ | GMEM_WRITE) &&
+	    !m->max_map && m->fault.op != FAKE_GMEM_FAULT_TRANSLATE) {
+		m->gmem.win_gaddr = r->gaddr;
+		m->gmem.win_len = r->size;
+		m->gmem.win_hva = r->host;
+	}
 	if ((access & GMEM_PERSIST) && !m->untracked) {
 		if (m->npersist == FAKE_GMEM_PERSIST_MAX)
 			return -ENOMEM;

@@ -24,7 +24,13 @@
  *     release names it (gaddr, len, access); a release of one that is not
  *     remembered counts in bad_releases, fake_gmem_persist_live is what
  *     is still held;
- *   - fault injection makes translate or map_batch fail for one address.
+ *   - fault injection makes translate or map_batch fail for one address;
+ *   - gmem.direct set (by the test) makes it memory that needs no
+ *     map_batch, like fd-backed vhost-user memory: the ring layer then
+ *     calls neither map_batch nor unmap_batch, and translate offers the
+ *     region it found as the seam's translation window (regions allowing
+ *     read and write, without max_map or a translate fault set when it
+ *     is offered; a test that sets one later clears gmem.win_len).
  *
  * Region memory is allocated with the exact size asked for, so ASan flags
  * an access one byte past a region. The public fields below may be read

@@ -483,6 +483,8 @@ int ring_driver_irq_enable(struct ring_driver *d)
 	return has_used(d);
 }
 
+bool ring_driver_fixture_direct;
+
 int ring_driver_fixture_init(struct ring_driver_fixture *f, uint64_t features,
 			     uint16_t num)
 {
@@ -499,6 +501,7 @@ int ring_driver_fixture_init(struct ring_driver_fixture *f, uint64_t features,
 	ret = fake_gmem_init(&f->mem);
 	if (ret < 0)
 		return ret;
+	f->mem.gmem.direct = ring_driver_fixture_direct;
 	ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_RING, 0x100000, rw);
 	if (ret == 0)
 		ret = fake_gmem_add(&f->mem, RING_DRIVER_MEM_DATA, 0x100000,

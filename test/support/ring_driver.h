@@ -226,6 +226,12 @@ struct ring_driver_fixture {
  */
 int ring_driver_fixture_init(struct ring_driver_fixture *f, uint64_t features,
 			     uint16_t num);
+
+/*
+ * Set: fixtures made from now on have direct memory (fake_gmem.h), the
+ * vhost-user case, so a test group run twice covers both ring-layer paths.
+ */
+extern bool ring_driver_fixture_direct;
 void ring_driver_fixture_destroy(struct ring_driver_fixture *f);
 
 #endif

@@ -130,7 +130,7 @@ static int no_translate(struct gmem *g, uint64_t gaddr, uint64_t len,
 static void test_optional_hooks(void **state)
 {
 	static const struct gmem_ops ops = {.translate = no_translate};
-	struct gmem g = {&ops};
+	struct gmem g = {.ops = &ops};
 	struct gmem_range r = {0x1000, 16, GMEM_READ};
 
 	(void)state;

@@ -290,6 +290,87 @@ static void test_delegate(void **state)
 	close(fd);
 }
 
+/*
+ * gmem.direct says whether any region is delegated; the translation
+ * window answers as translate does and never outlives a table change.
+ */
+static void test_direct_and_window(void **state)
+{
+	struct gmem_mmap m, other;
+	struct gmem_mmap_region r, taken;
+	struct fake_gmem sub;
+	int fd = memfd(0x2000);
+	void *hva, *first;
+	uint64_t len;
+
+	(void)state;
+	gmem_mmap_init(&m);
+	gmem_mmap_init(&other);
+	assert_true(m.gmem.direct);
+	assert_int_equal(fake_gmem_init(&sub), 0);
+	assert_int_equal(fake_gmem_add(&sub, 0x20000, 0x1000, RW), 0);
+	map_ok(&m, 0x10000, 0x1000, 0, fd, 0);
+	map_ok(&m, 0x11000, 0x1000, 0x1000, fd, 0x1000);
+	assert_true(m.gmem.direct);
+	assert_false(gmem_needs_map(&m.gmem));
+
+	/* The region found is the window; a look-up in it gives the same
+	 * answer, cut at the region end; the next region is looked up. */
+	assert_int_equal(
+		gmem_translate(&m.gmem, 0x10100, 8, GMEM_READ, &first, &len),
+		0);
+	assert_int_equal(m.gmem.win_gaddr, 0x10000);
+	assert_int_equal(m.gmem.win_len, 0x1000);
+	assert_int_equal(
+		gmem_translate(&m.gmem, 0x10ff0, 0x100, GMEM_WRITE, &hva, &len),
+		0);
+	assert_ptr_equal(hva, (uint8_t *)first + 0xef0);
+	assert_int_equal(len, 0x10);
+	assert_int_equal(gmem_translate(&m.gmem, 0x10ff0, UINT64_MAX, GMEM_READ,
+					&hva, &len),
+			 -EOVERFLOW);
+	assert_int_equal(
+		gmem_translate(&m.gmem, 0x11000, 4, GMEM_READ, &hva, &len), 0);
+	assert_int_equal(m.gmem.win_gaddr, 0x11000);
+
+	/* A delegated region: not direct, and no window survives. */
+	assert_int_equal(gmem_mmap_region_delegate(&r, 0x20000, 0x1000, 0x2000,
+						   &sub.gmem),
+			 0);
+	assert_int_equal(gmem_mmap_insert(&m, &r), 0);
+	assert_false(m.gmem.direct);
+	assert_true(gmem_needs_map(&m.gmem));
+	assert_int_equal(m.gmem.win_len, 0);
+	assert_int_equal(
+		gmem_translate(&m.gmem, 0x20010, 4, GMEM_READ, &hva, &len), 0);
+	assert_ptr_equal(hva, fake_gmem_ptr(&sub, 0x20010, 4));
+	assert_int_equal(m.gmem.win_len, 0); /* not for a delegated one */
+
+	/* Swapped tables carry their own flag; taking the delegated region
+	 * out makes the table direct again. */
+	gmem_mmap_swap(&m, &other);
+	assert_true(m.gmem.direct);
+	assert_false(other.gmem.direct);
+	assert_int_equal(
+		gmem_mmap_take(&other, 0x20000, 0x1000, 0x2000, &taken), 0);
+	assert_true(other.gmem.direct);
+
+	/* A region taken out is not translated through a stale window. */
+	assert_int_equal(
+		gmem_translate(&other.gmem, 0x11000, 4, GMEM_READ, &hva, &len),
+		0);
+	assert_int_equal(
+		gmem_mmap_take(&other, 0x11000, 0x1000, 0x1000, &taken), 0);
+	assert_int_equal(
+		gmem_translate(&other.gmem, 0x11000, 4, GMEM_READ, &hva, &len),
+		-EFAULT);
+	gmem_mmap_region_unmap(&taken);
+	gmem_mmap_clear(&other);
+	gmem_mmap_clear(&m);
+	fake_gmem_destroy(&sub);
+	close(fd);
+}
+
 /* A memfd that allows sealing cannot shrink under our mapping (SIGBUS). */
 static void test_shrink_sealed(void **state)
 {
@@ -322,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_delegate),
+		cmocka_unit_test(test_direct_and_window),
 		cmocka_unit_test(test_shrink_sealed),
 	};
 

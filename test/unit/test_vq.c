@@ -187,13 +187,52 @@ static void test_indirect_tables_mapped(void **state)
 	fake_gmem_reset_counters(&fx.mem);
 	vq_push(&fx.vq, pop(), 0);
 	vq_push(&fx.vq, pop(), 0);
-	/* Each table mapped around its read, then one call for the batch. */
-	assert_int_equal(fx.mem.map_calls, 3);
+	/* The batch's tables in one call before they are walked, then one
+	 * call for the batch's buffers; the tables unmapped together. */
+	assert_int_equal(fx.mem.map_calls, 2);
+	assert_int_equal(fx.mem.unmap_calls, 1 + 2);
 	assert_int_equal(fx.mem.ranges_mapped, 2 + 4);
 	assert_int_equal(fx.mem.ranges_unmapped, 2 + 4);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 	assert_int_equal(fx.mem.unmapped_translates, 0);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
+/*
+ * A table the back-end refuses, in a batch: the batch's table call fails,
+ * table by table finds it; the chain before it is served, the refused one
+ * breaks the queue when its turn comes (as a table map always did), and
+ * nothing stays mapped.
+ */
+static void test_indirect_table_refused_in_batch(void **state)
+{
+	struct ring_seg s[] = {{DATA, 16, false}, {DATA + 64, 16, true}};
+	int id[3];
+	struct vq_elem *e, *x;
+	const char *why;
+
+	up(state, IND, 8);
+	fx.mem.require_map = true;
+	for (int i = 0; i < 3; i++)
+		id[i] = add(s, 2, true);
+	fx.mem.fault = (struct fake_gmem_fault){
+		FAKE_GMEM_FAULT_MAP,
+		RING_DRIVER_MEM_TABLES +
+			(uint64_t)id[1] * 16 * RING_DRIVER_SEGS_MAX,
+		0, -EPERM};
+	e = pop();
+	assert_int_equal(e->id, id[0]);
+	assert_int_equal(e->rd_len, 16);
+	assert_int_equal(e->wr_len, 16);
+	/* The tables' batch call, then tables one by one up to the bad one,
+	 * then the buffers of the one chain kept. */
+	assert_int_equal(fx.mem.map_calls, 1 + 2 + 1);
+	assert_int_equal(vq_pop(&fx.vq, &x), -EPERM);
+	assert_int_equal(vq_broken(&fx.vq, &why), -EPERM);
+	assert_non_null(strstr(why, "cannot map indirect table"));
+	vq_push(&fx.vq, e, 0);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
 
 static void test_region_crossing(void **state)
@@ -652,6 +691,87 @@ static void test_written_clamped(void **state)
 	assert_int_equal(len, 10);
 }
 
+/*
+ * Direct memory (vhost-user's fd-backed regions): no map_batch or
+ * unmap_batch at all, iovecs straight from the translation window, one
+ * per segment; a segment outside the window (another region) still
+ * converts; and an element mapped while the memory needed it is unmapped
+ * even after the memory became direct.
+ */
+static void test_direct_memory(void **state)
+{
+	struct ring_seg s[3] = {
+		{DATA, 8, false}, {DATA + 0x100, 4, true}, {DATA2, 1, true}};
+	struct vq_elem *e, *held;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, IND, 16);
+	/* Mapped memory first: one element held across the switch. */
+	add(s, 3, false);
+	held = pop();
+	assert_int_equal(fake_gmem_live(&fx.mem), 3);
+
+	fx.mem.gmem.direct = true;
+	fake_gmem_reset_counters(&fx.mem);
+	add(s, 3, false);
+	add(s, 2, true); /* indirect table: not mapped either */
+	for (int k = 0; k < 2; k++) {
+		e = pop();
+		assert_int_equal(e->rd_num, 1);
+		assert_int_equal(e->rd_len, 8);
+		assert_int_equal(e->wr_num, k ? 1 : 2);
+		assert_int_equal(e->wr_len, k ? 4 : 5);
+		assert_ptr_equal(e->rd_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA, 8));
+		assert_ptr_equal(e->wr_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA + 0x100, 4));
+		if (!k)
+			assert_ptr_equal(e->wr_iov[1].iov_base,
+					 fake_gmem_ptr(&fx.mem, DATA2, 1));
+		vq_push(&fx.vq, e, 1);
+	}
+	assert_int_equal(fx.mem.map_calls, 0);
+	assert_int_equal(fx.mem.unmap_calls, 0);
+	/* The element mapped before the switch: unmapped exactly once. */
+	vq_push(&fx.vq, held, 0);
+	assert_int_equal(fx.mem.unmap_calls, 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	vq_flush(&fx.vq);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+}
+
+/*
+ * The element pool is touched only as far as the ring needs elements at
+ * once: a hundred requests one at a time use one element, four at once
+ * four, whatever the queue size.
+ */
+static void test_pool_touched_as_used(void **state)
+{
+	struct vq_elem *e[4];
+
+	up(state, 0, 256);
+	for (int i = 0; i < 100; i++) {
+		add1(DATA, 8, false);
+		vq_push(&fx.vq, pop(), 0);
+		vq_flush(&fx.vq);
+		assert_int_equal(ring_driver_get_used(&fx.drv, &(uint16_t){0},
+						      &(uint32_t){0}),
+				 1);
+	}
+	assert_int_equal(fx.vq.used_slots, 1);
+	for (int i = 0; i < 4; i++)
+		add1(DATA + 64 * i, 8, false);
+	for (int i = 0; i < 4; i++)
+		e[i] = pop();
+	for (int i = 0; i < 4; i++)
+		vq_push(&fx.vq, e[i], 0);
+	assert_int_equal(fx.vq.used_slots, 4);
+	assert_int_equal(vq_held_slots(&fx.vq), 4);
+}
+
 #define T2(f)                                                    \
 	{"split/" #f, f, NULL, down, (void *)&formats[0]},       \
 	{                                                        \
@@ -667,6 +787,7 @@ int main(void)
 		T2(test_iov_layout),
 		T2(test_batch_one_map_call),
 		T2(test_indirect_tables_mapped),
+		T2(test_indirect_table_refused_in_batch),
 		T2(test_region_crossing),
 		T2(test_short_mappings_split),
 		T2(test_short_mappings_overflow_iov),
@@ -683,6 +804,8 @@ int main(void)
 		T2(test_indirect_table_outside),
 		T2(test_descriptor_copied_once),
 		T2(test_written_clamped),
+		T2(test_direct_memory),
+		T2(test_pool_touched_as_used),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -708,5 +708,11 @@ int main(void)
 		T(test_stop_start_base),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* Memory that needs map_batch (Xen grants), then direct memory
+	 * (vhost-user's fd-backed regions): the two ring-layer paths. */
+	int failed = cmocka_run_group_tests_name("mapped", tests, NULL, NULL);
+
+	ring_driver_fixture_direct = true;
+	return failed |
+	       cmocka_run_group_tests_name("direct", tests, NULL, NULL);
 }
