@@ -116,7 +116,8 @@ static void start_queues(struct run *r)
 
 static void setup(struct run *r)
 {
-	static const struct vsock_sibling sib = {4, "/nonexistent/sibling"};
+	static const struct vsock_sibling sib = {.cid = 4,
+						 .uds = "/nonexistent/sibling"};
 
 	memset(r, 0, sizeof(*r));
 	r->tp.ops = &tp_ops;
