@@ -215,6 +215,7 @@ static unsigned siblings(const struct board_config *cfg,
 				out[n++] = (struct vsock_sibling){
 					.cid = o->vsock.cid,
 					.uds = o->vsock.uds,
+					.uds_seq = o->vsock.uds_seq,
 				};
 		}
 	return n;
@@ -228,6 +229,7 @@ static int build_vsock(struct board *b, struct board_entry *e,
 		.name = e->name,
 		.cid = dev->vsock.cid,
 		.uds = dev->vsock.uds,
+		.uds_seq = dev->vsock.uds_seq,
 		.max_conns = dev->vsock.max_conns,
 		.buf_size = dev->vsock.buf_size,
 		.siblings = sib,
