@@ -83,7 +83,11 @@ static inline void path_of(char *buf, size_t len, uint64_t cid,
 		 suffix);
 }
 
-/* A guest whose driver accepted features (the ring features none). */
+/* Ring features the test device offers; a guest takes those it names. */
+#define RING_FEATURES \
+	((1ull << VIRTIO_F_RING_PACKED) | (1ull << VIRTIO_RING_F_EVENT_IDX))
+
+/* A guest whose driver accepted features. */
 static inline void guest_up_features(struct guest *g, uint64_t cid,
 				     const uint64_t *sibs, unsigned nsibs,
 				     uint32_t buf_size, unsigned max_conns,
@@ -109,11 +113,13 @@ static inline void guest_up_features(struct guest *g, uint64_t cid,
 			 0);
 	for (unsigned q = 0; q < 3; q++)
 		assert_int_equal(
-			ring_driver_init(&g->q[q], &g->mem,
-					 &(struct ring_driver_cfg){
-						 .num = QSIZE,
-						 .ring = 0x100000 + q * 0x10000,
-					 }),
+			ring_driver_init(
+				&g->q[q], &g->mem,
+				&(struct ring_driver_cfg){
+					.features = features & RING_FEATURES,
+					.num = QSIZE,
+					.ring = 0x100000 + q * 0x10000,
+				}),
 			0);
 	assert_int_equal(vsock_dev_create(&g->dev,
 					  &(struct vsock_dev_params){
@@ -125,7 +131,7 @@ static inline void guest_up_features(struct guest *g, uint64_t cid,
 						  .siblings = s,
 						  .nsiblings = nsibs,
 					  },
-					  0),
+					  RING_FEATURES),
 			 0);
 	vsock_dev_virtio(g->dev)->kick_budget_ns = TEST_KICK_BUDGET_NS;
 	vd(g)->loop = lp;
@@ -240,7 +246,12 @@ static inline void rx_post(struct guest *g, unsigned n)
 		assert_true(id >= 0);
 		g->rx_addr[id] = 0x200000 + (uint64_t)id * 0x2000;
 		/* Rewrite the descriptor's address now the id is known. */
-		g->q[0].desc[g->q[0].last_head].addr = htole64(g->rx_addr[id]);
+		if (g->q[0].packed)
+			g->q[0].pdesc[g->q[0].last_head].addr =
+				htole64(g->rx_addr[id]);
+		else
+			g->q[0].desc[g->q[0].last_head].addr =
+				htole64(g->rx_addr[id]);
 	}
 	ring_driver_publish(&g->q[0]);
 	virtio_dev_kick(vd(g), VSOCK_DEV_RXQ);
