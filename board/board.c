@@ -298,8 +298,7 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 	if (ret)
 		return ret;
 	if (g->transport == BOARD_TRANSPORT_XEN_MMIO) {
-		b->vdevs[w.flat] = e->gpio ? gpio_dev_virtio(e->gpio)
-					   : i2c_dev_virtio(e->i2c);
+		b->vdevs[w.flat] = entry_virtio(e);
 		return 0;
 	}
 	/* vhu_server_create logs its own failures, naming the socket. */
