@@ -215,6 +215,7 @@ static unsigned siblings(const struct board_config *cfg,
 				out[n++] = (struct vsock_sibling){
 					.cid = o->vsock.cid,
 					.uds = o->vsock.uds,
+					.uds_seq = o->vsock.uds_seq,
 				};
 		}
 	return n;
@@ -228,6 +229,7 @@ static int build_vsock(struct board *b, struct board_entry *e,
 		.name = e->name,
 		.cid = dev->vsock.cid,
 		.uds = dev->vsock.uds,
+		.uds_seq = dev->vsock.uds_seq,
 		.max_conns = dev->vsock.max_conns,
 		.buf_size = dev->vsock.buf_size,
 		.siblings = sib,
@@ -296,8 +298,7 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 	if (ret)
 		return ret;
 	if (g->transport == BOARD_TRANSPORT_XEN_MMIO) {
-		b->vdevs[w.flat] = e->gpio ? gpio_dev_virtio(e->gpio)
-					   : i2c_dev_virtio(e->i2c);
+		b->vdevs[w.flat] = entry_virtio(e);
 		return 0;
 	}
 	/* vhu_server_create logs its own failures, naming the socket. */

@@ -101,12 +101,16 @@ struct board_gpio {
 
 struct board_vsock {
 	uint64_t cid;
-	char *uds;   /* host listener path (resolved) */
-	char *group; /* sibling group, or NULL */
+	char *uds;     /* host listener path (resolved) */
+	char *uds_seq; /* SOCK_SEQPACKET listener (resolved); default uds
+			* ".seqpacket" */
+	char *group;   /* sibling group, or NULL */
 	unsigned max_conns;
 	uint32_t buf_size; /* per connection and direction */
 	struct board_src cid_src;
 	struct board_src uds_src;
+	struct board_src uds_seq_src; /* uds_src when defaulted */
+	bool uds_seq_given;	      /* uds_seqpacket was written */
 };
 
 struct board_device {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "iov.h"
@@ -379,10 +380,14 @@ static void set_running(struct vsock_dev *d, bool on)
 	d->running = on;
 	if (!on) {
 		loop_remove(&d->lsrc);
+		loop_remove(&d->seq_lsrc);
 		return;
 	}
 	if (d->vdev.loop && loop_add(d->vdev.loop, &d->lsrc, EPOLLIN))
 		log_err("%s: cannot poll the listener at %s", d->name, d->uds);
+	if (d->vdev.loop && loop_add(d->vdev.loop, &d->seq_lsrc, EPOLLIN))
+		log_err("%s: cannot poll the listener at %s", d->name,
+			d->uds_seq);
 }
 
 static void vsock_queue_started(struct virtio_dev *vd, unsigned q)
@@ -447,11 +452,26 @@ const struct virtio_dev_ops vsock_dev_ops = {
 
 /* ---- creation ---- */
 
+/* The SEQPACKET listener path of a device: uds_seq, or derived from uds. */
+static int seq_path(char *out, size_t size, const char *uds,
+		    const char *uds_seq)
+{
+	int n = uds_seq ? snprintf(out, size, "%s", uds_seq)
+			: snprintf(out, size, "%s%s", uds,
+				   VSOCK_DEV_SEQ_SUFFIX);
+
+	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
+}
+
 static int check_params(const struct vsock_dev_params *p)
 {
+	char seq[sizeof(((struct vsock_dev *)0)->uds_seq)];
+
+	/* uds leaves room for "_<port>" (11 bytes) in sun_path. */
 	if (p->cid < VSOCK_DEV_CID_MIN || p->cid >= 0xffffffffull || !p->uds ||
-	    strlen(p->uds) + 12 >= sizeof(((struct vsock_dev *)0)->uds) ||
-	    p->max_conns > VSOCK_DEV_CONNS_MAX ||
+	    strlen(p->uds) + 11 >= sizeof(((struct vsock_dev *)0)->uds) ||
+	    seq_path(seq, sizeof(seq), p->uds, p->uds_seq) ||
+	    !strcmp(seq, p->uds) || p->max_conns > VSOCK_DEV_CONNS_MAX ||
 	    (p->buf_size && (p->buf_size < VSOCK_DEV_BUF_MIN ||
 			     p->buf_size > VSOCK_DEV_BUF_MAX)) ||
 	    p->nsiblings > VSOCK_DEV_SIBLINGS_MAX)
@@ -465,10 +485,16 @@ static int copy_siblings(struct vsock_dev *d, const struct vsock_dev_params *p)
 	if (!d->sib)
 		return -ENOMEM;
 	for (unsigned i = 0; i < p->nsiblings; i++) {
-		d->sib[i].cid = p->siblings[i].cid;
-		d->sib[i].uds = strdup(p->siblings[i].uds);
+		const struct vsock_sibling *s = &p->siblings[i];
+		char seq[sizeof(d->uds_seq)];
+
+		if (seq_path(seq, sizeof(seq), s->uds, s->uds_seq))
+			return -EINVAL;
+		d->sib[i].cid = s->cid;
+		d->sib[i].uds = strdup(s->uds);
+		d->sib[i].uds_seq = strdup(seq);
 		d->nsib++;
-		if (!d->sib[i].uds)
+		if (!d->sib[i].uds || !d->sib[i].uds_seq)
 			return -ENOMEM;
 	}
 	return 0;
@@ -476,8 +502,10 @@ static int copy_siblings(struct vsock_dev *d, const struct vsock_dev_params *p)
 
 static void free_siblings(struct vsock_dev *d)
 {
-	for (unsigned i = 0; d->sib && i < d->nsib; i++)
+	for (unsigned i = 0; d->sib && i < d->nsib; i++) {
 		free((char *)d->sib[i].uds);
+		free((char *)d->sib[i].uds_seq);
+	}
 	free(d->sib);
 }
 
@@ -492,10 +520,11 @@ int vsock_dev_create(struct vsock_dev **out, const struct vsock_dev_params *p,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->listen_fd = -1;
+	d->listen_fd = d->seq_listen_fd = -1;
 	snprintf(d->name, sizeof(d->name), "%s", p->name ? p->name : "vsock");
 	log_ratelimit_init(&d->log_rl, d->name);
 	snprintf(d->uds, sizeof(d->uds), "%s", p->uds);
+	seq_path(d->uds_seq, sizeof(d->uds_seq), p->uds, p->uds_seq);
 	d->cid = p->cid;
 	d->config.guest_cid = htole64(p->cid);
 	d->max_conns = p->max_conns ? p->max_conns : VSOCK_DEV_CONNS_DEFAULT;
@@ -510,17 +539,27 @@ int vsock_dev_create(struct vsock_dev **out, const struct vsock_dev_params *p,
 	ret = virtio_dev_init(&d->vdev, &vsock_dev_ops, extra_features);
 	if (ret)
 		goto err_free;
-	d->listen_fd = vsock_host_listen(d->uds);
+	d->listen_fd = vsock_host_listen(d->uds, SOCK_STREAM);
 	if (d->listen_fd < 0) {
 		ret = d->listen_fd;
 		goto err_dev;
 	}
+	d->seq_listen_fd = vsock_host_listen(d->uds_seq, SOCK_SEQPACKET);
+	if (d->seq_listen_fd < 0) {
+		ret = d->seq_listen_fd;
+		goto err_listen;
+	}
 	loop_source_init(&d->lsrc, d->listen_fd, vsock_listener_ready);
+	loop_source_init(&d->seq_lsrc, d->seq_listen_fd,
+			 vsock_seq_listener_ready);
 	for (unsigned i = 0; i < d->max_conns; i++)
 		d->conns[i].dev = d;
 	*out = d;
 	return 0;
 
+err_listen:
+	close(d->listen_fd);
+	unlink(d->uds);
 err_dev:
 	virtio_dev_destroy(&d->vdev);
 err_free:
@@ -538,8 +577,11 @@ void vsock_dev_destroy(struct vsock_dev *d)
 		return;
 	vsock_conn_close_all(d);
 	loop_remove(&d->lsrc);
+	loop_remove(&d->seq_lsrc);
 	close(d->listen_fd);
+	close(d->seq_listen_fd);
 	unlink(d->uds);
+	unlink(d->uds_seq);
 	virtio_dev_destroy(&d->vdev);
 	free_siblings(d);
 	log_ratelimit_fini(&d->log_rl);

@@ -13,14 +13,21 @@
  *     host port the device picks; when the guest accepts, the program
  *     gets "OK <host port>\n" and the socket carries the stream; when the
  *     guest refuses, the socket is closed;
+ *   - the same over SOCK_SEQPACKET at the device's second listener,
+ *     uds_seq (default "<uds>.seqpacket"): the CONNECT line is the first
+ *     message, "OK <host port>\n" one message back, then one host message
+ *     per guest message both ways; a zero-length host message is an empty
+ *     guest message (SO_PASSCRED tells it from EOF);
  *   - a guest connecting to CID 2 port P reaches the listener at
  *     "<uds>_<P>" (SOCK_STREAM for STREAM, SOCK_SEQPACKET for SEQPACKET;
  *     boundaries are kept both ways: one host message per EOM);
  *   - sibling guests (same board group): a guest connecting to a sibling's
- *     CID reaches that sibling's uds with "CONNECT <port> FROM <cid>
- *     <port>\n", which a device accepts only from its own process
- *     (SO_PEERCRED) and only for a CID of its group; the sibling's guest
- *     sees the caller's CID and port. STREAM only between siblings.
+ *     CID reaches that sibling's uds (uds_seq for SEQPACKET) with
+ *     "CONNECT <port> FROM <cid> <port>\n", which a device accepts only
+ *     from its own process (SO_PEERCRED) and only for a CID of its group;
+ *     the sibling's guest sees the caller's CID and port. Between siblings
+ *     every SEQPACKET message carries one leading flags byte (EOR), since
+ *     AF_UNIX does not carry MSG_EOR.
  *
  * Connections: REQUEST / RESPONSE / RST / SHUTDOWN (RCV and SEND each way:
  * half-close works in both directions, mapped to shutdown(SHUT_WR) and
@@ -66,8 +73,9 @@
 #define VSOCK_DEV_BUF_MIN	  4096u
 #define VSOCK_DEV_BUF_MAX	  (64u * 1024u * 1024u)
 #define VSOCK_DEV_SIBLINGS_MAX	  64u
-#define VSOCK_DEV_HOST_PORT_FIRST (1u << 30) /* ports the device hands out */
-#define VSOCK_DEV_CID_MIN	  3u	     /* 0-2 are reserved */
+#define VSOCK_DEV_HOST_PORT_FIRST (1u << 30)   /* ports the device hands out */
+#define VSOCK_DEV_CID_MIN	  3u	       /* 0-2 are reserved */
+#define VSOCK_DEV_SEQ_SUFFIX	  ".seqpacket" /* default uds_seq: uds + it */
 
 extern const struct virtio_dev_ops vsock_dev_ops;
 
@@ -75,13 +83,17 @@ struct vsock_dev;
 
 struct vsock_sibling {
 	uint64_t cid;
-	const char *uds; /* copied */
+	const char *uds;     /* copied */
+	const char *uds_seq; /* copied; NULL: uds VSOCK_DEV_SEQ_SUFFIX */
 };
 
 struct vsock_dev_params {
-	const char *name;   /* for log lines, e.g. "guest1/vsock0"; copied */
-	uint64_t cid;	    /* >= VSOCK_DEV_CID_MIN, < 0xffffffff */
-	const char *uds;    /* host listener path; copied */
+	const char *name; /* for log lines, e.g. "guest1/vsock0"; copied */
+	uint64_t cid;	  /* >= VSOCK_DEV_CID_MIN, < 0xffffffff */
+	const char *uds;  /* host listener path; copied */
+	/* SOCK_SEQPACKET listener path; copied; NULL: uds
+	 * VSOCK_DEV_SEQ_SUFFIX */
+	const char *uds_seq;
 	unsigned max_conns; /* 0: VSOCK_DEV_CONNS_DEFAULT */
 	uint32_t buf_size;  /* per connection and direction; 0: default */
 	/* Guests the guest may reach by CID (its group, itself excluded). */
@@ -102,17 +114,17 @@ struct vsock_dev_stats {
 };
 
 /*
- * Create a device and bind its listener at p->uds (a stale socket file
- * there is replaced; any other file is an error). extra_features are ring
- * features the transport offers. Returns 0 and sets *out, -EINVAL (cid
- * reserved, a limit out of range, uds too long for sun_path, more than
- * VSOCK_DEV_SIBLINGS_MAX siblings), -ENOMEM, or the -errno of binding.
- * Control thread.
+ * Create a device and bind its listeners at p->uds and p->uds_seq (a
+ * stale socket file there is replaced; any other file is an error).
+ * extra_features are ring features the transport offers. Returns 0 and sets
+ * *out, -EINVAL (cid reserved, a limit out of range, uds too long for sun_path,
+ * more than VSOCK_DEV_SIBLINGS_MAX siblings), -ENOMEM, or the -errno of
+ * binding. Control thread.
  */
 int vsock_dev_create(struct vsock_dev **out, const struct vsock_dev_params *p,
 		     uint64_t extra_features);
 
-/* Close every connection and the listener (the socket file is removed);
+/* Close every connection and the listeners (the socket files are removed);
  * its transport must be gone. NULL is accepted. */
 void vsock_dev_destroy(struct vsock_dev *d);
 

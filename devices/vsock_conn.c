@@ -47,7 +47,11 @@ struct conn *vsock_conn_alloc(struct vsock_dev *d, int fd, uint16_t type)
 		/* Buffers per connection, never per packet. */
 		hbuf = malloc(d->buf_size);
 		sbuf = seq ? malloc(d->buf_size) : NULL;
-		if (!hbuf || (seq && !sbuf)) {
+		/* Credentials come with every SEQPACKET message, an empty
+		 * one too, and never with EOF: that tells them apart. */
+		if (!hbuf || (seq && !sbuf) ||
+		    (seq && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1},
+				       sizeof(int)))) {
 			free(hbuf);
 			free(sbuf);
 			return NULL;
@@ -270,9 +274,14 @@ static int flush_seq(struct conn *c)
 {
 	while (c->nmsg) {
 		uint32_t len = c->msg_end[0];
-		ssize_t n = send(c->src.fd, c->hbuf, len,
-				 MSG_DONTWAIT | MSG_NOSIGNAL |
-					 (c->msg_eor[0] ? MSG_EOR : 0));
+		uint8_t flags = c->msg_eor[0] ? VSOCK_FRAME_EOR : 0;
+		struct iovec v[2] = {{&flags, 1}, {c->hbuf, len}};
+		/* AF_UNIX ignores MSG_EOR; a sibling gets it in the frame. */
+		struct msghdr m = {.msg_iov = c->framed ? v : v + 1,
+				   .msg_iovlen = c->framed ? 2 : 1};
+		ssize_t n = sendmsg(c->src.fd, &m,
+				    MSG_DONTWAIT | MSG_NOSIGNAL |
+					    (c->msg_eor[0] ? MSG_EOR : 0));
 
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
@@ -375,14 +384,60 @@ static ssize_t read_stream(struct conn *c, struct vq_elem *e, uint32_t max)
 	return n < 0 ? -errno : n;
 }
 
-/* A new host message into sbuf; bytes, 0 at EOF, or -errno. */
+/* Did recvmsg get a message (credentials), not EOF? Closes any fds the
+ * peer passed. */
+static bool got_message(struct msghdr *m)
+{
+	bool creds = false;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm;
+	     cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS)
+			creds = true;
+		if (cm->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0;
+			     i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			     i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(fd));
+				close(fd);
+			}
+	}
+	return creds;
+}
+
+/* A new host message into sbuf: 1 (c->slen bytes, maybe 0), 0 at EOF, or
+ * -errno. */
 static ssize_t read_seq(struct conn *c)
 {
-	ssize_t n = recv(c->src.fd, c->sbuf, c->dev->buf_size,
-			 MSG_DONTWAIT | MSG_TRUNC);
+	uint8_t flags = 0;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct ucred)) +
+		       CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec v[2] = {{&flags, 1}, {c->sbuf, c->dev->buf_size}};
+	struct msghdr m = {.msg_iov = c->framed ? v : v + 1,
+			   .msg_iovlen = c->framed ? 2 : 1,
+			   .msg_control = &ctl,
+			   .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(c->src.fd, &m,
+			    MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 
 	if (n < 0)
 		return -errno;
+	if (!got_message(&m))
+		return 0;
+	if (c->framed) {
+		/* Our own sibling sent it: a frame without its byte is
+		 * not one, treat it as empty. */
+		c->s_eor = n > 0 && (flags & VSOCK_FRAME_EOR);
+		n = n > 0 ? n - 1 : 0;
+	}
 	if ((size_t)n > c->dev->buf_size) {
 		vsock_guest_log(c->dev,
 				"host message of %zd bytes cut to "
@@ -392,7 +447,7 @@ static ssize_t read_seq(struct conn *c)
 	}
 	c->slen = (uint32_t)n;
 	c->soff = 0;
-	return n;
+	return 1;
 }
 
 static uint32_t produce_data(struct conn *c, struct vq_elem *e)
@@ -415,8 +470,11 @@ static uint32_t produce_data(struct conn *c, struct vq_elem *e)
 		iov_from_buf(e->wr_iov, e->wr_num, VSOCK_HDR_LEN,
 			     c->sbuf + c->soff, (size_t)n);
 		c->soff += (uint32_t)n;
+		/* An empty message is one packet: len 0 with EOM (Linux
+		 * gives the reader a 0-byte message). */
 		if (c->soff == c->slen)
-			flags = VIRTIO_VSOCK_SEQ_EOM;
+			flags = VIRTIO_VSOCK_SEQ_EOM |
+				(c->s_eor ? VIRTIO_VSOCK_SEQ_EOR : 0);
 	} else {
 		n = read_stream(c, e, max);
 		if (n <= 0)

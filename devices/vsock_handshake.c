@@ -18,12 +18,16 @@
 
 /* ---- handshakes ---- */
 
-static bool sibling(const struct vsock_dev *d, uint64_t cid, const char **uds)
+/* Is cid a sibling? Its listener for type goes to *uds when asked. */
+static bool sibling(const struct vsock_dev *d, uint64_t cid, uint16_t type,
+		    const char **uds)
 {
 	for (unsigned i = 0; i < d->nsib; i++)
 		if (d->sib[i].cid == cid) {
 			if (uds)
-				*uds = d->sib[i].uds;
+				*uds = type == VIRTIO_VSOCK_TYPE_SEQPACKET
+					       ? d->sib[i].uds_seq
+					       : d->sib[i].uds;
 			return true;
 		}
 	return false;
@@ -63,10 +67,8 @@ void vsock_guest_connect(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 	if (cid == VSOCK_CID_HOST) {
 		snprintf(path, sizeof(path), "%s_%" PRIu32, d->uds, port);
 		uds = path;
-	} else if (!sibling(d, cid, &uds)) {
+	} else if (!sibling(d, cid, type, &uds)) {
 		return refuse(d, h, "no such CID in the guest's group", 0);
-	} else if (type != VIRTIO_VSOCK_TYPE_STREAM) {
-		return refuse(d, h, "only STREAM reaches a sibling", 0);
 	}
 	if (d->nopen >= d->max_conns)
 		return refuse(d, h, "max_conns reached", 0);
@@ -93,7 +95,9 @@ void vsock_guest_connect(struct vsock_dev *d, const struct virtio_vsock_hdr *h)
 		len = snprintf(line, sizeof(line),
 			       "CONNECT %" PRIu32 " FROM %llu %" PRIu32 "\n",
 			       port, (unsigned long long)d->cid, c->gport);
-		/* A fresh unix socket always has room for one line. */
+		c->framed = type == VIRTIO_VSOCK_TYPE_SEQPACKET;
+		/* A fresh unix socket always has room for one line (one
+		 * message on SEQPACKET). */
 		if (send(fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 		    len) {
 			vsock_conn_free(d, c);
@@ -117,10 +121,29 @@ void vsock_guest_response(struct conn *c)
 	c->state = CONN_OPEN;
 }
 
+/* SEQPACKET: the line is one whole message. */
+static int read_line_seq(struct conn *c)
+{
+	ssize_t n = recv(c->src.fd, c->line, sizeof(c->line) - 1,
+			 MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	if (n == 0)
+		return -ECONNRESET; /* EOF, or an empty message: no line */
+	if (n > (ssize_t)sizeof(c->line) - 1 ||
+	    vsock_host_line_len(c->line, (size_t)n) != n)
+		return -EINVAL;
+	c->line[n - 1] = '\0';
+	return 1;
+}
+
 /* Read one line without taking any byte past it. 1 got it, 0 not yet,
  * -errno (EOF: -ECONNRESET, no line: -EINVAL). */
 static int read_line(struct conn *c)
 {
+	if (c->type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		return read_line_seq(c);
 	ssize_t n = recv(c->src.fd, c->line, sizeof(c->line) - 1,
 			 MSG_PEEK | MSG_DONTWAIT);
 	int len;
@@ -175,8 +198,17 @@ void vsock_conn_hello(struct conn *c)
 					    : "not a CONNECT line");
 		return vsock_conn_free(d, c);
 	}
-	if (from &&
-	    (!sibling(d, from, NULL) || !vsock_host_peer_is_self(c->src.fd))) {
+	if (c->type == VIRTIO_VSOCK_TYPE_SEQPACKET &&
+	    !(d->vdev.features & (1ull << VIRTIO_VSOCK_F_SEQPACKET))) {
+		log_msg_ratelimited(&d->log_rl, LOG_LEVEL_WARN,
+				    "%s: SEQPACKET connection closed: the "
+				    "guest's driver did not accept "
+				    "VIRTIO_VSOCK_F_SEQPACKET",
+				    d->name);
+		return vsock_conn_free(d, c);
+	}
+	if (from && (!sibling(d, from, c->type, NULL) ||
+		     !vsock_host_peer_is_self(c->src.fd))) {
 		log_msg_ratelimited(&d->log_rl, LOG_LEVEL_WARN,
 				    "%s: connection from CID %llu refused: not "
 				    "a sibling of this guest",
@@ -184,6 +216,7 @@ void vsock_conn_hello(struct conn *c)
 		return vsock_conn_free(d, c);
 	}
 	c->gport = port;
+	c->framed = from && c->type == VIRTIO_VSOCK_TYPE_SEQPACKET;
 	c->pcid = from ? from : VSOCK_CID_HOST;
 	c->pport = from ? fport : host_port(d);
 	if (vsock_conn_find(d, c->gport, c->pcid, c->pport))
@@ -211,21 +244,16 @@ void vsock_conn_sib_ok(struct conn *c)
 	vsock_conn_list(c);
 }
 
-void vsock_listener_ready(struct loop_source *s, uint32_t events)
+static void accept_some(struct vsock_dev *d, int lfd, uint16_t type)
 {
-	struct vsock_dev *d = container_of(s, struct vsock_dev, lsrc);
-
-	(void)events;
 	for (unsigned i = 0; i < ACCEPTS_PER_WAKE; i++) {
-		int fd = accept4(d->listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
 		if (fd < 0)
 			return;
-		c = d->nopen < d->max_conns
-			    ? vsock_conn_alloc(d, fd, VIRTIO_VSOCK_TYPE_STREAM)
-			    : NULL;
+		c = d->nopen < d->max_conns ? vsock_conn_alloc(d, fd, type)
+					    : NULL;
 		if (!c) {
 			d->stats.refused++;
 			log_msg_ratelimited(&d->log_rl, LOG_LEVEL_WARN,
@@ -237,4 +265,20 @@ void vsock_listener_ready(struct loop_source *s, uint32_t events)
 		}
 		vsock_conn_arm(c);
 	}
+}
+
+void vsock_listener_ready(struct loop_source *s, uint32_t events)
+{
+	struct vsock_dev *d = container_of(s, struct vsock_dev, lsrc);
+
+	(void)events;
+	accept_some(d, d->listen_fd, VIRTIO_VSOCK_TYPE_STREAM);
+}
+
+void vsock_seq_listener_ready(struct loop_source *s, uint32_t events)
+{
+	struct vsock_dev *d = container_of(s, struct vsock_dev, seq_lsrc);
+
+	(void)events;
+	accept_some(d, d->seq_listen_fd, VIRTIO_VSOCK_TYPE_SEQPACKET);
 }

@@ -22,7 +22,7 @@ static int fill_addr(struct sockaddr_un *a, const char *path)
 	return 0;
 }
 
-int vsock_host_listen(const char *path)
+int vsock_host_listen(const char *path, int type)
 {
 	struct sockaddr_un a;
 	struct stat st;
@@ -35,7 +35,7 @@ int vsock_host_listen(const char *path)
 			return -EEXIST;
 		unlink(path);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||

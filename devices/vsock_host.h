@@ -15,12 +15,13 @@
 #define VSOCK_HOST_LINE_MAX 64 /* longest handshake line, '\n' included */
 
 /*
- * Listen (SOCK_STREAM) at path. A socket file already there is removed
- * first (a stale one from an earlier run); any other kind of file is left
- * alone and -EEXIST returned. Returns a listening fd, or -errno
+ * Listen with a socket of type (SOCK_STREAM, SOCK_SEQPACKET) at path. A socket
+ * file already there is removed first (a stale one from an earlier run); any
+ * other kind of file is left alone and -EEXIST returned. Returns a listening
+ * fd, or -errno
  * (-ENAMETOOLONG when path does not fit sun_path).
  */
-int vsock_host_listen(const char *path);
+int vsock_host_listen(const char *path, int type);
 
 /*
  * Connect to path with a socket of type (SOCK_STREAM, SOCK_SEQPACKET),

@@ -16,10 +16,11 @@
 #include "vsock.h"
 #include "vsock_host.h"
 
-#define VSOCK_HDR_LEN  ((uint32_t)sizeof(struct virtio_vsock_hdr))
-#define VSOCK_CID_HOST 2u
-#define VSOCK_SEQ_MSGS 32u /* complete guest messages waiting for the host */
-#define VSOCK_RSTQ_TX  64u /* rst queue room the tx path needs to go on */
+#define VSOCK_HDR_LEN	((uint32_t)sizeof(struct virtio_vsock_hdr))
+#define VSOCK_CID_HOST	2u
+#define VSOCK_SEQ_MSGS	32u /* complete guest messages waiting for the host */
+#define VSOCK_RSTQ_TX	64u /* rst queue room the tx path needs to go on */
+#define VSOCK_FRAME_EOR 1u  /* framed (sibling) SEQPACKET: the flags byte */
 
 enum conn_state {
 	CONN_FREE,
@@ -67,6 +68,9 @@ struct conn {
 	bool guest_shut_send, guest_shut_rcv;
 	bool wr_shut;	   /* shutdown(SHUT_WR) done */
 	bool credit_asked; /* CREDIT_REQUEST sent, no packet since */
+	/* SEQPACKET to a sibling's device: a flags byte leads each message */
+	bool framed;
+	bool s_eor; /* the message in sbuf ends a record */
 
 	char line[VSOCK_HOST_LINE_MAX];
 	struct conn *next; /* work list */
@@ -77,15 +81,15 @@ struct vsock_dev {
 	struct virtio_dev vdev;
 	char name[64];
 	uint64_t cid;
-	char uds[108];
+	char uds[108], uds_seq[108];
 	struct virtio_vsock_config config;
 	uint32_t buf_size;
 	unsigned max_conns;
 	struct vsock_sibling *sib;
 	unsigned nsib;
 
-	int listen_fd;
-	struct loop_source lsrc;
+	int listen_fd, seq_listen_fd;
+	struct loop_source lsrc, seq_lsrc;
 	bool running; /* rx and tx started */
 	bool reset_pending;
 	bool in_rx, tx_throttled;
@@ -134,6 +138,7 @@ void vsock_guest_shutdown(struct conn *c, uint32_t flags);
 /* Fill rx buffer e with c's next packet; bytes written or 0. */
 uint32_t vsock_conn_produce(struct conn *c, struct vq_elem *e);
 void vsock_listener_ready(struct loop_source *s, uint32_t events);
+void vsock_seq_listener_ready(struct loop_source *s, uint32_t events);
 void vsock_hdr_fill(const struct conn *c, struct virtio_vsock_hdr *h,
 		    uint16_t op, uint32_t len, uint32_t flags);
 

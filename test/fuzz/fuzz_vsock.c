@@ -11,8 +11,10 @@
  *           4   a tx buffer of the wrong shape (short, with a writable
  *               part, cut in segments)
  *           5   rx buffers, some too small for a header
- *           6   host side: accept, write, shutdown or close, then run
- *               the loop
+ *           6   host side: accept, connect (STREAM to uds, or one
+ *               SOCK_SEQPACKET message to uds.seqpacket; plain or as
+ *               the sibling CID 4), write (on SEQPACKET a message, empty
+ *               ones too), shutdown or close, then run the loop
  *           7   tx stop and restart, or a device reset and restart
  *
  * Checked beyond "no crash, no sanitizer report": every rx used length is
@@ -25,6 +27,7 @@
 #include <endian.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_vsock.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +119,8 @@ static void start_queues(struct run *r)
 
 static void setup(struct run *r)
 {
-	static const struct vsock_sibling sib = {4, "/nonexistent/sibling"};
+	static const struct vsock_sibling sib = {.cid = 4,
+						 .uds = "/nonexistent/sibling"};
 
 	memset(r, 0, sizeof(*r));
 	r->tp.ops = &tp_ops;
@@ -198,7 +202,10 @@ static void tx_packet(struct run *r, const uint8_t *s)
 		.src_cid = htole64(s[3] & 1 ? CID : s[3]),
 		.dst_cid = htole64(s[3] & 2 ? 2 : (s[3] & 4 ? 4 : s[3] >> 3)),
 		.src_port = htole32(s[4] % 4),
-		.dst_port = htole32(s[5] % 3),
+		/* Host-initiated connections have ports from 2^30. */
+		.dst_port = htole32(s[5] & 0x80 ? VSOCK_DEV_HOST_PORT_FIRST +
+							  s[5] % 4
+						: s[5] % 3),
 		.len = htole32(s[0] & 0x80 ? len + s[6] : len),
 		.type = htole16(s[2] % 3),
 		.op = htole16(s[1] % 9),
@@ -279,13 +286,18 @@ static void host_step(struct run *r, const uint8_t *s)
 		/* A host program connecting to the guest. */
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 		char line[40];
+		bool seq = s[3] & 4;
 		int n = snprintf(line, sizeof(line),
 				 s[3] & 1 ? "CONNECT %u\n"
-					  : "CONNECT %u FROM 4 9\n",
-				 s[3] % 3);
+					  : "CONNECT %u FROM 4 %u\n",
+				 s[3] % 3, s[4] % 3);
 
-		strcpy(a.sun_path, uds);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s%s", uds,
+			 seq ? VSOCK_DEV_SEQ_SUFFIX : "");
+		fd = socket(AF_UNIX,
+			    (seq ? SOCK_SEQPACKET : SOCK_STREAM) |
+				    SOCK_NONBLOCK,
+			    0);
 		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
 		    send(fd, line, (size_t)n, MSG_NOSIGNAL) == n)
 			r->host[k] = fd;

@@ -22,9 +22,15 @@ Proven here, with checksums on both sides:
   - abrupt close on each side: a guest socat killed with SIGKILL is EOF on
     the host socket; a host closing mid-transfer fails the guest's writer
     instead of hanging it (test_abrupt_close);
+  - SEQPACKET host -> guest: a host program on <uds>.seqpacket sends
+    "CONNECT 6002\\n" as one message, gets "OK <port>\\n" as one message,
+    then messages of 0 bytes to 70000 bytes keep their boundaries in the
+    guest, the empty ones as empty messages (not EOF), and the guest's
+    echoes come back one message each (test_host_seqpacket_to_guest);
   - two QEMU guests served by one virtiobox, siblings in one group, talk
-    to each other by CID (STREAM, half-close, digest), and a guest outside
-    the group is refused.
+    to each other by CID (STREAM, half-close, digest; SEQPACKET messages
+    of 1 byte to 100000 bytes both ways with MSG_EOR kept on the last),
+    and a guest outside the group is refused (STREAM and SEQPACKET).
 """
 
 from __future__ import annotations
@@ -195,14 +201,20 @@ guests = (
 );
 """
 
+SIB_SEQ_SIZES = [1, 100, 4096, 5000, 65536, 100000]
+
 SIB_SERVER = r"""
+/test/vsock_seq -l 7001 %(n)d >/tmp/seq.out 2>&1 &
+spid=$!
 socat -t 30 -T 120 VSOCK-LISTEN:7000 SYSTEM:sha256sum &
 pid=$!
 sleep 1
 echo ready | socat -T 10 - VSOCK-CONNECT:2:9000 || fail "cannot tell the host"
 wait $pid || fail "the sibling server failed"
+wait $spid || fail "the SEQPACKET server failed: $(cat /tmp/seq.out)"
+cat /tmp/seq.out
 echo "VB-SAW served: yes"
-"""
+""" % {"n": len(SIB_SEQ_SIZES)}
 
 SIB_CLIENT = r"""
 saw() { echo "VB-SAW $1: $2"; }
@@ -215,12 +227,31 @@ if out=$(socat -T 10 /dev/null VSOCK-CONNECT:5:7000 2>&1); then
 else
 	saw "cid 5" "$(echo "$out" | grep -o 'Connection re[a-z]* by peer\|Connection refused' | head -1)"
 fi
-"""
+/test/vsock_seq 3 7001 %(sizes)s >/tmp/seq.out 2>&1 || fail "SEQPACKET to the sibling: $(cat /tmp/seq.out)"
+cat /tmp/seq.out
+/test/vsock_seq 5 7001 1 >/tmp/seq5.out 2>&1
+saw "seq cid 5" "$(grep -o 'Connection re[a-z]* by peer\|Connection refused' /tmp/seq5.out | head -1)"
+""" % {"sizes": " ".join(map(str, SIB_SEQ_SIZES))}
 
 
-def test_two_guests_as_siblings(images, serve):
+def guest_seq_program(tmp_path: Path) -> Path:
+    prog = tmp_path / "vsock_seq"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O2", "-std=c11", "-Wall", "-Wextra",
+                    "-Werror", "-D_GNU_SOURCE", "-o", str(prog),
+                    str(Path(__file__).with_name("guest") / "vsock_seq.c")], check=True)
+    return prog
+
+
+def guest_msgs(console: str) -> list[tuple[int, int, bool]]:
+    """The VB-MSG lines of vsock_seq: (length, byte sum, MSG_EOR)."""
+    return [(int(m[1]), int(m[2]), bool(m[3])) for m in
+            re.finditer(r"^VB-MSG (\d+) (\d+)( EOR)?\r?$", console, re.M)]
+
+
+def test_two_guests_as_siblings(images, serve, tmp_path):
+    prog = guest_seq_program(tmp_path)
     server = serve(SIB_BOARD, socket_name="g1-vsock.sock")
-    server.expected_warnings = (re.compile(r"g2/vsock0: connection from port \d+ to 5:7000 "
+    server.expected_warnings = (re.compile(r"g2/vsock0: connection from port \d+ to 5:700[01] "
                                            r"refused: no such CID in the guest's group"),)
     run = server.runtime_dir
     ready = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,7 +265,8 @@ def test_two_guests_as_siblings(images, serve):
             cmd = prepare_plain(script, Path(tmp), [
                 "-global", "virtio-mmio.force-legacy=false",
                 "-chardev", f"socket,id=vs0,path={run / sock}",
-                "-device", "vhost-user-vsock-device,chardev=vs0"])
+                "-device", "vhost-user-vsock-device,chardev=vs0"],
+                files={"/test/vsock_seq": File(path=prog, mode=0o755)})
             results[name] = qemu.run(cmd, 300, f"test_vsock_{name}")
 
     g1 = threading.Thread(target=guest, args=("g1", SIB_SERVER, "g1-vsock.sock"))
@@ -263,6 +295,13 @@ def test_two_guests_as_siblings(images, serve):
     assert results["ready"] == b"ready\n"
     assert saw["sent"] == saw["sibling digest"], saw
     assert saw["cid 5"] in ("Connection reset by peer", "Connection refused"), saw
+    # SEQPACKET both ways between the siblings: each message whole, the
+    # last one (sent with MSG_EOR) with MSG_EOR at the server and back.
+    want = [(n, msg_sum(n), i == len(SIB_SEQ_SIZES) - 1) for i, n in enumerate(SIB_SEQ_SIZES)]
+    print("g1 got:", guest_msgs(c1.console), "\ng2 got:", guest_msgs(c2.console))
+    assert guest_msgs(c1.console) == want, c1.console[-3000:]
+    assert guest_msgs(c2.console) == want, c2.console[-3000:]
+    assert saw["seq cid 5"] in ("Connection reset by peer", "Connection refused"), saw
 
 
 SEQ_SIZES = [1, 100, 4096, 5000, 20000, 65536, 100000]
@@ -299,10 +338,7 @@ def host_seq(path: Path, out: dict) -> None:
 
 
 def test_seqpacket_boundaries(images, serve, tmp_path):
-    prog = tmp_path / "vsock_seq"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-static", "-O2", "-std=c11", "-Wall", "-Wextra",
-                    "-Werror", "-D_GNU_SOURCE", "-o", str(prog),
-                    str(Path(__file__).with_name("guest") / "vsock_seq.c")], check=True)
+    prog = guest_seq_program(tmp_path)
     server = serve(board_text(), socket_name=SOCKET)
     out: dict = {}
     t = threading.Thread(target=host_seq, args=(Path(f"{server.runtime_dir / UDS}_5001"), out))
@@ -320,6 +356,64 @@ def test_seqpacket_boundaries(images, serve, tmp_path):
     assert result.verdict == "PASS", result.console[-3000:]
     assert out["host got"] == want, out
     assert guest == want, result.console[-3000:]
+
+
+H2G_SEQ_SIZES = [5, 0, 4096, 70000, 0, 1]
+
+
+def msg(size: int) -> bytes:
+    return bytes((k * 7 + size) & 0xff for k in range(size))
+
+
+def host_seq_h2g(path: Path, out: dict) -> None:
+    """A host program on <uds>.seqpacket: CONNECT 6002 until the guest
+    listens, then every message of H2G_SEQ_SIZES, then the echoes."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(60)
+        try:
+            s.connect(str(path))
+            s.send(b"CONNECT 6002\n")
+            line = s.recv(64)
+            if not line.startswith(b"OK "):
+                s.close()
+                time.sleep(0.3)
+                continue
+            out["ok line"] = line
+            for n in H2G_SEQ_SIZES:
+                s.send(msg(n))
+            out["echoes"] = [(len(m), sum(m)) for m in
+                             (s.recv(1 << 20) for n in H2G_SEQ_SIZES if n)]
+            return
+        except OSError as e:
+            out["error"] = repr(e)
+            time.sleep(0.3)
+        finally:
+            s.close()
+
+
+def test_host_seqpacket_to_guest(images, serve, tmp_path):
+    prog = guest_seq_program(tmp_path)
+    server = serve(board_text(), socket_name=SOCKET)
+    path = Path(f"{server.runtime_dir / UDS}.seqpacket")
+    assert path.is_socket(), server.log()
+    out: dict = {}
+    t = threading.Thread(target=host_seq_h2g, args=(path, out))
+    t.start()
+    script = f"run /test/vsock_seq -l 6002 {len(H2G_SEQ_SIZES)}\n"
+    with tempfile.TemporaryDirectory(prefix="virtiobox-vsock-seq-h2g-") as tmp:
+        cmd = prepare_plain(script, Path(tmp), qemu_args(server.sock),
+                            files={"/test/vsock_seq": File(path=prog, mode=0o755)})
+        result = qemu.run(cmd, 300, "test_vsock_seqpacket_h2g")
+    t.join(10)
+    got = guest_msgs(result.console)
+    print("host:", out, "\nguest got:", got)
+    assert result.verdict == "PASS", result.console[-3000:]
+    assert re.fullmatch(rb"OK \d+\n", out.get("ok line", b"")), out
+    # Every message whole in the guest, the empty ones as empty messages.
+    assert got == [(n, msg_sum(n), False) for n in H2G_SEQ_SIZES], result.console[-3000:]
+    assert out["echoes"] == [(n, msg_sum(n)) for n in H2G_SEQ_SIZES if n], out
 
 
 NCONN = 64

@@ -551,6 +551,11 @@ domu_create guest1 -p
 vb_wait_served guest1 1
 run xl unpause guest1
 log=/var/log/xen/console/guest-guest1.log
+( while sleep 15; do
+    echo "mon: virtiobox ticks $(cut -d' ' -f14,15 /proc/$vb_pid/stat 2>/dev/null)," \
+         "domU: $(xl list guest1 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6)," \
+         "console: $(tail -n 2 "$log" 2>/dev/null | tr '\n' '|')"
+  done ) &
 asked() {{ grep -q "VB-GPIO: $1" "$log" 2>/dev/null; }}
 wait_for 120 asked "drive ACK high"
 gpio_sim_pull sim0 2 pull-up
@@ -570,3 +575,110 @@ def test_xen_domu_uses_virtio_gpio(images, report):
     result.check()
     assert result.domus == {"guest1": ("PASS", "")}
     assert "[guest1] ok: interrupt seen" in result.console
+
+
+# virtio-vsock over the Xen transport: a domU's Linux vsock driver through
+# virtiobox in dom0 (grants) to a unix listener in dom0 (test/system/
+# vsock_echo.c), which takes the domU's bytes to EOF and sends them back;
+# sha256 on both sides, and the host-initiated direction (dom0 connects
+# to the uds with CONNECT) with the guest's digest.
+VSOCK_XEN_BYTES = 4 * 1024 * 1024
+
+DOMU_VSOCK = rf"""
+saw() {{ echo "VB-SAW $1: $2"; }}
+for d in /sys/bus/virtio/devices/*; do
+    [ "$(cat "$d/device")" = 0x0013 ] && saw "vsock device" "$(cat "$d/features" | cut -c1-3)"
+done
+head -c {VSOCK_XEN_BYTES} /dev/urandom >/tmp/d
+saw "domU sent" "$(sha256sum </tmp/d | cut -d' ' -f1)"
+echo "VB-VSOCK: sending"
+socat -t 300 -T 300 - VSOCK-CONNECT:2:5000 </tmp/d >/tmp/back 2>/tmp/err || fail "socat: $(cat /tmp/err)"
+saw "domU got back" "$(sha256sum </tmp/back | cut -d' ' -f1)"
+socat -t 300 -T 300 VSOCK-LISTEN:6000 SYSTEM:sha256sum &
+echo "VB-VSOCK: listening"
+wait $! || fail "socat listen failed"
+"""
+
+
+def vsock_board() -> str:
+    return ('name = "xen-vsock";\nguests = ( { domain = "guest1"; transport = "xen-mmio";\n'
+            '  devices = ( { type = "vsock"; name = "vsock0"; cid = 3; uds = "/run/vb-g1.vsock"; } ); } );\n')
+
+
+DOM0_VSOCK = DOM0_LIB + rf"""
+cat >/tmp/board.cfg <<'BOARD'
+{vsock_board()}BOARD
+run virtiobox check /tmp/board.cfg
+vb_start /tmp/board.cfg
+wait_for 10 test -S /run/vb-g1.vsock
+/test/vsock_echo /run/vb-g1.vsock_5000 /tmp/got >/tmp/echo.log 2>&1 &
+echo_pid=$!
+domu_config guest1 --virtio "type=virtio,device13, transport=mmio, grant_usage=0" >/dev/null
+domu_create guest1 -p
+served() {{ vb_state_is "$(domid_of guest1)" 0 2; }}
+i=0
+until served; do
+    i=$((i + 1))
+    if [ $i -gt 300 ]; then
+        bg_alive virtiobox && echo "virtiobox alive" || echo "virtiobox is gone"
+        xenstore-ls -f /local/domain/0/backend/virtio
+        for t in /proc/$vb_pid/task/*; do echo "$t: $(cut -d' ' -f2,3 $t/stat) $(cat $t/wchan 2>/dev/null)"; done
+        fail "the vsock device was not served within 60 s"
+    fi
+    sleep 0.2
+done
+run xl unpause guest1
+log=/var/log/xen/console/guest-guest1.log
+( while sleep 15; do
+    echo "mon: virtiobox ticks $(cut -d' ' -f14,15 /proc/$vb_pid/stat 2>/dev/null)," \
+         "domU: $(xl list guest1 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6)," \
+         "console: $(tail -n 2 "$log" 2>/dev/null | tr '\n' '|')"
+  done ) &
+# Bounded waits that show both sides when they run out.
+stuck() {{
+    echo "--- domU console:"; cat "$log"; echo "--- vsock_echo:"; cat /tmp/echo.log
+    bg_log virtiobox
+    fail "$1"
+}}
+end=$(($(date +%s) + 240))
+while kill -0 $echo_pid 2>/dev/null; do
+    [ "$(date +%s)" -lt $end ] || stuck "the domU's transfer did not end within 240 s"
+    sleep 1
+done
+wait $echo_pid || stuck "vsock_echo failed"
+cat /tmp/echo.log
+echo "VB-SAW dom0 got: $(sha256sum </tmp/got | cut -d' ' -f1) $(wc -c </tmp/got)"
+end=$(($(date +%s) + 120))
+until grep -q "VB-VSOCK: listening" "$log"; do
+    [ "$(date +%s)" -lt $end ] || stuck "the domU did not listen within 120 s"
+    sleep 1
+done
+head -c {VSOCK_XEN_BYTES} /dev/urandom >/tmp/h2g
+echo "VB-SAW dom0 sent: $(sha256sum </tmp/h2g | cut -d' ' -f1)"
+/test/vsock_echo connect /run/vb-g1.vsock 6000 /tmp/h2g /tmp/reply || stuck "host -> guest failed"
+echo "VB-SAW guest digest: $(cut -d' ' -f1 /tmp/reply)"
+domu_expect_pass guest1 200
+bg_alive virtiobox || fail "virtiobox died"
+"""
+
+
+def test_xen_domu_uses_virtio_vsock(images, report, tmp_path):
+    """The same STREAM transfer as the QEMU tests, from a domU: 4 MiB each
+    way with sha256 on both sides, through grants and the Xen IOREQ
+    transport."""
+    binary = _binary()
+    echo = tmp_path / "vsock_echo"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-O2", "-Wall", "-Werror", "-static", "-o", str(echo),
+                    str(Path(__file__).with_name("vsock_echo.c"))], check=True)
+    result = report(run_xen(DOM0_VSOCK, timeout=500, virtiobox=binary,
+                            files={"/test/vsock_echo": File(path=echo, mode=0o755)},
+                            domus={"guest1": DOMU_VSOCK}))
+    result.check()
+    assert result.domus == {"guest1": ("PASS", "")}
+    saw = vbtest.observations(re.sub(r"^\[guest1\] ", "", result.console, flags=re.M))
+    print("\n".join(f"{k}: {v}" for k, v in saw.items()))
+    assert "vsock device" in saw, result.console[-3000:]
+    assert saw["dom0 got"] == f"{saw['domU sent']} {VSOCK_XEN_BYTES}", saw
+    assert saw["domU got back"] == saw["domU sent"], saw
+    assert saw["guest digest"] == saw["dom0 sent"], saw
+    assert "guest1/vsock0: serving domain" in result.console

@@ -40,7 +40,7 @@
 static const struct err_case cases[] = {
 	{"unknown_key", OK("port = 1;"),
 	 DEV3 ".port: unknown key (known here: type, name, socket, packed, "
-	      "cid, uds, group, max_connections, buf_size)"},
+	      "cid, uds, uds_seqpacket, group, max_connections, buf_size)"},
 	{"cid_missing", VHU("uds = \"v\";"),
 	 DEV3 ".cid: required key is missing"},
 	{"cid_reserved", VHU("cid = 2; uds = \"v\";"),
@@ -59,6 +59,15 @@ static const struct err_case cases[] = {
 	 DEV3 ".uds: /" TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
 	      " is longer than "
 	      "96 bytes (a unix socket path, with room for \"_<port>\")"},
+	{"uds_seqpacket_empty", OK("uds_seqpacket = \"\";"),
+	 DEV3 ".uds_seqpacket: must not be empty"},
+	{"uds_seqpacket_is_uds", OK("uds_seqpacket = \"v.sock\";"),
+	 DEV3 ".uds_seqpacket: /run/vb/v.sock is the device's uds too"},
+	{"uds_seqpacket_too_long",
+	 OK("uds_seqpacket = \"/" TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
+	    "1234567\";"),
+	 DEV3 ".uds_seqpacket: /" TEN TEN TEN TEN TEN TEN TEN TEN TEN TEN
+	      "1234567 is longer than 107 bytes (a unix socket path)"},
 	{"group_bad", OK("group = \"a b\";"),
 	 DEV3 ".group: \"a b\" is not a name (letters, digits, '_', '-', '.'; "
 	      "1 to 63 characters)"},
@@ -83,6 +92,21 @@ static const struct err_case cases[] = {
 	 TWO("cid = 3; uds = \"s2\";", "cid = 4; uds = \"b\";"),
 	 "@:3: guests[0].devices[0].uds: /run/vb/s2 is also the socket of "
 	 "guests[1].devices[0]"},
+	/* The SEQPACKET listener, given or derived, against other paths. */
+	{"uds_seqpacket_is_a_socket",
+	 TWO("cid = 3; uds = \"a\"; uds_seqpacket = \"s2\";",
+	     "cid = 4; uds = \"b\";"),
+	 "@:3: guests[0].devices[0].uds_seqpacket: the SEQPACKET listener "
+	 "/run/vb/s2 is also a socket of guests[1].devices[0]"},
+	{"uds_seqpacket_default_is_a_uds",
+	 TWO("cid = 3; uds = \"a\";", "cid = 4; uds = \"a.seqpacket\";"),
+	 "@:3: guests[0].devices[0].uds: the SEQPACKET listener "
+	 "/run/vb/a.seqpacket is also a socket of guests[1].devices[0]"},
+	{"uds_seqpacket_twice",
+	 TWO("cid = 3; uds = \"a\"; uds_seqpacket = \"q\";",
+	     "cid = 4; uds = \"b\"; uds_seqpacket = \"q\";"),
+	 "@:3: guests[0].devices[0].uds_seqpacket: the SEQPACKET listener "
+	 "/run/vb/q is also a socket of guests[1].devices[0]"},
 };
 
 static void test_values(void **state)
@@ -94,18 +118,23 @@ static void test_values(void **state)
 	(void)state;
 	assert_int_equal(load(TWO("cid = 3; uds = \"a\"; group = \"lab\";",
 				  "cid = 4294967294L; uds = \"/tmp/b\"; "
+				  "uds_seqpacket = \"b.seq\"; "
 				  "max_connections = 8; buf_size = 4096;"),
 			      &b, err, sizeof(err)),
 			 0);
 	v = &b->guests[0].devices[0].vsock;
 	assert_int_equal(v->cid, 3);
 	assert_string_equal(v->uds, "/run/vb/a");
+	assert_string_equal(v->uds_seq, "/run/vb/a.seqpacket");
+	assert_false(v->uds_seq_given);
 	assert_string_equal(v->group, "lab");
 	assert_int_equal(v->max_conns, BOARD_VSOCK_CONNS_DEFAULT);
 	assert_int_equal(v->buf_size, BOARD_VSOCK_BUF_DEFAULT);
 	v = &b->guests[1].devices[0].vsock;
 	assert_int_equal(v->cid, 4294967294ull);
 	assert_string_equal(v->uds, "/tmp/b");
+	assert_string_equal(v->uds_seq, "/run/vb/b.seq");
+	assert_true(v->uds_seq_given);
 	assert_null(v->group);
 	assert_int_equal(v->max_conns, 8);
 	assert_int_equal(v->buf_size, 4096);

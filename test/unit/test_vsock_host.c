@@ -83,7 +83,7 @@ static void test_sockets(void **state)
 	snprintf(path, sizeof(path), "%s/l", dir);
 	/* Nobody listens yet. */
 	assert_int_equal(vsock_host_connect(path, SOCK_STREAM), -ENOENT);
-	l = vsock_host_listen(path);
+	l = vsock_host_listen(path, SOCK_STREAM);
 	assert_true(l >= 0);
 	c = vsock_host_connect(path, SOCK_STREAM);
 	assert_true(c >= 0);
@@ -91,22 +91,22 @@ static void test_sockets(void **state)
 	close(c);
 	close(l);
 	/* A stale socket file is replaced. */
-	l = vsock_host_listen(path);
+	l = vsock_host_listen(path, SOCK_STREAM);
 	assert_true(l >= 0);
 	close(l);
 	/* Anything else is left alone. */
 	unlink(path);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_int_equal(vsock_host_listen(path), -EEXIST);
+	assert_int_equal(vsock_host_listen(path, SOCK_STREAM), -EEXIST);
 	rmdir(path);
 	/* A listener of the other type: the kernel says EPROTOTYPE. */
-	l = vsock_host_listen(path);
+	l = vsock_host_listen(path, SOCK_STREAM);
 	assert_int_equal(vsock_host_connect(path, SOCK_SEQPACKET), -EPROTOTYPE);
 	close(l);
 	unlink(path);
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
-	assert_int_equal(vsock_host_listen(path), -ENAMETOOLONG);
+	assert_int_equal(vsock_host_listen(path, SOCK_STREAM), -ENAMETOOLONG);
 	rmdir(dir);
 }
 
