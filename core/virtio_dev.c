@@ -37,6 +37,7 @@ int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		ret = vq_init(&d->vqs[i], i, ops->queue_max);
 		if (ret < 0)
 			goto err_destroy_vqs;
+		vq_set_holds_buffers(&d->vqs[i], ops->held_queues & (1u << i));
 	}
 	d->ops = ops;
 	d->features_offered = ops->features | CORE_FEATURES | extra_features;

@@ -67,7 +67,10 @@ struct virtio_dev_ops {
 	uint32_t device_id; /* VIRTIO_ID_* */
 	uint64_t features;  /* model feature bits offered */
 	unsigned num_queues;
-	uint16_t queue_max;   /* maximum size of each queue */
+	uint16_t queue_max; /* maximum size of each queue */
+	/* Bit q: the model keeps queue q's buffers across kicks (event and
+	 * receive queues); see vq_set_holds_buffers. */
+	uint32_t held_queues;
 	uint32_t config_size; /* bytes of device config space (may be 0) */
 
 	/* Required: queue_kick, reset, and config_read when config_size. */

@@ -209,6 +209,10 @@ static void elem_unmap(struct vq *vq, struct vq_elem *e)
 	if (!e->mapped)
 		return;
 	e->mapped = false;
+	if (e->grouped) {
+		e->grouped = false;
+		vq->grouped_live--;
+	}
 	n = elem_ranges(e, r);
 	if (n)
 		gmem_unmap_batch(vq->mem, r, n);
@@ -287,23 +291,34 @@ static unsigned batch_map(struct vq *vq)
 
 	if (!gmem_needs_map(vq->mem))
 		return vq->batch_len;
+	if (vq->holds || vq->batch_len == 1)
+		goto one_by_one;
 	for (k = 0; k < vq->batch_len; k++) {
 		struct vq_elem *e = &vq->pool[vq->batch[k]];
 
 		nr += elem_ranges(e, vq->ranges + nr);
-		e->mapped = e->nseg != 0;
 	}
-	if (nr == 0 || gmem_map_batch(vq->mem, vq->ranges, nr) == 0)
+	if (nr == 0)
 		return vq->batch_len;
+	if (gmem_map_batch(vq->mem, vq->ranges, nr) == 0) {
+		for (k = 0; k < vq->batch_len; k++) {
+			struct vq_elem *e = &vq->pool[vq->batch[k]];
+
+			e->mapped = e->grouped = e->nseg != 0;
+			vq->grouped_live += e->grouped;
+		}
+		return vq->batch_len;
+	}
+one_by_one:
 	for (k = 0; k < vq->batch_len; k++) {
 		struct vq_elem *e = &vq->pool[vq->batch[k]];
 
 		nr = elem_ranges(e, vq->ranges);
 		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
-			e->mapped = false;
 			elem_refuse(vq, e);
 			continue;
 		}
+		e->mapped = nr != 0;
 		vq->batch[kept++] = vq->batch[k];
 	}
 	vq->batch_len = kept;
@@ -608,8 +623,9 @@ uint32_t vq_stop(struct vq *vq)
 	if (!vq->fmt)
 		return 0;
 	if (vq->started) {
-		vq_flush(vq);
+		/* Unmapped first: no used entry while its pages are mapped. */
 		drop_all(vq);
+		vq_flush(vq);
 		rings_release(vq);
 		vq->fetch_err = 0;
 		vq->started = false;
@@ -637,6 +653,11 @@ void vq_reset(struct vq *vq)
 	vq->dev_event = NULL;
 	vq->last_avail = vq->used_idx = vq->avail_shadow = 0;
 	vq->avail_wrap = vq->used_wrap = false;
+}
+
+void vq_set_holds_buffers(struct vq *vq, bool holds)
+{
+	vq->holds = holds;
 }
 
 bool vq_is_started(const struct vq *vq)
@@ -771,6 +792,10 @@ int vq_flush(struct vq *vq)
 	int ret;
 
 	if (!vq->started || vq->npending == 0)
+		return 0;
+	/* A batch-mate's mapping still covers the pending elements' pages
+	 * (see vq_set_holds_buffers): publish once it is gone. */
+	if (vq->grouped_live)
 		return 0;
 	if (vq->mem_fault) {
 		vq->npending = 0;

@@ -106,6 +106,7 @@ struct vq_elem {
 	uint16_t nseg;	/* entries used in seg[] */
 	bool truncated; /* see vq_elem_is_truncated */
 	bool mapped;	/* seg[] was handed to map_batch: unmap it */
+	bool grouped;	/* mapped in one call with other elements */
 	bool converted; /* iov[i] is seg[i] translated whole, for every i;
 			 * rd_len, wr_len and nrd are set */
 	uint16_t nrd;	/* readable segments, when converted */
@@ -184,6 +185,14 @@ struct vq {
 	unsigned nring_maps;
 
 	unsigned tables_pending; /* chains of this fetch with a table to walk */
+	/*
+	 * holds: the device keeps this queue's buffers across kicks (event
+	 * queues, receive queues), so each element is mapped alone.
+	 * grouped_live: elements mapped together with others and not yet
+	 * unmapped; no used entry is published while there are any (vq_flush).
+	 */
+	bool holds;
+	unsigned grouped_live;
 
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
@@ -308,6 +317,20 @@ int vq_pop(struct vq *vq, struct vq_elem **elem);
  * leaves buffers in the ring on purpose"). Same thread as vq_pop.
  */
 uint32_t vq_pop_count(const struct vq *vq);
+
+/*
+ * The device keeps this queue's buffers across kicks (holds an event or
+ * receive buffer until something happens) rather than completing every
+ * buffer it pops before its kick handler returns. The ring layer then maps
+ * each element's guest memory alone instead of a batch's together: a Xen
+ * grant mapping can only be undone whole, and the guest revokes a buffer's
+ * grant as soon as it sees its used entry, so a buffer completed while a
+ * batch-mate is still held would have its pages mapped past completion.
+ * For other queues vq_flush publishes nothing while an element mapped with
+ * others is outstanding. Data-path thread (or before vq_start); applies
+ * from the next fetch and is kept across stops.
+ */
+void vq_set_holds_buffers(struct vq *vq, bool holds);
 
 /*
  * Bound the work of one data-path event: from deadline_ns on

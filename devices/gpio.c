@@ -504,6 +504,8 @@ const struct virtio_dev_ops gpio_dev_ops = {
 	.features = 1ull << VIRTIO_GPIO_F_IRQ,
 	.num_queues = 2,
 	.queue_max = GPIO_DEV_QUEUE_MAX,
+	/* An eventq buffer waits for its line's interrupt. */
+	.held_queues = 1u << GPIO_DEV_EVENTQ,
 	.config_size = sizeof(struct virtio_gpio_config),
 	.config_read = gpio_config_read,
 	.queue_stopping = gpio_queue_stopping,

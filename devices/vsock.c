@@ -442,6 +442,8 @@ const struct virtio_dev_ops vsock_dev_ops = {
 	.features = SEQ_FEATURE,
 	.num_queues = 3,
 	.queue_max = VSOCK_DEV_QUEUE_MAX,
+	/* rx buffers wait for host data, event buffers for a reset. */
+	.held_queues = 1u << VSOCK_DEV_RXQ | 1u << VSOCK_DEV_EVQ,
 	.config_size = sizeof(struct virtio_vsock_config),
 	.config_read = vsock_config_read,
 	.queue_started = vsock_queue_started,

@@ -176,6 +176,68 @@ static void test_batch_one_map_call(void **state)
 	assert_int_equal(vq_flush(&fx.vq), 1);
 }
 
+/*
+ * Two chains mapped in one call (one Xen grant mapping): the first one's
+ * used entry is not published while the second is still out, because the
+ * guest revokes a buffer's grant when it sees its used entry and the
+ * shared mapping still covers it; once both are back, both go out.
+ */
+static void test_batch_mates_published_together(void **state)
+{
+	struct vq_elem *a, *b;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, 0, 8);
+	fx.mem.require_map = true;
+	add1(DATA, 64, true);
+	add1(DATA + 64, 64, true);
+	fake_gmem_reset_counters(&fx.mem);
+	a = pop();
+	b = pop();
+	assert_int_equal(fx.mem.map_calls, 1);
+	vq_push(&fx.vq, a, 8);
+	assert_int_equal(vq_flush(&fx.vq), 0);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 0);
+	vq_push(&fx.vq, b, 8);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, 0);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, 1);
+}
+
+/*
+ * A queue whose buffers the device holds (an event queue): each chain
+ * mapped alone, so a completed one is published at once while the other
+ * stays held, and its pages are unmapped before that.
+ */
+static void test_held_queue_maps_each_chain(void **state)
+{
+	struct vq_elem *a, *b;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, 0, 8);
+	vq_set_holds_buffers(&fx.vq, true);
+	fx.mem.require_map = true;
+	add1(DATA, 64, true);
+	add1(DATA + 64, 64, true);
+	fake_gmem_reset_counters(&fx.mem);
+	a = pop();
+	b = pop();
+	assert_int_equal(fx.mem.map_calls, 2);
+	vq_push(&fx.vq, b, 8);
+	assert_int_equal(fake_gmem_live(&fx.mem), 1); /* a's range only */
+	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, 1);
+	vq_push(&fx.vq, a, 8);
+	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
 static void test_indirect_tables_mapped(void **state)
 {
 	struct ring_seg s[] = {{DATA, 16, false}, {DATA + 64, 16, true}};
@@ -786,6 +848,8 @@ int main(void)
 		T2(test_empty),
 		T2(test_iov_layout),
 		T2(test_batch_one_map_call),
+		T2(test_batch_mates_published_together),
+		T2(test_held_queue_maps_each_chain),
 		T2(test_indirect_tables_mapped),
 		T2(test_indirect_table_refused_in_batch),
 		T2(test_region_crossing),
