@@ -224,17 +224,26 @@ static int add(scmp_filter_ctx ctx, const char *name, unsigned n,
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
 }
 
+/* A test of the first argument (libseccomp's SCMP_A0 leaves fields to
+ * the compiler's zeroing, which -Wmissing-field-initializers flags). */
+static struct scmp_arg_cmp a0(enum scmp_compare op, scmp_datum_t a,
+			      scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){
+		.arg = 0, .op = op, .datum_a = a, .datum_b = b};
+}
+
 static int add_rules(scmp_filter_ctx ctx)
 {
 	/* Threads only: a fork or vfork has no CLONE_THREAD. */
 	struct scmp_arg_cmp thread =
-		SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
-	struct scmp_arg_cmp unix_only = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+		a0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+	struct scmp_arg_cmp unix_only = a0(SCMP_CMP_EQ, AF_UNIX, 0);
 	/* Signals to our own threads only (raise, pthread_kill, setxid). */
-	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+	struct scmp_arg_cmp self = a0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 	/* pthread_setname_np on the calling thread. */
-	struct scmp_arg_cmp set_name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
-	struct scmp_arg_cmp get_name = SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME);
+	struct scmp_arg_cmp set_name = a0(SCMP_CMP_EQ, PR_SET_NAME, 0);
+	struct scmp_arg_cmp get_name = a0(SCMP_CMP_EQ, PR_GET_NAME, 0);
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < sizeof(allowed) / sizeof(*allowed); i++)
