@@ -46,6 +46,8 @@ static void ring_prepare(unsigned q, uint64_t ring_features, uint16_t start,
 	uint64_t off = iova ? 0 : FE_UVA - FE_GPA;
 	struct vhu_vring_addr a;
 
+	if (f.drv_up[q])
+		ring_driver_destroy(d);
 	assert_int_equal(ring_driver_init(d, &f.fgm,
 					  &(struct ring_driver_cfg){
 						  .features = ring_features,
