@@ -191,9 +191,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	if (journal_prefix)
-		p = put_str(p, end, "<2>");
-	p = put_str(p, end, "virtiobox: error: sandbox: system call ");
+	/* As log.c writes an error line, for the journal or not. */
+	p = put_str(p, end,
+		    journal_prefix ? "<3>error: " : "virtiobox: error: ");
+	p = put_str(p, end, "sandbox: system call ");
 	p = put_num(p, end, nr);
 	p = put_str(p, end, " (");
 	p = put_str(p, end,
@@ -279,6 +280,9 @@ int sandbox_seccomp_install(bool journal)
 	if (!ctx)
 		return -ENOMEM;
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	/* The kernel's own errno, not libseccomp's -ECANCELED. */
+	if (!ret)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	if (!ret)
 		ret = add_rules(ctx);
 	if (ret)

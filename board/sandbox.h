@@ -52,9 +52,10 @@ int sandbox_drop(const struct sandbox_ids *ids, char *err, size_t errlen);
 
 /*
  * Install the filter on every thread of the process (TSYNC) and the SIGSYS
- * handler; no_new_privs is set. journal: prefix the refusal line with the
- * journal priority <2>. Returns 0 or -errno (-EINVAL or -ENOSYS where the
- * kernel, or an emulator such as qemu-user, has no seccomp filters).
+ * handler; no_new_privs is set. journal: the refusal line is written as
+ * log.c writes for the journal (<3>error: ...). Returns 0 or -errno
+ * (-EOPNOTSUPP, -EINVAL or -ENOSYS where the kernel, or an emulator such as
+ * qemu-user, has no seccomp filters).
  */
 int sandbox_seccomp_install(bool journal);
 

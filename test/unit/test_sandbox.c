@@ -79,7 +79,7 @@ static void run(void (*body)(void), bool early, struct outcome *o)
 			      pthread_create(&t, NULL, early_thread, NULL)))
 			_exit(3);
 		ret = sandbox_seccomp_install(false);
-		if (ret == -EINVAL || ret == -ENOSYS)
+		if (ret == -EINVAL || ret == -ENOSYS || ret == -EOPNOTSUPP)
 			_exit(UNSUPPORTED);
 		if (ret)
 			_exit(2);
