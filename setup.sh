@@ -8,7 +8,7 @@ set -euo pipefail
 HOST_PKGS=(
 	scons pkg-config gcc make git python3 python3-pytest file
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
-	libxen-dev libgpiod-dev libconfig-dev libcmocka-dev
+	libxen-dev libgpiod-dev libconfig-dev libcmocka-dev libseccomp-dev
 	qemu-user-static qemu-system-arm
 	clang libclang-rt-14-dev clang-format
 	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod patch
@@ -16,7 +16,7 @@ HOST_PKGS=(
 	debhelper lintian man-db systemd
 )
 ARM64_PKGS=(
-	libgpiod-dev:arm64 libconfig-dev:arm64 libcmocka-dev:arm64
+	libgpiod-dev:arm64 libconfig-dev:arm64 libcmocka-dev:arm64 libseccomp-dev:arm64
 )
 # libxen-dev:arm64 conflicts with the native libxen-dev (both ship the same
 # headers without Multi-Arch: same), so its static archives are unpacked into

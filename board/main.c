@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "xen_caps.h"
 
 #define RUNTIME_DIR_ENV "VIRTIOBOX_RUNTIME_DIR"
@@ -44,6 +45,13 @@ static void usage(FILE *out)
 	      "                      (default: $" RUNTIME_DIR_ENV
 	      ", else the working directory)\n"
 	      "  --verbose           debug log lines too\n"
+	      "  --user USER         serve as USER (name or uid) once the "
+	      "board is open\n"
+	      "  --group GROUP       and as GROUP (default: USER's group)\n"
+	      "  --no-seccomp        no system call filter (default: one "
+	      "once the\n"
+	      "                      board is open; a call outside it stops "
+	      "virtiobox)\n"
 	      "SIGINT or SIGTERM stops the server; it then exits 0.\n",
 	      out);
 }
@@ -83,6 +91,8 @@ struct args {
 	const char *cmd; /* "serve", "check", "info", "version", "help" */
 	const char *file;
 	const char *runtime_dir;
+	const char *user, *group; /* override the board's user and group */
+	bool no_seccomp;
 	bool verbose;
 	bool journal; /* stderr is the journal: <N> priority prefixes */
 };
@@ -100,6 +110,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->file = argv[++i];
 		} else if (!strcmp(s, "--runtime-dir") && has_value) {
 			a->runtime_dir = argv[++i];
+		} else if (!strcmp(s, "--user") && has_value) {
+			a->user = argv[++i];
+		} else if (!strcmp(s, "--group") && has_value) {
+			a->group = argv[++i];
+		} else if (!strcmp(s, "--no-seccomp")) {
+			a->no_seccomp = true;
 		} else if (!strcmp(s, "--verbose") || !strcmp(s, "-v")) {
 			a->verbose = true;
 		} else if (!a->cmd &&
@@ -154,6 +170,13 @@ static int make_runtime_dir(const char *dir)
 	return 1;
 }
 
+/* What serve does besides the board: the sandbox it enters. */
+struct serve_opts {
+	bool seccomp;
+	const char *user, *group;
+	bool journal;
+};
+
 /* Tell the service manager (systemd, Type=notify), if there is one. */
 static void notify(const char *state)
 {
@@ -177,8 +200,71 @@ static void notify_ready(const struct board_config *cfg, unsigned devices)
 	notify(state);
 }
 
+static bool has_xen_guests(const struct board_config *cfg)
+{
+	for (unsigned g = 0; g < cfg->nguests; g++)
+		if (cfg->guests[g].transport == BOARD_TRANSPORT_XEN_MMIO)
+			return true;
+	return false;
+}
+
+/*
+ * Xen guests found later open these again: after a change of user they
+ * must still open, or the first new guest would fail where start-up
+ * could have said why.
+ */
+static int check_xen_nodes(const struct sandbox_ids *ids)
+{
+	static const char *const nodes[] = {
+		"/dev/xen/privcmd", "/dev/xen/evtchn", "/dev/xen/gntdev",
+		"/dev/xen/hypercall"};
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
+		if (access(nodes[i], F_OK))
+			continue;
+		if (access(nodes[i], R_OK | W_OK)) {
+			log_err("user %u group %u cannot open %s (Xen guests "
+				"found later need it): %s",
+				(unsigned)ids->uid, (unsigned)ids->gid,
+				nodes[i], strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Change user, then filter system calls: the board is open. */
+static int enter_sandbox(const struct board_config *cfg,
+			 const struct serve_opts *o)
+{
+	struct sandbox_ids ids;
+	char err[256];
+	int ret =
+		sandbox_resolve_ids(o->user, o->group, &ids, err, sizeof(err));
+
+	if (!ret)
+		ret = sandbox_drop(&ids, err, sizeof(err));
+	if (ret) {
+		log_err("sandbox: %s", err);
+		return 1;
+	}
+	if (ids.change && has_xen_guests(cfg) && check_xen_nodes(&ids))
+		return 1;
+	if (!o->seccomp)
+		return 0;
+	ret = sandbox_seccomp_install(o->journal);
+	if (ret) {
+		log_err("sandbox: cannot install the system call filter: %s "
+			"(--no-seccomp or seccomp = false serves without it)",
+			strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
 /* Serve until SIGINT/SIGTERM. */
-static int serve(const struct board_config *cfg, struct loop *ctl)
+static int serve(const struct board_config *cfg, const struct serve_opts *o,
+		 struct loop *ctl)
 {
 	struct board *b;
 	int ret = loop_watch_signals(ctl);
@@ -189,8 +275,12 @@ static int serve(const struct board_config *cfg, struct loop *ctl)
 	}
 	if (board_create(&b, cfg, ctl))
 		return 1;
-	log_info("ready: serving %u device(s) of %s", board_device_count(b),
-		 cfg->file);
+	if (enter_sandbox(cfg, o)) {
+		board_destroy(b);
+		return 1;
+	}
+	log_info("ready: serving %u device(s) of %s%s", board_device_count(b),
+		 cfg->file, o->seccomp ? "" : " (no system call filter)");
 	notify_ready(cfg, board_device_count(b));
 	ret = loop_run(ctl); /* the loop logs the signal that stopped it */
 	if (ret)
@@ -201,9 +291,13 @@ static int serve(const struct board_config *cfg, struct loop *ctl)
 	return ret ? 1 : 0;
 }
 
-/* Serve a loaded board; frees it. */
-static int serve_config(struct board_config *cfg)
+/* Serve a loaded board; frees it. a's sandbox options override the
+ * board's (a --user alone also replaces the board's group). */
+static int serve_config(struct board_config *cfg, const struct args *a)
 {
+	struct serve_opts o = {.seccomp = cfg->seccomp,
+			       .user = cfg->user,
+			       .group = cfg->group};
 	struct loop *ctl;
 	int ret;
 
@@ -220,7 +314,15 @@ static int serve_config(struct board_config *cfg)
 		board_config_free(cfg);
 		return 1;
 	}
-	ret = serve(cfg, ctl);
+	o.journal = a->journal;
+	o.seccomp = o.seccomp && !a->no_seccomp;
+	if (a->user) {
+		o.user = a->user;
+		o.group = NULL;
+	}
+	if (a->group)
+		o.group = a->group;
+	ret = serve(cfg, &o, ctl);
 	loop_destroy(ctl);
 	board_config_free(cfg);
 	return ret;
@@ -232,7 +334,7 @@ static int cmd_serve(const struct args *a)
 
 	if (make_runtime_dir(a->runtime_dir) || load(a, &cfg))
 		return 1;
-	return serve_config(cfg);
+	return serve_config(cfg, a);
 }
 
 /* "virtiobox i2c ...": another daemon's command line as a board. */
@@ -267,7 +369,7 @@ static int cmd_dropin(const struct cli_spec *spec, int argc, char **argv,
 		return 0;
 	}
 	free(r.text);
-	return serve_config(cfg);
+	return serve_config(cfg, &(struct args){.journal = journal});
 }
 
 int main(int argc, char **argv)

@@ -15,7 +15,8 @@
 
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-static const char *const root_keys[] = {"name", "guests", NULL};
+static const char *const root_keys[] = {"name",	 "seccomp", "user",
+					"group", "guests",  NULL};
 static const char *const guest_keys[] = {
 	"domain", "domid", "transport", "foreign_cache", "devices", NULL};
 
@@ -378,6 +379,29 @@ static int parse_guest(struct cfg_ctx *c, const config_setting_t *g,
 	return ret;
 }
 
+/* The sandbox keys; ids are resolved when the sandbox is entered. */
+static int parse_sandbox(struct cfg_ctx *c, const config_setting_t *root)
+{
+	static const char *const ids[] = {"user", "group"};
+	struct board_config *b = c->board;
+	char **out[] = {&b->user, &b->group};
+	const char *v;
+	int ret;
+
+	b->seccomp = true;
+	ret = cfg_bool(c, root, "", "seccomp", false, &b->seccomp);
+	for (unsigned i = 0; ret >= 0 && i < 2; i++) {
+		ret = cfg_string(c, root, "", ids[i], false, &v);
+		if (ret == 0 && !*v)
+			return cfg_fail(c,
+					config_setting_get_member(root, ids[i]),
+					ids[i], "must not be empty");
+		if (ret == 0 && cfg_strdup(c, v, out[i]))
+			return -ENOMEM;
+	}
+	return ret < 0 ? ret : 0;
+}
+
 static int parse_root(struct cfg_ctx *c, const config_setting_t *root)
 {
 	struct board_config *b = c->board;
@@ -391,6 +415,9 @@ static int parse_root(struct cfg_ctx *c, const config_setting_t *root)
 	if (ret == 0 && cfg_strdup(c, name, &b->name))
 		return -ENOMEM;
 	if (ret < 0)
+		return ret;
+	ret = parse_sandbox(c, root);
+	if (ret)
 		return ret;
 	ret = cfg_group_list(c, root, "", "guests", true, &guests);
 	if (ret)
@@ -529,6 +556,8 @@ void board_config_free(struct board_config *c)
 		free(c->files[i]);
 	free(c->files);
 	free(c->name);
+	free(c->user);
+	free(c->group);
 	free(c->file);
 	free(c);
 }

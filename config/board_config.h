@@ -139,6 +139,10 @@ struct board_guest {
 struct board_config {
 	char *file; /* the path loaded (or the name given for a string) */
 	char *name; /* the board's name = ...; NULL when absent */
+	/* The sandbox entered once the board is open (board/sandbox.h). */
+	bool seccomp; /* seccomp = ...; default true */
+	char *user;   /* user = "name" or "uid"; NULL: keep the current */
+	char *group;  /* group = ...; NULL: the user's primary group */
 	unsigned nguests;
 	struct board_guest *guests;
 	/* private: interned source file names */

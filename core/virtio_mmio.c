@@ -224,9 +224,38 @@ static int accept_features(struct vmmio *m)
 	return ret;
 }
 
-static void reset(struct vmmio *m)
+int vmmio_pause(struct vmmio *m)
 {
-	dev_thread_pause(m->dt);
+	int ret = dev_thread_pause_within(
+		m->dt, m->stuck ? 0 : (int)m->pause_deadline_ms);
+
+	if (ret == -ETIMEDOUT) {
+		if (!m->stuck) {
+			log_err("%s: the device's data path did not pause "
+				"within %u ms (stuck in a host call?): "
+				"declared stuck; it reports DEVICE_NEEDS_RESET "
+				"and its register writes are refused until it "
+				"answers, the guest's other devices are served",
+				m->name, m->pause_deadline_ms);
+			vmmio_device_error(m);
+		}
+		m->stuck = true;
+		return ret;
+	}
+	if (m->stuck) {
+		log_info("%s: the device answers again", m->name);
+		m->stuck = false;
+	}
+	return 0;
+}
+
+/* bounded: as a register access (a stuck device is not reset). */
+static void reset(struct vmmio *m, bool bounded)
+{
+	if (!bounded)
+		dev_thread_pause(m->dt);
+	else if (vmmio_pause(m))
+		return;
 	reset_paused(m);
 	dev_thread_resume(m->dt);
 }
@@ -241,10 +270,13 @@ static int write_status(struct vmmio *m, uint32_t v, const char **why)
 	}
 	st = (uint8_t)v & ~VIRTIO_CONFIG_S_NEEDS_RESET; /* the device's bit */
 	if (!v) {
-		reset(m);
+		reset(m, true);
 		return 0;
 	}
-	dev_thread_pause(m->dt);
+	if (vmmio_pause(m)) {
+		*why = VMMIO_STUCK;
+		return -EINVAL;
+	}
 	if ((st & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK) && accept_features(m) < 0)
 		st &= ~VIRTIO_CONFIG_S_FEATURES_OK; /* the spec's refusal */
@@ -333,7 +365,10 @@ static int config_access(struct vmmio *m, uint32_t off, unsigned size,
 
 	for (unsigned i = 0; i < size; i++)
 		b[i] = (uint8_t)(*val >> (8 * i)); /* little-endian */
-	dev_thread_pause(m->dt);
+	if (vmmio_pause(m)) {
+		*why = VMMIO_STUCK;
+		return -EINVAL;
+	}
 	if (write)
 		ret = virtio_dev_config_write(m->dev, off - VMMIO_CONFIG, b,
 					      size);
@@ -447,7 +482,7 @@ int vmmio_write(struct vmmio *m, uint32_t off, unsigned size, uint64_t val)
 
 void vmmio_reset(struct vmmio *m)
 {
-	reset(m);
+	reset(m, true);
 }
 
 struct dev_thread *vmmio_thread(struct vmmio *m)
@@ -469,6 +504,7 @@ int vmmio_init(struct vmmio *m, struct virtio_dev *dev, struct gmem *mem,
 	m->tp.ops = &vmmio_transport_ops;
 	m->ops = ops;
 	m->dev = dev;
+	m->pause_deadline_ms = VMMIO_PAUSE_DEADLINE_MS;
 	dev->legacy_ok = false; /* virtio-mmio version 2 is VIRTIO 1.x */
 	ret = vmmio_queues_create(m, dev->ops->num_queues);
 	if (ret < 0) {
@@ -493,7 +529,7 @@ void vmmio_destroy(struct vmmio *m)
 {
 	if (!m->dev)
 		return;
-	reset(m);
+	reset(m, false); /* waits for a stuck device, as joining it would */
 	dev_thread_destroy(m->dt);
 	m->dt = NULL;
 	virtio_dev_attach(m->dev, NULL, NULL);

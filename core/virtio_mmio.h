@@ -16,11 +16,17 @@
  *
  * Threading: vmmio_read/write/reset run on one register thread (the IOREQ
  * loop of the guest). They never wait on the device's host I/O except
- * through dev_thread_pause(), which every access that reaches the device
- * (QueueReady, Status, QueueReset, FEATURES_OK, config space) takes, as the
- * vhost-user server does. The data-path thread only sets InterruptStatus
- * bits and calls raise_irq (used buffers, a corrupt ring). init/destroy run
- * on the control thread with no register access in flight.
+ * through a pause of its data path, which every access that reaches the
+ * device (QueueReady, Status, QueueReset, FEATURES_OK, config space)
+ * takes, as the vhost-user server does, and which is bounded the same
+ * way: a device whose data path does not pause within pause_deadline_ms
+ * (inside one wedged host call) is declared stuck; it then reports
+ * DEVICE_NEEDS_RESET, accesses that need it are refused at once (logged,
+ * reads give 0), and the guest's vCPUs and its other devices go on. Only
+ * vmmio_destroy waits for a stuck device, as joining its thread must. The
+ * data-path thread only sets InterruptStatus bits and calls raise_irq (used
+ * buffers, a corrupt ring). init/destroy run on the control thread with no
+ * register access in flight.
  */
 #ifndef VIRTIOBOX_CORE_VIRTIO_MMIO_H
 #define VIRTIOBOX_CORE_VIRTIO_MMIO_H
@@ -35,6 +41,9 @@
 
 #define VMMIO_WINDOW_SIZE 0x200u /* one device's register window */
 #define VMMIO_CONFIG	  0x100u /* config space offset in the window */
+/* The wait for a pause, as the vhost-user server's (VHU_PAUSE_DEADLINE_MS). */
+#define VMMIO_PAUSE_DEADLINE_MS 1000u
+
 /* The virtio spec's vendor ID for virtio devices (PCI, section 4.1.2). */
 #define VMMIO_VENDOR_ID 0x1af4u
 
@@ -73,6 +82,11 @@ struct vmmio {
 	uint32_t shm_sel;
 	atomic_uint isr;	 /* InterruptStatus; data and register thread */
 	atomic_bool needs_reset; /* DEVICE_NEEDS_RESET, set by either thread */
+	/* How long a register access waits for the data path to pause
+	 * before the device is declared stuck; VMMIO_PAUSE_DEADLINE_MS from
+	 * vmmio_init, the owner may change it before the first access. */
+	unsigned pause_deadline_ms;
+	bool stuck; /* missed a pause deadline, has not answered since */
 	struct log_ratelimit rl; /* this device's guest-caused lines */
 };
 

@@ -20,6 +20,19 @@ struct vmmio_queue {
 	int kick_fd; /* eventfd: QueueNotify → data-path thread */
 };
 
+/*
+ * Pause the data path for a register access within m->pause_deadline_ms;
+ * once the device is stuck, only check whether it answered. 0: paused
+ * (pair with dev_thread_resume); -ETIMEDOUT: not paused, nothing of the
+ * device may be touched. Missing the deadline declares the device stuck
+ * (logged once, DEVICE_NEEDS_RESET and a config interrupt); its first
+ * answer ends that.
+ */
+int vmmio_pause(struct vmmio *m);
+
+/* Why an access needing the device is refused while it is stuck. */
+#define VMMIO_STUCK "the device is stuck (its data path did not pause)"
+
 /* DEVICE_NEEDS_RESET and a config interrupt (either thread). */
 void vmmio_device_error(struct vmmio *m);
 

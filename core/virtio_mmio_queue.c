@@ -155,7 +155,10 @@ int vmmio_queue_ready_write(struct vmmio *m, uint32_t v, const char **why)
 	}
 	if (v == q->ready)
 		return 0;
-	dev_thread_pause(m->dt);
+	if (vmmio_pause(m)) {
+		*why = VMMIO_STUCK;
+		return -EINVAL;
+	}
 	if (v)
 		ret = queue_start(m, q);
 	else
@@ -185,8 +188,9 @@ int vmmio_queue_reset_write(struct vmmio *m, uint32_t v, const char **why)
 		*why = "QueueSel names no queue";
 	else if (v != 1)
 		*why = "QueueReset takes 1";
+	else if (vmmio_pause(m))
+		*why = VMMIO_STUCK;
 	else {
-		dev_thread_pause(m->dt);
 		queue_stop(m, q);
 		queue_defaults(m, q);
 		dev_thread_resume(m->dt);

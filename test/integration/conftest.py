@@ -49,11 +49,11 @@ def serve(tmp_path, virtiobox_bin):
     servers: list[vbtest.Server] = []
 
     def start(text: str, name: str = "board",
-              socket_name: str = vbtest.SOCKET_NAME) -> vbtest.Server:
+              socket_name: str = vbtest.SOCKET_NAME, args: tuple[str, ...] = ()) -> vbtest.Server:
         board = tmp_path / f"{name}.conf"
         board.write_text(text)
         server = vbtest.Server(board, tmp_path / "run", name=f"virtiobox-{name}",
-                               socket_name=socket_name)
+                               socket_name=socket_name, args=args)
         servers.append(server)
         return server
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "test"))
@@ -59,12 +61,12 @@ class Server:
     """A native virtiobox serving one board file from a runtime directory."""
 
     def __init__(self, board: Path, runtime_dir: Path, name: str = "virtiobox",
-                 socket_name: str = SOCKET_NAME):
+                 socket_name: str = SOCKET_NAME, args: Sequence[str] = ()):
         self.board = board
         self.runtime_dir = runtime_dir
         self.sock = runtime_dir / socket_name
         self.proc = HostProcess([str(VIRTIOBOX), "--board", str(board),
-                                 "--runtime-dir", str(runtime_dir)], name)
+                                 "--runtime-dir", str(runtime_dir), *args], name)
         self.proc.wait_for_path(self.sock)
         self.returncode: int | None = None
         # Warnings a test provokes on purpose (compiled regexes).
@@ -75,6 +77,19 @@ class Server:
 
     def log(self) -> str:
         return self.proc.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Until the "ready" line: the sandbox is entered by then."""
+        end = time.monotonic() + timeout
+        while "info: ready: serving" not in self.log():
+            assert self.alive(), f"virtiobox exited:\n{self.log()}"
+            assert time.monotonic() < end, f"no ready line:\n{self.log()}"
+            time.sleep(0.05)
+
+    def proc_status(self) -> dict[str, str]:
+        """/proc/<pid>/status of the running virtiobox, key -> value."""
+        lines = Path(f"/proc/{self.proc.proc.pid}/status").read_text().splitlines()
+        return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
 
     def stop(self) -> int | None:
         """SIGTERM; returns virtiobox's exit status."""

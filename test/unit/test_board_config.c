@@ -37,7 +37,16 @@ static const struct err_case cases[] = {
 	{"syntax", "guests = ( {\n domain = ; } );\n",
 	 "@:2: syntax: syntax error"},
 	{"root_unknown_key", "name = \"x\";\nfoo = 1;\n",
-	 "@:2: foo: unknown key (known here: name, guests)"},
+	 "@:2: foo: unknown key (known here: name, seccomp, user, group, "
+	 "guests)"},
+	{"seccomp_type", "seccomp = 1;\nguests = ();\n",
+	 "@:1: seccomp: must be true or false"},
+	{"user_type", "user = 1000;\nguests = ();\n",
+	 "@:1: user: must be a string"},
+	{"user_empty", "user = \"\";\nguests = ();\n",
+	 "@:1: user: must not be empty"},
+	{"group_empty", "group = \"\";\nguests = ();\n",
+	 "@:1: group: must not be empty"},
 	{"root_name_type", "name = 5;\nguests = ();\n",
 	 "@:1: name: must be a string"},
 	{"guests_missing", "name = \"x\";\n",
@@ -299,6 +308,9 @@ static void test_defaults(void **state)
 	assert_int_equal(load(SIM(SIM_CHIPS), &b, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_null(b->name);
+	assert_true(b->seccomp);
+	assert_null(b->user);
+	assert_null(b->group);
 	assert_int_equal(b->nguests, 1);
 	assert_string_equal(b->guests[0].domain, "g");
 	assert_int_equal(b->guests[0].domid, -1);
@@ -325,6 +337,7 @@ static void test_full_board(void **state)
 {
 	static const char text[] =
 		"name = \"two\";\n"
+		"seccomp = false; user = \"vb\"; group = \"1000\";\n"
 		"guests = ( { domain = \"a\"; transport = \"vhost-user\";\n"
 		"devices = ( { type = \"i2c\"; name = \"bus-a\"; socket = "
 		"\"/abs/a.sock\"; packed = false; bus = \"/dev/null\"; "
@@ -344,6 +357,9 @@ static void test_full_board(void **state)
 	(void)state;
 	assert_int_equal(load(text, &b, err, sizeof(err)), 0);
 	assert_string_equal(b->name, "two");
+	assert_false(b->seccomp);
+	assert_string_equal(b->user, "vb");
+	assert_string_equal(b->group, "1000");
 	assert_int_equal(b->nguests, 2);
 	d = &b->guests[0].devices[0];
 	assert_string_equal(d->name, "bus-a");

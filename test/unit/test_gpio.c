@@ -468,6 +468,12 @@ static void expect_err(struct env *e, uint16_t type, uint16_t gpio,
 	assert_int_equal(request(e, type, gpio, value), RES(ERR, 0));
 }
 
+/*
+ * Peer bug class: an out-of-range GPIO line (a back-end indexing its line
+ * table with the request's gpio field unchecked). Guaranteed instead: a
+ * line at or past ngpio (and every other bad field) gets
+ * VIRTIO_GPIO_STATUS_ERR, is counted as malformed, and changes nothing.
+ */
 static void test_bad_fields(void **state)
 {
 	struct env *e = *state;

@@ -374,6 +374,13 @@ static void test_separate_transactions(void **state)
 	assert_int_equal(e->tp.notified, 1);
 }
 
+/*
+ * Peer bug class: a first-message-only allow-list (a back-end that checks
+ * the address of a transaction's first message and lets the FAIL_NEXT-
+ * chained rest through to any address). Guaranteed instead: every message
+ * of a run is checked; one denied address fails the whole run before
+ * anything reaches the bus, and the next transaction is served as usual.
+ */
 static void test_allow_list_checks_every_message(void **state)
 {
 	struct env *e = *state;

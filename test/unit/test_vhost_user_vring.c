@@ -46,6 +46,8 @@ static void ring_prepare(unsigned q, uint64_t ring_features, uint16_t start,
 	uint64_t off = iova ? 0 : FE_UVA - FE_GPA;
 	struct vhu_vring_addr a;
 
+	if (f.drv_up[q])
+		ring_driver_destroy(d);
 	assert_int_equal(ring_driver_init(d, &f.fgm,
 					  &(struct ring_driver_cfg){
 						  .features = ring_features,
@@ -147,6 +149,60 @@ static void test_base(void **state)
 	fe_echo(&f, 0, "c"); /* the 16-bit index wraps */
 	assert_int_equal(fe_get_vring_base(&f, 0), 1);
 	assert_false(virtio_dev_queue_is_started(&f.echo.vdev, 0));
+}
+
+/*
+ * Peer bug class: an indexed SET_VRING_BASE beyond the queue count (a
+ * back-end indexing its queue array with the message's index unchecked).
+ * Guaranteed instead: the message table resolves the index before any
+ * handler runs; an index past the device's queues ends the connection,
+ * nothing is written, and the next connection is served as usual.
+ */
+static void test_base_index_beyond_queues(void **state)
+{
+	(void)state;
+	expect_disconnect(VHU_SET_VRING_BASE, &(struct vhu_vring_state){2, 9},
+			  sizeof(struct vhu_vring_state), NULL, 0);
+	close(f.sock);
+	fe_connect(&f);
+	expect_disconnect(VHU_SET_VRING_BASE,
+			  &(struct vhu_vring_state){0xffffffffu, 9},
+			  sizeof(struct vhu_vring_state), NULL, 0);
+	close(f.sock);
+	fe_connect(&f);
+	fe_negotiate(&f);
+	assert_int_equal(fe_mem_table(&f), 0);
+	ring_prepare(1, 0, 0, false);
+	assert_int_equal(kick_fd(1), 0);
+	fe_echo(&f, 1, "served");
+}
+
+/*
+ * Peer bug class: a guest reboot that breaks the used index (a back-end
+ * that keeps its last used index across the stop and restart QEMU does
+ * when the guest resets the device, so the rebooted driver, counting from
+ * 0, never sees its completions). Guaranteed instead: GET_VRING_BASE stops
+ * the ring and reports where it stood; the restarted ring counts from the
+ * SET_VRING_BASE it is given: its first completion is used entry 0 with
+ * used->idx 1.
+ */
+static void test_reboot_restarts_used_index(void **state)
+{
+	(void)state;
+	ring_prepare(0, 0, 0, false);
+	assert_int_equal(kick_fd(0), 0);
+	fe_echo(&f, 0, "one");
+	fe_echo(&f, 0, "two");
+	fe_echo(&f, 0, "three");
+	assert_int_equal(fe_get_vring_base(&f, 0), 3);
+	assert_false(virtio_dev_queue_is_started(&f.echo.vdev, 0));
+	/* The rebooted guest: a zeroed ring, the same memory, base 0. */
+	ring_prepare(0, 0, 0, false);
+	fe_close_fd(&f.kick[0]);
+	assert_int_equal(kick_fd(0), 0);
+	fe_echo(&f, 0, "after");
+	assert_int_equal(le16toh(f.drv[0].used->idx), 1);
+	assert_int_equal(fe_get_vring_base(&f, 0), 1);
 }
 
 /* A server offering packed rings, with packed negotiated. */
@@ -364,7 +420,13 @@ static void test_enable(void **state)
 			  sizeof(struct vhu_vring_state), NULL, 0);
 }
 
-/* With VHOST_USER_F_PROTOCOL_FEATURES acked a ring starts disabled. */
+/*
+ * Peer bug class: a kick before SET_VRING_ENABLE served anyway (a back-end
+ * that starts a ring on its kick fd alone). Guaranteed instead: with
+ * VHOST_USER_F_PROTOCOL_FEATURES acked a ring starts disabled, a kick
+ * before SET_VRING_ENABLE 1 touches nothing, and the request posted before
+ * it is served once the ring is enabled.
+ */
 static void test_enable_protocol_features(void **state)
 {
 	int id;
@@ -422,6 +484,8 @@ int main(void)
 		T(test_base),
 		T(test_base_packed),
 		T(test_base_packed_used_behind),
+		T(test_base_index_beyond_queues),
+		T(test_reboot_restarts_used_index),
 		T(test_kick_replace),
 		T(test_kick_nofd_polls),
 		T(test_vring_fd_malformed),

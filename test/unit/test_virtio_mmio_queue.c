@@ -13,6 +13,7 @@
 
 #include <endian.h>
 #include <linux/virtio_i2c.h>
+#include <time.h>
 
 #include "i2c.h"
 
@@ -243,6 +244,114 @@ static void test_needs_reset_corrupt_ring(void **state)
 	echo_on(0, "healed");
 }
 
+/* ---- a device wedged inside one host call ---------------------------------
+ */
+
+static atomic_int wedged, wedge_entered;
+
+/* The echo model, but queue 0's kick can hang as in a wedged adapter. */
+static void wedge_kick(struct virtio_dev *d, unsigned q)
+{
+	if (q == 0 && atomic_load(&wedged)) {
+		atomic_store(&wedge_entered, 1);
+		while (atomic_load(&wedged))
+			usleep(1000);
+	}
+	echo_queue_kick(d, q);
+}
+
+static const struct virtio_dev_ops wedge_ops = {
+	.name = "echo",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.num_queues = NQ,
+	.queue_max = QMAX,
+	.config_size = 8,
+	.config_read = echo_config_read,
+	.config_write = echo_config_write,
+	.features_ok = echo_features_ok,
+	.queue_started = echo_queue_started,
+	.queue_stopping = echo_queue_stopping,
+	.queue_kick = wedge_kick,
+	.reset = echo_reset,
+	.features = MODEL_F,
+};
+
+static int setup_wedge(void **state)
+{
+	(void)state;
+	fix_init(&wedge_ops, 0);
+	M()->pause_deadline_ms = 100;
+	return 0;
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A register access that must pause a device stuck inside one host call
+ * waits for the deadline once, not for ever: the device is declared stuck
+ * (DEVICE_NEEDS_RESET, a config interrupt), later accesses that need it
+ * are refused at once, the others are answered, and once the host call
+ * returns the next access finds the device answering again and the
+ * driver's reset heals it.
+ */
+static void test_stuck_device(void **state)
+{
+	struct timespec t0;
+	int id;
+
+	(void)state;
+	drv_start(V1, 16);
+	atomic_store(&wedged, 1);
+	atomic_store(&wedge_entered, 0);
+	id = post(0, "wedged");
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	while (!atomic_load(&wedge_entered))
+		usleep(1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
+	wr_bad(VIRTIO_MMIO_QUEUE_READY, 0); /* refused: stuck */
+	assert_true(ms_since(&t0) >= 90);
+	assert_true(ms_since(&t0) < 1000);
+	assert_true(M()->stuck);
+	assert_true(wait_irq(2000));
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), I_CONF);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & S_RESET);
+	/* Once stuck: no more waiting, for any access that needs it. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	wr_bad(VIRTIO_MMIO_QUEUE_READY, 0);
+	wr_bad(VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK | S_DRV);
+	rd_bad(VMMIO_CONFIG, 4);
+	wr(VIRTIO_MMIO_STATUS, 0); /* a reset is not possible yet */
+	assert_true(ms_since(&t0) < 50);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	/* What needs no pause is answered as usual. */
+	assert_int_equal(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, I_CONF);
+	/* The host call returns; the data path parks on the pause still
+	 * asked for, and the next access that needs the device takes it:
+	 * the device answers again, the request completes, and the driver's
+	 * reset heals the device. */
+	atomic_store(&wedged, 0);
+	for (int i = 0; vmmio_write(M(), VIRTIO_MMIO_QUEUE_READY, 4, 0); i++) {
+		assert_true(i < 2000);
+		usleep(1000);
+	}
+	expect_echo(0, id, "wedged");
+	assert_false(M()->stuck);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	drv_start(V1, 16);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK);
+	echo_on(0, "healed");
+	echo_on(1, "and the other queue");
+}
+
 /* ---- QueueReset ---------------------------------------------------------- */
 
 static void test_queue_reset(void **state)
@@ -427,6 +536,8 @@ int main(void)
 		T(test_queue_ready_zero_stops),
 		T(test_queue_ready_unusable),
 		T(test_needs_reset_corrupt_ring),
+		cmocka_unit_test_setup_teardown(test_stuck_device, setup_wedge,
+						teardown),
 		TR(test_queue_reset),
 		TR(test_queue_reset_not_negotiated),
 		T(test_queue_reset_absent),

@@ -334,6 +334,14 @@ static void test_credit_guest_to_host(void **state)
 	guest_down(&g);
 }
 
+/*
+ * Peer bug class: a vsock credit-request hang (a device that stops sending
+ * when the guest's credit runs out and never asks for more, or ignores the
+ * guest's CREDIT_REQUEST, so both sides wait for ever). Guaranteed
+ * instead: stalled on credit the device sends one CREDIT_REQUEST and
+ * resumes on the CREDIT_UPDATE; a guest's CREDIT_REQUEST is answered with
+ * a CREDIT_UPDATE (test_credit_guest_to_host).
+ */
 static void test_credit_host_to_guest(void **state)
 {
 	static char data[1000];

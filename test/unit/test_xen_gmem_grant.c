@@ -207,6 +207,12 @@ static void test_readable_mapped_read_only(void **state)
 	assert_int_equal(stats().map_failures, 1);
 }
 
+/*
+ * Peer bug class: an ungranted grant page (a back-end that maps a batch,
+ * keeps the pages that did map when one did not, or touches the hole).
+ * Guaranteed instead: a batch with an ungranted page fails with -EFAULT and
+ * keeps no mapping; range by range, only the ungranted one fails.
+ */
 static void test_ungranted_fails_batch_nothing_kept(void **state)
 {
 	struct gmem_range r[3] = {
