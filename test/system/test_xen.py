@@ -56,6 +56,15 @@ vb_wait_served() {
     done
     echo "virtiobox serves $2 device(s) of $1 (domain $_d)"
 }
+# Every 15 s, in the background: virtiobox's CPU ticks, the domU's state and
+# its console's last lines, so a stalled run shows where it stalled.
+domu_monitor() {
+    ( while sleep 15; do
+        echo "mon: virtiobox ticks $(cut -d' ' -f14,15 /proc/$vb_pid/stat 2>/dev/null)," \
+             "domU: $(xl list "$1" 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6)," \
+             "console: $(tail -n 2 "/var/log/xen/console/guest-$1.log" 2>/dev/null | tr '\n' '|')"
+      done ) &
+}
 vb_resources() {
     echo "$(ls /proc/$vb_pid/fd | wc -l) fds, $(wc -l </proc/$vb_pid/maps) maps"
 }
@@ -572,11 +581,7 @@ domu_create guest1 -p
 vb_wait_served guest1 1
 run xl unpause guest1
 log=/var/log/xen/console/guest-guest1.log
-( while sleep 15; do
-    echo "mon: virtiobox ticks $(cut -d' ' -f14,15 /proc/$vb_pid/stat 2>/dev/null)," \
-         "domU: $(xl list guest1 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6)," \
-         "console: $(tail -n 2 "$log" 2>/dev/null | tr '\n' '|')"
-  done ) &
+domu_monitor guest1
 asked() {{ grep -q "VB-GPIO: $1" "$log" 2>/dev/null; }}
 wait_for 120 asked "drive ACK high"
 gpio_sim_pull sim0 2 pull-up
@@ -650,11 +655,7 @@ until served; do
 done
 run xl unpause guest1
 log=/var/log/xen/console/guest-guest1.log
-( while sleep 15; do
-    echo "mon: virtiobox ticks $(cut -d' ' -f14,15 /proc/$vb_pid/stat 2>/dev/null)," \
-         "domU: $(xl list guest1 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6)," \
-         "console: $(tail -n 2 "$log" 2>/dev/null | tr '\n' '|')"
-  done ) &
+domu_monitor guest1
 # Bounded waits that show both sides when they run out.
 stuck() {{
     echo "--- domU console:"; cat "$log"; echo "--- vsock_echo:"; cat /tmp/echo.log
