@@ -39,6 +39,9 @@
 #define GMEM_WRITE   0x2u /* the device writes (device-writable buffer) */
 #define GMEM_PERSIST 0x4u /* ring area: keep mapped until the queue stops */
 
+/* map_batch: the ranges share no mapping (see struct gmem_ops). */
+#define GMEM_APART 1
+
 /* One guest range, as handed to map_batch/unmap_batch. */
 struct gmem_range {
 	uint64_t gaddr;
@@ -60,7 +63,11 @@ struct gmem_ops {
 			 uint32_t access, void **hva, uint64_t *maplen);
 	/*
 	 * Optional. Map every range before any of them is translated.
-	 * Returns 0 or -errno; on failure nothing stays mapped.
+	 * Returns 0, GMEM_APART, or -errno; on failure nothing stays mapped.
+	 * 0: the ranges may share mappings, so a range's buffer may stay
+	 * reachable until every range of the call is unmapped (the ring
+	 * layer publishes no used entry meanwhile). GMEM_APART: each range
+	 * is gone from the host once it is unmapped (copied, not mapped).
 	 */
 	int (*map_batch)(struct gmem *m, const struct gmem_range *r,
 			 unsigned n);
@@ -68,6 +75,10 @@ struct gmem_ops {
 	 * Optional. Undo map_batch for these ranges: each range exactly as
 	 * mapped (gaddr, len, access) and exactly once, in any order and
 	 * grouping (a batch mapped in one call is unmapped per element).
+	 * Before it returns, what the device wrote is in guest memory (a
+	 * back-end that copies writes it back here), so the ring layer
+	 * calls it before publishing the ranges' used entries, and hands it
+	 * every element completed since the last flush at once.
 	 */
 	void (*unmap_batch)(struct gmem *m, const struct gmem_range *r,
 			    unsigned n);

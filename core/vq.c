@@ -21,7 +21,10 @@
 
 #include "vq_format.h"
 
-enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED };
+/* PUSHED: completed, its buffers still mapped until the next flush. */
+enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED, VQ_ELEM_PUSHED };
+
+#define VQ_NO_SLOT UINT32_MAX
 
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
 {
@@ -168,7 +171,8 @@ void vq_table_close(struct vq_walk *w, struct vq_table *t)
 
 static unsigned outstanding(const struct vq *vq)
 {
-	return (vq->used_slots - vq->nfree) + vq->npending;
+	/* A pushed element still mapped is in both counts: once here. */
+	return (vq->used_slots - vq->nfree) + vq->npending - vq->pushed_mapped;
 }
 
 static struct vq_elem *slot_alloc(struct vq *vq)
@@ -216,6 +220,43 @@ static void elem_unmap(struct vq *vq, struct vq_elem *e)
 	n = elem_ranges(e, r);
 	if (n)
 		gmem_unmap_batch(vq->mem, r, n);
+}
+
+/*
+ * Unmap every element pushed since the last flush and free it: their
+ * ranges in as few unmap_batch calls as vq->ranges holds (one, for any
+ * batch), so a copying back-end writes them all back with one call.
+ */
+static void pushed_unmap(struct vq *vq)
+{
+	const unsigned cap = VQ_BATCH * VQ_IOV_MAX;
+	unsigned nr = 0;
+
+	if (!vq->pushed_mapped)
+		return;
+	for (unsigned k = 0; k < vq->npending; k++) {
+		struct vq_used_pending *p = &vq->pending[k];
+		struct vq_elem *e;
+
+		if (p->slot == VQ_NO_SLOT)
+			continue;
+		e = &vq->pool[p->slot];
+		p->slot = VQ_NO_SLOT;
+		if (nr + e->nseg > cap) {
+			gmem_unmap_batch(vq->mem, vq->ranges, nr);
+			nr = 0;
+		}
+		nr += elem_ranges(e, vq->ranges + nr);
+		e->mapped = false;
+		if (e->grouped) {
+			e->grouped = false;
+			vq->grouped_live--;
+		}
+		slot_free(vq, e);
+	}
+	if (nr)
+		gmem_unmap_batch(vq->mem, vq->ranges, nr);
+	vq->pushed_mapped = 0;
 }
 
 /* Unmap and free what was fetched but not popped, from batch_head on. */
@@ -276,6 +317,7 @@ static void elem_refuse(struct vq *vq, struct vq_elem *e)
 	p->id = e->id;
 	p->ndesc = e->ndesc;
 	p->len = 0;
+	p->slot = VQ_NO_SLOT;
 	vq->map_refused++;
 	slot_free(vq, e);
 }
@@ -288,6 +330,7 @@ static void elem_refuse(struct vq *vq, struct vq_elem *e)
 static unsigned batch_map(struct vq *vq)
 {
 	unsigned nr = 0, k, kept = 0;
+	int ret;
 
 	if (!gmem_needs_map(vq->mem))
 		return vq->batch_len;
@@ -300,11 +343,13 @@ static unsigned batch_map(struct vq *vq)
 	}
 	if (nr == 0)
 		return vq->batch_len;
-	if (gmem_map_batch(vq->mem, vq->ranges, nr) == 0) {
+	ret = gmem_map_batch(vq->mem, vq->ranges, nr);
+	if (ret >= 0) {
 		for (k = 0; k < vq->batch_len; k++) {
 			struct vq_elem *e = &vq->pool[vq->batch[k]];
 
-			e->mapped = e->grouped = e->nseg != 0;
+			e->mapped = e->nseg != 0;
+			e->grouped = e->mapped && ret != GMEM_APART;
 			vq->grouped_live += e->grouped;
 		}
 		return vq->batch_len;
@@ -607,6 +652,7 @@ int vq_start(struct vq *vq, struct gmem *mem, uint64_t features,
 /* Unmap and free every element still held by the ring layer or device. */
 static void drop_all(struct vq *vq)
 {
+	pushed_unmap(vq);
 	batch_drop(vq);
 	for (unsigned i = 0; i < vq->used_slots; i++) {
 		struct vq_elem *e = &vq->pool[i];
@@ -670,6 +716,7 @@ void vq_mem_fault(struct vq *vq)
 	if (!vq->started)
 		return;
 	vq->mem_fault = true;
+	pushed_unmap(vq);
 	vq->npending = 0;
 	if (!vq->broken) {
 		vq_fail(vq, -EFAULT,
@@ -760,12 +807,19 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 	assert(elem == &vq->pool[elem->slot]);
 	assert(elem->state == VQ_ELEM_POPPED);
 	assert(vq->npending < vq->max_num);
-	elem_unmap(vq, elem);
 	p = &vq->pending[vq->npending++];
 	p->id = elem->id;
 	p->ndesc = elem->ndesc;
 	p->len = written < elem->wr_len ? written : elem->wr_len;
-	slot_free(vq, elem);
+	if (elem->mapped) {
+		/* Unmapped by the next flush, with the others pushed. */
+		elem->state = VQ_ELEM_PUSHED;
+		p->slot = elem->slot;
+		vq->pushed_mapped++;
+	} else {
+		p->slot = VQ_NO_SLOT;
+		slot_free(vq, elem);
+	}
 }
 
 unsigned vq_held_slots(const struct vq *vq)
@@ -775,7 +829,8 @@ unsigned vq_held_slots(const struct vq *vq)
 	if (!vq->started)
 		return 0;
 	for (unsigned i = 0; i < vq->used_slots; i++)
-		if (vq->pool[i].state != VQ_ELEM_FREE)
+		if (vq->pool[i].state != VQ_ELEM_FREE &&
+		    vq->pool[i].state != VQ_ELEM_PUSHED)
 			held += vq->pool[i].ndesc;
 	for (unsigned i = 0; i < vq->npending; i++)
 		held += vq->pending[i].ndesc;
@@ -793,6 +848,8 @@ int vq_flush(struct vq *vq)
 
 	if (!vq->started || vq->npending == 0)
 		return 0;
+	/* Written back and unmapped before anything is published. */
+	pushed_unmap(vq);
 	/* A batch-mate's mapping still covers the pending elements' pages
 	 * (see vq_set_holds_buffers): publish once it is gone. */
 	if (vq->grouped_live)

@@ -139,6 +139,7 @@ struct vq_used_pending {
 	uint16_t id;
 	uint16_t ndesc;
 	uint32_t len;
+	uint32_t slot; /* the element, while still mapped (vq.c) */
 };
 
 struct vq {
@@ -193,6 +194,7 @@ struct vq {
 	 */
 	bool holds;
 	unsigned grouped_live;
+	unsigned pushed_mapped; /* pending entries whose element is mapped */
 
 	/* fetched but not yet returned by vq_pop */
 	uint32_t batch[VQ_BATCH];
@@ -363,8 +365,10 @@ uint32_t vq_map_refused(const struct vq *vq);
 
 /*
  * Complete elem with written bytes of device-writable data (clamped to
- * elem->wr_len). Unmaps its buffers; the element must not be used after.
- * The used entry becomes visible to the driver at the next vq_flush().
+ * elem->wr_len). The element must not be used after. The used entry
+ * becomes visible to the driver at the next vq_flush(), which first
+ * unmaps the buffers of every element pushed since the last one, in one
+ * unmap_batch call (the memory back-end may write them back then).
  * Elements may be pushed in any order (out-of-order completion): split
  * writes used entries in push order; packed writes the buffer id and
  * advances the used position by the chain's descriptor count.

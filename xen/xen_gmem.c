@@ -60,11 +60,14 @@ void xen_gmem_log_release(struct xen_gmem *x)
 	/* Its memory goes next: out of the log flusher's list first. */
 	log_ratelimit_fini(&x->rl);
 	log_info("%s: domain %u: %s memory released after %lu map and %lu "
-		 "unmap calls (%lu pages, %lu maps refused)",
+		 "unmap calls (%lu pages, %lu maps refused), %lu copy calls "
+		 "(%lu bytes, %lu refused)",
 		 x->label, x->domid,
 		 x->kind == XEN_GMEM_GRANT ? "grant" : "foreign",
 		 x->stats.map_calls, x->stats.unmap_calls,
-		 x->stats.pages_mapped, x->stats.map_failures);
+		 x->stats.pages_mapped, x->stats.map_failures,
+		 x->stats.copy_calls, x->stats.bytes_copied,
+		 x->stats.copy_failures);
 }
 
 void xen_gmem_destroy(struct gmem *m)

@@ -19,6 +19,17 @@
  *   -EFAULT and a rate-limited log line naming the domain and the grant
  *   references.
  *
+ *   A map_batch call whose ranges total at most the copy limit
+ *   (XEN_GMEM_GRANT_COPY_MAX by default, xen_gmem_grant_set_copy_max) is
+ *   copied instead of mapped, when the copy arena (64 KiB per gmem) has
+ *   room: the device-readable ranges are read with one grant copy call
+ *   (none when there are none), the device-writable ones start zeroed
+ *   and unmap_batch writes them back whole with one call for all the
+ *   ranges it is given. No mapping, no unmap, no TLB flush; such a batch
+ *   returns GMEM_APART (its ranges share nothing). A page the guest did
+ *   not grant fails the batch as a refused mapping does; one revoked
+ *   before the write-back loses the device's data, logged.
+ *
  * Foreign memory (xen_gmem_foreign_create):
  *   A guest address is a guest physical address. Guest memory is mapped in
  *   buckets of XEN_GMEM_FOREIGN_BUCKET aligned bytes through a cache of
@@ -44,6 +55,7 @@
 #include "gmem.h"
 
 #define XEN_GMEM_FOREIGN_BUCKET	       (64u * 1024)
+#define XEN_GMEM_GRANT_COPY_MAX	       (16u * 1024)
 #define XEN_GMEM_FOREIGN_SLOTS_DEFAULT 64
 #define XEN_GMEM_FOREIGN_SLOTS_MAX     4096
 
@@ -84,10 +96,21 @@ struct xen_gmem_stats {
 	unsigned long map_calls;   /* gnttab / foreignmemory map calls */
 	unsigned long unmap_calls; /* and unmap calls */
 	unsigned long pages_mapped;
-	unsigned long map_failures; /* map calls the library refused */
-	unsigned long cache_hits;   /* foreign: bucket found in the cache */
-	unsigned long evictions;    /* foreign: bucket unmapped for another */
+	unsigned long map_failures;   /* map calls the library refused */
+	unsigned long copy_calls;     /* grant: grant copy calls */
+	unsigned long bytes_copied;   /* grant: in and out */
+	unsigned long copy_failures;  /* grant: copy calls with a refusal */
+	unsigned long batches_copied; /* grant: map_batch calls copied */
+	unsigned long cache_hits;     /* foreign: bucket found in the cache */
+	unsigned long evictions;      /* foreign: bucket unmapped for another */
 };
+
+/*
+ * Grant memory: copy map_batch calls of at most bytes (capped at the
+ * arena, 64 KiB) instead of mapping them; 0 maps every batch. Data path
+ * paused (or before first use).
+ */
+void xen_gmem_grant_set_copy_max(struct gmem *m, uint32_t bytes);
 
 /* Copy m's counters to *out. m must be a gmem created here. */
 void xen_gmem_get_stats(const struct gmem *m, struct xen_gmem_stats *out);

@@ -24,6 +24,7 @@ struct real_sys {
 	xentoollog_logger_stdiostream *quiet;
 	xengnttab_handle *gt;
 	xenforeignmemory_handle *fm;
+	xengnttab_grant_copy_segment_t segs[XEN_SYS_COPY_MAX];
 };
 
 static int real_gnt_map(struct xen_sys *s, uint32_t domid, uint32_t count,
@@ -48,6 +49,39 @@ static int real_gnt_unmap(struct xen_sys *s, void *addr, uint32_t count)
 	if (!r->gt)
 		return -ENODEV;
 	return xengnttab_unmap(r->gt, addr, count) < 0 ? -errno : 0;
+}
+
+static int real_gnt_copy(struct xen_sys *s, uint32_t domid,
+			 struct xen_sys_copy *c, uint32_t count)
+{
+	struct real_sys *r = container_of(s, struct real_sys, sys);
+
+	if (!r->gt)
+		return -ENODEV;
+	if (count > XEN_SYS_COPY_MAX)
+		return -E2BIG;
+	for (uint32_t i = 0; i < count; i++) {
+		xengnttab_grant_copy_segment_t *g = &r->segs[i];
+		union xengnttab_copy_ptr guest = {
+			.foreign = {c[i].ref, c[i].offset, (uint16_t)domid}};
+
+		if (c[i].to_guest) {
+			g->source.virt = c[i].buf;
+			g->dest = guest;
+			g->flags = GNTCOPY_dest_gref;
+		} else {
+			g->source = guest;
+			g->dest.virt = c[i].buf;
+			g->flags = GNTCOPY_source_gref;
+		}
+		g->len = c[i].len;
+		g->status = 0;
+	}
+	if (xengnttab_grant_copy(r->gt, count, r->segs) < 0)
+		return errno ? -errno : -EIO;
+	for (uint32_t i = 0; i < count; i++)
+		c[i].status = r->segs[i].status;
+	return 0;
 }
 
 static int real_fm_map(struct xen_sys *s, uint32_t domid, size_t pages,
@@ -91,6 +125,7 @@ static void real_close(struct xen_sys *s)
 static const struct xen_sys_ops real_ops = {
 	.gnt_map = real_gnt_map,
 	.gnt_unmap = real_gnt_unmap,
+	.gnt_copy = real_gnt_copy,
 	.fm_map = real_fm_map,
 	.fm_unmap = real_fm_unmap,
 	.close = real_close,

@@ -14,6 +14,7 @@
 #ifndef VIRTIOBOX_XEN_XEN_SYS_H
 #define VIRTIOBOX_XEN_XEN_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,23 @@
 /* What xen_sys_open opens. */
 #define XEN_SYS_GNTTAB	0x1u /* /dev/xen/gntdev */
 #define XEN_SYS_FOREIGN 0x2u /* /dev/xen/privcmd */
+
+/* Pieces one gnt_copy call takes at most. */
+#define XEN_SYS_COPY_MAX 128
+
+/*
+ * One piece of a grant copy: len bytes between local memory at buf and
+ * the guest's granted page ref at offset, within that page
+ * (offset + len <= XEN_SYS_PAGE).
+ */
+struct xen_sys_copy {
+	void *buf;
+	uint32_t ref;
+	uint16_t offset;
+	uint16_t len;
+	bool to_guest;	/* buf -> the guest's page; else the page -> buf */
+	int16_t status; /* set by gnt_copy: 0, or Xen's GNTST_* (< 0) */
+};
 
 struct xen_sys;
 
@@ -37,6 +55,14 @@ struct xen_sys_ops {
 		       uint32_t *refs, int prot, void **addr);
 	/* Unmap what gnt_map returned (addr, count exactly). 0 or -errno. */
 	int (*gnt_unmap)(struct xen_sys *s, void *addr, uint32_t count);
+	/*
+	 * Copy count (<= XEN_SYS_COPY_MAX) pieces between domid's granted
+	 * pages and local memory, as one xengnttab_grant_copy call. Returns
+	 * 0 with every piece's status set, or -errno when the call failed as
+	 * a whole (what was copied is unknown).
+	 */
+	int (*gnt_copy)(struct xen_sys *s, uint32_t domid,
+			struct xen_sys_copy *c, uint32_t count);
 	/*
 	 * Map guest frames of domid, consecutively, read-write, as
 	 * xenforeignmemory_map. Returns 0 and *addr with err[i] 0 for each

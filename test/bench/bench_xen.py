@@ -4,14 +4,16 @@
 virtiobox in dom0 serving one domU's two virtio-i2c devices over grants
 (grant_usage=1), each a simulated 24C02 at 0x50.
 
-1. Grant map and unmap calls per request and per batch (counted by
+1. Grant map, unmap and copy calls per request and per batch (counted by
    virtiobox, not timed). The domU runs test/bench/guest/i2c_loop.c
    (SMBus "read byte data": Linux's virtio_i2c driver queues two requests,
    register address then data byte, and kicks once, so one transfer is one
    batch of two requests) N_A times on device a and N_B times on device b.
    Both devices see the same probe and ring set-up, so the difference of
    their teardown counters ("grant memory released after X map and Y unmap
-   calls") over N_B - N_A transfers is the data path's cost alone.
+   calls ..., Z copy calls") over N_B - N_A transfers is the data path's
+   cost alone. Small batches are copied (one grant copy call for what the
+   device reads, one for what it writes back) rather than mapped.
 2. One transport register read as the guest sees it
    (test/bench/guest/reg_loop.c): through sysfs ("status" makes the kernel
    read the Status register, "device" is answered from memory; the
@@ -54,7 +56,7 @@ INDIRECT_DESC = 28  # VIRTIO_RING_F_INDIRECT_DESC, a bit of sysfs "features"
 LOOP_RE = re.compile(r"I2C-LOOP bus=(\S+) n=(\d+) ns_total=(\d+)")
 REG_RE = re.compile(r"REG-LOOP attr=([\w-]+) n=(\d+) ns_total=(\d+) p50_ns=(\d+) p99_ns=(\d+)")
 GNT_RE = re.compile(r"guest1/([ab]): domain \d+: grant memory released after (\d+) map and "
-                    r"(\d+) unmap calls \((\d+) pages, (\d+) maps refused\)")
+                    r"(\d+) unmap calls \((\d+) pages, (\d+) maps refused\), (\d+) copy calls")
 I2C_RE = re.compile(r"guest1/([ab]): (\d+) requests in (\d+) transactions")
 IOREQ_RE = re.compile(r"guest1 \(domain \d+\): (\d+) register reads, (\d+) writes")
 
@@ -163,22 +165,23 @@ def main() -> int:
     print(f"Xen grants (grant_usage=1), virtio-i2c: device b's {N_B} SMBus byte reads minus "
           f"device a's {N_A}: {requests} requests in {transfers} transactions (one kick, one "
           "batch each); library calls counted by virtiobox")
-    print(f"{'device':<28} {'map calls':>10} {'unmap calls':>12} {'pages':>8} {'refused':>8}")
+    print(f"{'device':<28} {'map calls':>10} {'unmap calls':>12} {'pages':>8} {'refused':>8} "
+          f"{'copy calls':>11}")
     for dev in ("a", "b"):
-        maps, unmaps, pages, refused = gnt[dev]
-        print(f"{f'{dev}: {i2c[dev][0]} requests':<28} {maps:>10} {unmaps:>12} {pages:>8} {refused:>8}")
-    dm, du, dp = (gnt["b"][i] - gnt["a"][i] for i in range(3))
+        maps, unmaps, pages, refused, copies = gnt[dev]
+        print(f"{f'{dev}: {i2c[dev][0]} requests':<28} {maps:>10} {unmaps:>12} {pages:>8} "
+              f"{refused:>8} {copies:>11}")
+    dm, du, dp, _, dc = (gnt["b"][i] - gnt["a"][i] for i in range(5))
     print(f"{'per batch (b - a)':<28} {dm / transfers:>10.2f} {du / transfers:>12.2f} "
-          f"{dp / transfers:>8.2f}")
+          f"{dp / transfers:>8.2f} {'':>8} {dc / transfers:>11.2f}")
     print(f"{'per request (b - a)':<28} {dm / requests:>10.2f} {du / requests:>12.2f} "
-          f"{dp / requests:>8.2f}")
+          f"{dp / requests:>8.2f} {'':>8} {dc / requests:>11.2f}")
     if xen["indirect"]:
-        # Linux puts a chain of more than one buffer in an indirect table;
-        # the ring layer maps all of a batch's tables in one call to walk
-        # them, before the buffers they name are known.
-        print(f"{'of which data buffers':<28} {(dm - transfers) / transfers:>10.2f} "
-              f"{(du - transfers) / transfers:>12.2f}   per batch, if the batch's indirect "
-              "tables cost one call (VIRTIO_RING_F_INDIRECT_DESC negotiated)")
+        # Linux puts a chain of more than one buffer in an indirect table:
+        # the batch's tables are read (one copy call) before the buffers
+        # they name are known (one copy call in, one out).
+        print("VIRTIO_RING_F_INDIRECT_DESC negotiated: per batch, one call reads the indirect "
+              "tables, one the requests' readable buffers, one writes the writable ones back")
     reads, writes = xen["ioreq"]
     print(f"IOREQ server of guest1 over the whole run: {reads} register reads, {writes} writes "
           f"(probe, {N_A + N_B} transfers, {N_REG} sysfs Status reads, {N_REG} direct Status and {N_REG} config reads)")

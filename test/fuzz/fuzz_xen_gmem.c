@@ -6,6 +6,7 @@
  * unmapping them in any order.
  *
  *   byte 0   bit 0: foreign memory (else grants); bits 1-3: cache slots - 1
+ *            (grants: bits 1-2 the copy limit, 0 / 64 / 4 KiB / default)
  *   then     4-byte steps: op, a, b, c
  *
  * Checked beyond "no crash, no sanitizer report": every translation of a
@@ -89,9 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(xen_gmem_foreign_create_sys(&m, &fx.sys, 1,
 						  1 + (data[0] >> 1 & 7),
 						  "fuzz") == 0);
-	else
+	else {
+		static const uint32_t copy_max[] = {0, 64, 4096,
+						    XEN_GMEM_GRANT_COPY_MAX};
+
 		check(xen_gmem_grant_create_sys(&m, &fx.sys, 1, 0, "fuzz") ==
 		      0);
+		xen_gmem_grant_set_copy_max(m, copy_max[data[0] >> 1 & 3]);
+	}
 	for (size_t i = 1; i + 4 <= size; i += 4) {
 		uint8_t op = data[i] % 8, a = data[i + 1], b = data[i + 2],
 			c = data[i + 3];

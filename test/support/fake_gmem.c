@@ -154,7 +154,7 @@ static int fake_map_batch(struct gmem *g, const struct gmem_range *r,
 	for (unsigned i = 0; i < n; i++)
 		m->live[m->nlive++] = r[i];
 	m->ranges_mapped += n;
-	return 0;
+	return m->apart ? GMEM_APART : 0;
 }
 
 static void fake_unmap_batch(struct gmem *g, const struct gmem_range *r,

@@ -83,6 +83,8 @@ struct fake_gmem {
 	/* knobs */
 	uint64_t max_map; /* 0: no cap */
 	bool require_map; /* translate needs a live map_batch range */
+	bool apart;	  /* map_batch answers GMEM_APART (a copying
+			   * back-end) instead of 0 */
 	bool untracked;	  /* map/unmap only count (benchmarks): no live
 			   * ranges, no bad_unmaps, no require_map */
 	struct fake_gmem_fault fault;

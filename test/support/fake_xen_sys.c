@@ -110,6 +110,47 @@ static int fx_gnt_unmap(struct xen_sys *s, void *addr, uint32_t count)
 	return forget(x, addr, count, false);
 }
 
+static int fx_gnt_copy(struct xen_sys *s, uint32_t domid,
+		       struct xen_sys_copy *c, uint32_t count)
+{
+	struct fake_xen *x = fx_of(s);
+
+	x->gnt_copy_calls++;
+	if (domid != x->domid)
+		return -ESRCH;
+	if (x->gnt_copy_error)
+		return x->gnt_copy_error;
+	if (count > XEN_SYS_COPY_MAX)
+		return -E2BIG;
+	for (uint32_t i = 0; i < count; i++)
+		if (!c[i].len || c[i].offset + c[i].len > PAGE)
+			return -EINVAL;
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fake_xen_grant *g =
+			c[i].ref < FAKE_XEN_GREFS ? &x->grant[c[i].ref] : NULL;
+		uint8_t *page;
+
+		if (!g) {
+			c[i].status = -3; /* GNTST_bad_gntref */
+			continue;
+		}
+		if (!g->granted || (g->ro && c[i].to_guest)) {
+			c[i].status = -1; /* GNTST_general_error */
+			continue;
+		}
+		page = fake_xen_page(x, g->page) + c[i].offset;
+		if (c[i].to_guest) {
+			memcpy(page, c[i].buf, c[i].len);
+			x->gnt_copy_out++;
+		} else {
+			memcpy(c[i].buf, page, c[i].len);
+			x->gnt_copy_in++;
+		}
+		c[i].status = 0;
+	}
+	return 0;
+}
+
 static int fx_fm_map(struct xen_sys *s, uint32_t domid, size_t pages,
 		     const uint64_t *frames, int *err, void **addr)
 {
@@ -158,6 +199,7 @@ static void fx_close(struct xen_sys *s)
 static const struct xen_sys_ops fx_ops = {
 	.gnt_map = fx_gnt_map,
 	.gnt_unmap = fx_gnt_unmap,
+	.gnt_copy = fx_gnt_copy,
 	.fm_map = fx_fm_map,
 	.fm_unmap = fx_fm_unmap,
 	.close = fx_close,

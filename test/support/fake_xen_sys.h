@@ -7,7 +7,11 @@
  * Mappings are real: gnt_map and fm_map mmap the guest's pages, one after
  * the other, with the protection asked for, so a device write through a
  * read-only grant faults as it would under Xen, and what the device writes
- * is in the guest's page (fake_xen_page). Every call is counted and every
+ * is in the guest's page (fake_xen_page). gnt_copy copies to and from
+ * those pages with Xen's per-piece checks (a ref not granted, or granted
+ * read-only and written, gets GNTST_general_error; one out of the table
+ * GNTST_bad_gntref; a piece crossing its page fails the call as gntdev
+ * does). Every call is counted and every
  * mapping remembered, so tests check call counts, protections and leaks.
  *
  *   struct fake_xen fx;
@@ -58,6 +62,8 @@ struct fake_xen {
 
 	/* counters */
 	unsigned long gnt_map_calls, gnt_unmap_calls;
+	unsigned long gnt_copy_calls, gnt_copy_in, gnt_copy_out; /* pieces */
+	int gnt_copy_error; /* non-zero: every gnt_copy fails with it */
 	unsigned long fm_map_calls, fm_unmap_calls;
 	unsigned long gnt_pages, fm_pages; /* pages mapped, all calls */
 	unsigned long bad_unmaps;	   /* unmap of no live mapping */

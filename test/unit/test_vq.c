@@ -167,13 +167,80 @@ static void test_batch_one_map_call(void **state)
 		assert_int_equal(e[i]->id, i);
 		vq_push(&fx.vq, e[i], 0);
 	}
-	/* One unmap per element, each undoing exactly its own ranges. */
-	assert_int_equal(fx.mem.unmap_calls, 40);
+	/* Unmapped by the flush, every element pushed since the last one in
+	 * one call, each range exactly as mapped. */
+	assert_int_equal(fx.mem.unmap_calls, 0);
+	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fx.mem.unmap_calls, 1);
 	assert_int_equal(fx.mem.ranges_unmapped, 40);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 	assert_int_equal(fx.mem.unmapped_translates, 0);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+}
+
+/*
+ * A back-end that copies (GMEM_APART: the ranges share no mapping): a
+ * completed chain is published at once while its batch-mate is still out.
+ */
+static void test_apart_batch_published_at_once(void **state)
+{
+	struct vq_elem *a, *b;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, 0, 8);
+	fx.mem.require_map = true;
+	fx.mem.apart = true;
+	add1(DATA, 64, true);
+	add1(DATA + 64, 64, true);
+	fake_gmem_reset_counters(&fx.mem);
+	a = pop();
+	b = pop();
+	assert_int_equal(fx.mem.map_calls, 1);
+	vq_push(&fx.vq, b, 8);
 	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 1); /* a's range only */
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, 1);
+	vq_push(&fx.vq, a, 8);
+	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.unmap_calls, 2);
+}
+
+/*
+ * Elements pushed but not flushed when the queue stops or resets are
+ * unmapped then (stop still publishes them; reset drops them); a pushed
+ * entry counts once towards the slots held.
+ */
+static void test_pushed_unmapped_by_stop(void **state)
+{
+	uint16_t id;
+	uint32_t len;
+
+	up(state, 0, 8);
+	fx.mem.require_map = true;
+	add1(DATA, 64, true);
+	add1(DATA + 64, 64, true);
+	vq_push(&fx.vq, pop(), 8);
+	assert_int_equal(vq_held_slots(&fx.vq), 2);
+	assert_int_equal(fake_gmem_live(&fx.mem), 2);
+	vq_stop(&fx.vq);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
+	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(id, 0);
+}
+
+static void test_pushed_dropped_by_reset(void **state)
+{
+	up(state, 0, 8);
+	fx.mem.require_map = true;
+	add1(DATA, 64, true);
+	vq_push(&fx.vq, pop(), 8);
+	vq_reset(&fx.vq);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
+	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
 
 /*
@@ -200,8 +267,8 @@ static void test_batch_mates_published_together(void **state)
 	assert_int_equal(vq_flush(&fx.vq), 0);
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 0);
 	vq_push(&fx.vq, b, 8);
-	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 	assert_int_equal(id, 0);
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
@@ -229,8 +296,8 @@ static void test_held_queue_maps_each_chain(void **state)
 	b = pop();
 	assert_int_equal(fx.mem.map_calls, 2);
 	vq_push(&fx.vq, b, 8);
-	assert_int_equal(fake_gmem_live(&fx.mem), 1); /* a's range only */
 	assert_int_equal(vq_flush(&fx.vq), 1);
+	assert_int_equal(fake_gmem_live(&fx.mem), 1); /* a's range only */
 	assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 	assert_int_equal(id, 1);
 	vq_push(&fx.vq, a, 8);
@@ -249,10 +316,12 @@ static void test_indirect_tables_mapped(void **state)
 	fake_gmem_reset_counters(&fx.mem);
 	vq_push(&fx.vq, pop(), 0);
 	vq_push(&fx.vq, pop(), 0);
+	vq_flush(&fx.vq);
 	/* The batch's tables in one call before they are walked, then one
-	 * call for the batch's buffers; the tables unmapped together. */
+	 * call for the batch's buffers; the tables unmapped together, the
+	 * buffers by the flush. */
 	assert_int_equal(fx.mem.map_calls, 2);
-	assert_int_equal(fx.mem.unmap_calls, 1 + 2);
+	assert_int_equal(fx.mem.unmap_calls, 1 + 1);
 	assert_int_equal(fx.mem.ranges_mapped, 2 + 4);
 	assert_int_equal(fx.mem.ranges_unmapped, 2 + 4);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
@@ -293,6 +362,7 @@ static void test_indirect_table_refused_in_batch(void **state)
 	assert_int_equal(vq_broken(&fx.vq, &why), -EPERM);
 	assert_non_null(strstr(why, "cannot map indirect table"));
 	vq_push(&fx.vq, e, 0);
+	vq_flush(&fx.vq);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
@@ -351,6 +421,7 @@ static void test_short_mappings_overflow_iov(void **state)
 	assert_int_equal(e->rd_num, VQ_IOV_MAX);
 	vq_push(&fx.vq, e, 0);
 	assert_int_equal(vq_broken(&fx.vq, NULL), 0);
+	vq_flush(&fx.vq);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
@@ -408,9 +479,9 @@ static void test_translate_failure(void **state)
 	/* The rest of the batch was unmapped; only the popped one is left. */
 	assert_int_equal(fake_gmem_live(&fx.mem), 1);
 	vq_push(&fx.vq, first, 0);
+	assert_int_equal(vq_flush(&fx.vq), 1); /* a broken queue flushes */
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
-	assert_int_equal(vq_flush(&fx.vq), 1); /* a broken queue flushes */
 }
 
 static void test_map_failure_mid_batch(void **state)
@@ -480,7 +551,8 @@ static void test_stop_unmaps_popped(void **state)
 	for (int i = 0; i < 3; i++)
 		e[i] = pop();
 	vq_push(&fx.vq, e[1], 64);
-	assert_int_equal(fake_gmem_live(&fx.mem), 4); /* 2 popped, 2 ahead */
+	/* 2 popped, 1 pushed (unmapped by the next flush), 2 ahead */
+	assert_int_equal(fake_gmem_live(&fx.mem), 5);
 	vq_stop(&fx.vq);
 	assert_false(vq_is_started(&fx.vq));
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
@@ -735,6 +807,7 @@ static void test_descriptor_copied_once(void **state)
 			 fake_gmem_ptr(&fx.mem, DATA + 32, 16));
 	assert_int_equal(e->wr_iov[0].iov_len, 16);
 	vq_push(&fx.vq, e, 16);
+	vq_flush(&fx.vq);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
 }
@@ -797,10 +870,10 @@ static void test_direct_memory(void **state)
 	assert_int_equal(fx.mem.unmap_calls, 0);
 	/* The element mapped before the switch: unmapped exactly once. */
 	vq_push(&fx.vq, held, 0);
+	vq_flush(&fx.vq);
 	assert_int_equal(fx.mem.unmap_calls, 1);
 	assert_int_equal(fake_gmem_live(&fx.mem), 0);
 	assert_int_equal(fx.mem.bad_unmaps, 0);
-	vq_flush(&fx.vq);
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
 }
@@ -850,6 +923,9 @@ int main(void)
 		T2(test_batch_one_map_call),
 		T2(test_batch_mates_published_together),
 		T2(test_held_queue_maps_each_chain),
+		T2(test_apart_batch_published_at_once),
+		T2(test_pushed_unmapped_by_stop),
+		T2(test_pushed_dropped_by_reset),
 		T2(test_indirect_tables_mapped),
 		T2(test_indirect_table_refused_in_batch),
 		T2(test_region_crossing),

@@ -4,7 +4,8 @@
  * seam: gref decoding, one library call per batch and permission,
  * PROT_READ for device-readable ranges, refused and revoked grants, ring
  * areas kept until released, call counts, and a real split ring served
- * through it by the ring layer.
+ * through it by the ring layer. The mapping tests turn copying off; the
+ * copy tests (setup_copy) keep the default limit.
  */
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
@@ -31,12 +32,19 @@
 static struct fake_xen fx;
 static struct gmem *m;
 
-static int setup(void **state)
+static int setup_copy(void **state)
 {
 	(void)state;
 	assert_int_equal(fake_xen_init(&fx, 64), 0);
 	assert_int_equal(xen_gmem_grant_create_sys(&m, &fx.sys, 1, false, "t"),
 			 0);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	setup_copy(state);
+	xen_gmem_grant_set_copy_max(m, 0);
 	return 0;
 }
 
@@ -265,6 +273,7 @@ static void test_address_forms(void **state)
 	/* A vhost-user grant region may leave bit 63 out. */
 	assert_int_equal(xen_gmem_grant_create_sys(&any, &fx.sys, 1, true, "t"),
 			 0);
+	xen_gmem_grant_set_copy_max(any, 0);
 	r.gaddr = 10ull << 12;
 	assert_int_equal(gmem_map_batch(any, &r, 1), 0);
 	assert_int_equal(fx.last_refs[0], 10);
@@ -389,10 +398,12 @@ static void test_ring_layer_one_call_per_batch(void **state)
 	assert_int_equal(fx.gnt_map_calls, 3 + 2);
 	for (int i = 0; i < 4; i++)
 		vq_push(&vq, e[i], 1);
-	/* Unmapped when the used entries are pushed, before the flush. */
+	/* Unmapped by the flush, before the used entries are published. */
+	assert_int_equal(fx.gnt_unmap_calls, 0);
+	used->idx = 0;
+	vq_flush(&vq);
 	assert_int_equal(fx.gnt_unmap_calls, 2);
 	assert_int_equal(fake_xen_live(&fx, false), 3);
-	vq_flush(&vq);
 	assert_int_equal(used->idx, 4);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(fake_xen_page(&fx, 11 + 2 * i)[0], 0xa0 + i);
@@ -460,7 +471,236 @@ static void test_ring_layer_revoked_buffer(void **state)
 	vq_destroy(&vq);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* ---- the copy path ---- */
+
+/*
+ * A small batch is copied: one grant copy call reads every readable range
+ * (two pieces for one crossing a page), writable ranges start zeroed,
+ * nothing is mapped; unmap_batch writes the writable ones back with one
+ * call for all it is given, and only them.
+ */
+static void test_copy_batch_one_call_each_way(void **state)
+{
+	struct gmem_range r[] = {{G(20, 0x10), 8, RD},
+				 {G(21, 0xff8), 16, RD}, /* refs 21 and 22 */
+				 {G(23, 0x20), 4, WR},
+				 {G(24, 0), 2, WR}};
+	uint64_t n;
+	uint8_t *p, *w;
+	void *hva;
+
+	(void)state;
+	fake_xen_grant(&fx, 20, 5, true);
+	fake_xen_grant(&fx, 21, 6, true);
+	fake_xen_grant(&fx, 22, 7, true);
+	fake_xen_grant(&fx, 23, 8, false);
+	fake_xen_grant(&fx, 24, 9, false);
+	memcpy(fake_xen_page(&fx, 5) + 0x10, "header!", 8);
+	memcpy(fake_xen_page(&fx, 6) + 0xff8, "abcdefgh", 8);
+	memcpy(fake_xen_page(&fx, 7), "ijklmnop", 8);
+	memset(fake_xen_page(&fx, 8) + 0x20, 0x55, 4);
+	assert_int_equal(gmem_map_batch(m, r, 4), GMEM_APART);
+	assert_int_equal(fx.gnt_map_calls, 0);
+	assert_int_equal(fx.gnt_copy_calls, 1);
+	assert_int_equal(fx.gnt_copy_in, 3);
+	assert_memory_equal(xlate(r[0].gaddr, 8, RD, &n), "header!", 8);
+	p = xlate(r[1].gaddr, 16, RD, &n);
+	assert_int_equal(n, 16); /* one piece of host memory, not two */
+	assert_memory_equal(p, "abcdefghijklmnop", 16);
+	/* Readable ranges are not writable, copied or not. */
+	assert_int_equal(gmem_translate(m, r[0].gaddr, 8, WR, &hva, &n),
+			 -EFAULT);
+	w = xlate(r[2].gaddr, 4, WR, &n);
+	assert_memory_equal(w, "\0\0\0\0", 4); /* zeroed, not the guest's */
+	memcpy(w, "done", 4);
+	*(uint8_t *)xlate(r[3].gaddr, 2, WR, &n) = 7;
+	/* Nothing reaches the guest before the write-back. */
+	assert_int_equal(fake_xen_page(&fx, 8)[0x20], 0x55);
+	gmem_unmap_batch(m, r, 4);
+	assert_int_equal(fx.gnt_copy_calls, 2);
+	assert_int_equal(fx.gnt_copy_out, 2);
+	assert_memory_equal(fake_xen_page(&fx, 8) + 0x20, "done", 4);
+	assert_int_equal(fake_xen_page(&fx, 9)[0], 7);
+	assert_int_equal(fake_xen_page(&fx, 9)[1], 0);
+	assert_int_equal(gmem_translate(m, r[0].gaddr, 8, RD, &hva, &n),
+			 -EFAULT);
+	assert_int_equal(stats().batches_copied, 1);
+	assert_int_equal(stats().bytes_copied, 8 + 16 + 4 + 2);
+}
+
+/* A batch with nothing to read costs no call at all to map. */
+static void test_copy_writable_only_batch_no_call(void **state)
+{
+	struct gmem_range r = {G(30, 0), 64, WR};
+	uint64_t n;
+
+	(void)state;
+	fake_xen_grant(&fx, 30, 4, false);
+	assert_int_equal(gmem_map_batch(m, &r, 1), GMEM_APART);
+	assert_int_equal(fx.gnt_copy_calls, 0);
+	memset(xlate(r.gaddr, 64, WR, &n), 0xab, 64);
+	gmem_unmap_batch(m, &r, 1);
+	assert_int_equal(fx.gnt_copy_calls, 1);
+	assert_int_equal(fake_xen_page(&fx, 4)[63], 0xab);
+}
+
+/*
+ * Ranges of several copied batches unmapped together: one write-back call.
+ * An element unmapped alone (any grouping is allowed) costs its own.
+ */
+static void test_copy_write_back_gathers_batches(void **state)
+{
+	struct gmem_range a[] = {{G(40, 0), 1, RD}, {G(41, 0), 1, WR}};
+	struct gmem_range b[] = {{G(42, 0), 1, RD}, {G(43, 0), 1, WR}};
+	struct gmem_range both[] = {a[0], a[1], b[0], b[1]};
+
+	(void)state;
+	for (uint32_t k = 40; k < 44; k++)
+		fake_xen_grant(&fx, k, k - 30, false);
+	assert_int_equal(gmem_map_batch(m, a, 2), GMEM_APART);
+	assert_int_equal(gmem_map_batch(m, b, 2), GMEM_APART);
+	assert_int_equal(fx.gnt_copy_calls, 2);
+	gmem_unmap_batch(m, both, 4);
+	assert_int_equal(fx.gnt_copy_calls, 3);
+	assert_int_equal(fx.gnt_copy_out, 2);
+	assert_int_equal(gmem_map_batch(m, a, 2), GMEM_APART);
+	gmem_unmap_batch(m, &a[1], 1);
+	gmem_unmap_batch(m, &a[0], 1); /* readable: nothing to write */
+	assert_int_equal(fx.gnt_copy_calls, 5);
+}
+
+/*
+ * A readable page not granted fails the batch (the ring layer then finds
+ * the request, as for a refused mapping), logged, nothing kept; a
+ * writable one revoked before the write-back loses the data, logged.
+ */
+static void test_copy_refused(void **state)
+{
+	struct gmem_range r[] = {{G(50, 0), 8, RD}, {G(51, 0), 8, RD}};
+	struct gmem_range w = {G(52, 0), 8, WR};
+	uint64_t n;
+
+	(void)state;
+	fake_xen_grant(&fx, 50, 3, true);
+	assert_int_equal(gmem_map_batch(m, r, 2), -EFAULT);
+	assert_int_equal(stats().copy_failures, 1);
+	assert_int_equal(gmem_map_batch(m, r, 1), GMEM_APART);
+	gmem_unmap_batch(m, r, 1);
+	fake_xen_grant(&fx, 52, 4, false);
+	assert_int_equal(gmem_map_batch(m, &w, 1), GMEM_APART);
+	*(uint8_t *)xlate(w.gaddr, 8, WR, &n) = 1;
+	fake_xen_revoke(&fx, 52);
+	gmem_unmap_batch(m, &w, 1);
+	assert_int_equal(stats().copy_failures, 2);
+	assert_int_equal(fake_xen_page(&fx, 4)[0], 0);
+	/* Granted read-only but handed over as writable: the same. */
+	fake_xen_grant(&fx, 52, 4, true);
+	assert_int_equal(gmem_map_batch(m, &w, 1), GMEM_APART);
+	gmem_unmap_batch(m, &w, 1);
+	assert_int_equal(stats().copy_failures, 3);
+	/* A failed call as a whole fails the batch too. */
+	fx.gnt_copy_error = -ENOMEM;
+	assert_int_equal(gmem_map_batch(m, r, 1), -EFAULT);
+	fx.gnt_copy_error = 0;
+	assert_int_equal(gmem_map_batch(m, r, 1), GMEM_APART);
+	gmem_unmap_batch(m, r, 1);
+}
+
+/*
+ * Batches above the copy limit are mapped; so is one that finds the copy
+ * arena (64 KiB) full, and the arena's blocks come back when unmapped.
+ */
+static void test_copy_limits_fall_back_to_map(void **state)
+{
+	struct gmem_range big = {G(60, 0), 16 * 1024 + 1, WR};
+	struct gmem_range blk[5];
+
+	(void)state;
+	for (uint32_t k = 60; k < 60 + 5 * 4 + 1; k++)
+		fake_xen_grant(&fx, k, k % 64, false);
+	assert_int_equal(gmem_map_batch(m, &big, 1), 0);
+	assert_int_equal(fx.gnt_map_calls, 1);
+	gmem_unmap_batch(m, &big, 1);
+	for (int i = 0; i < 5; i++)
+		blk[i] = (struct gmem_range){G(60 + 4 * i, 0), 16 * 1024, WR};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(gmem_map_batch(m, &blk[i], 1), GMEM_APART);
+	assert_int_equal(gmem_map_batch(m, &blk[4], 1), 0);
+	assert_int_equal(fx.gnt_map_calls, 2);
+	gmem_unmap_batch(m, &blk[4], 1);
+	gmem_unmap_batch(m, &blk[1], 1);
+	assert_int_equal(gmem_map_batch(m, &blk[4], 1), GMEM_APART);
+	gmem_unmap_batch(m, &blk[4], 1);
+	gmem_unmap_batch(m, &blk[0], 1);
+	gmem_unmap_batch(m, &blk[2], 1);
+	gmem_unmap_batch(m, &blk[3], 1);
+	assert_int_equal(fx.gnt_map_calls, 2);
+	assert_int_equal(fake_xen_live(&fx, false), 0);
+}
+
+/*
+ * The ring layer on copied grant memory: four requests cost one copy call
+ * in and one out, no mapping beyond the ring areas; the device's bytes
+ * are in the guest's pages before the used index moves.
+ */
+static void test_ring_layer_copies_small_batch(void **state)
+{
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct vq vq;
+	struct vq_layout l = {8, G(DESC_REF, 0), G(AVAIL_REF, 0),
+			      G(USED_REF, 0)};
+	struct vq_elem *e[4];
+
+	(void)state;
+	fake_xen_grant(&fx, DESC_REF, 0, false);
+	fake_xen_grant(&fx, AVAIL_REF, 1, false);
+	fake_xen_grant(&fx, USED_REF, 2, false);
+	desc = (struct vring_desc *)fake_xen_page(&fx, 0);
+	avail = (struct vring_avail *)fake_xen_page(&fx, 1);
+	used = (struct vring_used *)fake_xen_page(&fx, 2);
+	for (uint16_t i = 0; i < 4; i++) {
+		fake_xen_grant(&fx, BUF_REF + 2 * i, 10 + 2 * i, true);
+		fake_xen_grant(&fx, BUF_REF + 2 * i + 1, 11 + 2 * i, false);
+		memcpy(fake_xen_page(&fx, 10 + 2 * i), "req", 4);
+		desc[2 * i] = (struct vring_desc){G(BUF_REF + 2 * i, 0), 4,
+						  VRING_DESC_F_NEXT,
+						  (uint16_t)(2 * i + 1)};
+		desc[2 * i + 1] = (struct vring_desc){G(BUF_REF + 2 * i + 1, 0),
+						      1, VRING_DESC_F_WRITE, 0};
+		avail->ring[i] = (uint16_t)(2 * i);
+	}
+	avail->idx = 4;
+	assert_int_equal(vq_init(&vq, 0, 8), 0);
+	assert_int_equal(vq_start(&vq, m, 1ull << VIRTIO_F_VERSION_1, &l, 0),
+			 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(vq_pop(&vq, &e[i]), 1);
+		assert_memory_equal(e[i]->rd_iov[0].iov_base, "req", 4);
+		*(uint8_t *)e[i]->wr_iov[0].iov_base = (uint8_t)(0xa0 + i);
+	}
+	assert_int_equal(fx.gnt_map_calls, 3); /* the ring areas only */
+	assert_int_equal(fx.gnt_copy_calls, 1);
+	/* Copied, not grouped: the first is published while three are out. */
+	vq_push(&vq, e[0], 1);
+	vq_flush(&vq);
+	assert_int_equal(used->idx, 1);
+	assert_int_equal(fake_xen_page(&fx, 11)[0], 0xa0);
+	for (int i = 1; i < 4; i++)
+		vq_push(&vq, e[i], 1);
+	vq_flush(&vq);
+	assert_int_equal(fx.gnt_copy_calls, 3);
+	assert_int_equal(used->idx, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fake_xen_page(&fx, 11 + 2 * i)[0], 0xa0 + i);
+	vq_stop(&vq);
+	assert_int_equal(fake_xen_live(&fx, false), 0);
+	vq_destroy(&vq);
+}
+
+#define T(f)  cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TC(f) cmocka_unit_test_setup_teardown(f, setup_copy, teardown)
 
 int main(void)
 {
@@ -478,6 +718,12 @@ int main(void)
 		T(test_create_checks_domid),
 		T(test_ring_layer_one_call_per_batch),
 		T(test_ring_layer_revoked_buffer),
+		TC(test_copy_batch_one_call_each_way),
+		TC(test_copy_writable_only_batch_no_call),
+		TC(test_copy_write_back_gathers_batches),
+		TC(test_copy_refused),
+		TC(test_copy_limits_fall_back_to_map),
+		TC(test_ring_layer_copies_small_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
