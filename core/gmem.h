@@ -10,9 +10,10 @@
  *
  * Back-ends that map lazily (Xen grants) also implement map_batch and
  * unmap_batch: the ring layer hands them every range a batch of descriptor
- * chains needs before it translates any of them, and every range of an
- * element when that element is completed (or dropped by a queue stop or
- * reset). A batch's indirect tables are mapped together just around
+ * chains needs before it translates any of them, and every range of the
+ * elements completed since the last flush before that flush publishes
+ * them (or of elements dropped by a queue stop or reset). A batch's
+ * indirect tables are mapped together just around
  * their reading (one map_batch, one unmap_batch). So every
  * translation other than GMEM_PERSIST is covered by a live mapped range
  * with the same access. Ring areas are translated once per queue start with
