@@ -355,18 +355,18 @@ static void test_create_checks_domid(void **state)
 #define USED_REF  102
 #define BUF_REF	  110 /* request i: readable gref 110 + 2i, writable + 1 */
 
-static void test_ring_layer_one_call_per_batch(void **state)
+/*
+ * A split ring of 8 in granted pages holding four requests (4 readable
+ * bytes "req", 1 writable byte each), started on vq; returns the used ring.
+ */
+static struct vring_used *ring_of_four(struct vq *vq)
 {
+	struct vq_layout l = {8, G(DESC_REF, 0), G(AVAIL_REF, 0),
+			      G(USED_REF, 0)};
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	struct vq vq;
-	struct vq_layout l = {8, G(DESC_REF, 0), G(AVAIL_REF, 0),
-			      G(USED_REF, 0)};
-	struct vq_elem *e[4];
-	struct xen_gmem_stats s;
 
-	(void)state;
 	fake_xen_grant(&fx, DESC_REF, 0, false);
 	fake_xen_grant(&fx, AVAIL_REF, 1, false);
 	fake_xen_grant(&fx, USED_REF, 2, false);
@@ -385,9 +385,20 @@ static void test_ring_layer_one_call_per_batch(void **state)
 		avail->ring[i] = (uint16_t)(2 * i);
 	}
 	avail->idx = 4;
-	assert_int_equal(vq_init(&vq, 0, 8), 0);
-	assert_int_equal(vq_start(&vq, m, 1ull << VIRTIO_F_VERSION_1, &l, 0),
-			 0);
+	assert_int_equal(vq_init(vq, 0, 8), 0);
+	assert_int_equal(vq_start(vq, m, 1ull << VIRTIO_F_VERSION_1, &l, 0), 0);
+	return used;
+}
+
+static void test_ring_layer_one_call_per_batch(void **state)
+{
+	struct vring_used *used;
+	struct vq vq;
+	struct vq_elem *e[4];
+	struct xen_gmem_stats s;
+
+	(void)state;
+	used = ring_of_four(&vq);
 	assert_int_equal(fx.gnt_map_calls, 3); /* the ring areas */
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(vq_pop(&vq, &e[i]), 1);
@@ -645,36 +656,12 @@ static void test_copy_limits_fall_back_to_map(void **state)
  */
 static void test_ring_layer_copies_small_batch(void **state)
 {
-	struct vring_desc *desc;
-	struct vring_avail *avail;
 	struct vring_used *used;
 	struct vq vq;
-	struct vq_layout l = {8, G(DESC_REF, 0), G(AVAIL_REF, 0),
-			      G(USED_REF, 0)};
 	struct vq_elem *e[4];
 
 	(void)state;
-	fake_xen_grant(&fx, DESC_REF, 0, false);
-	fake_xen_grant(&fx, AVAIL_REF, 1, false);
-	fake_xen_grant(&fx, USED_REF, 2, false);
-	desc = (struct vring_desc *)fake_xen_page(&fx, 0);
-	avail = (struct vring_avail *)fake_xen_page(&fx, 1);
-	used = (struct vring_used *)fake_xen_page(&fx, 2);
-	for (uint16_t i = 0; i < 4; i++) {
-		fake_xen_grant(&fx, BUF_REF + 2 * i, 10 + 2 * i, true);
-		fake_xen_grant(&fx, BUF_REF + 2 * i + 1, 11 + 2 * i, false);
-		memcpy(fake_xen_page(&fx, 10 + 2 * i), "req", 4);
-		desc[2 * i] = (struct vring_desc){G(BUF_REF + 2 * i, 0), 4,
-						  VRING_DESC_F_NEXT,
-						  (uint16_t)(2 * i + 1)};
-		desc[2 * i + 1] = (struct vring_desc){G(BUF_REF + 2 * i + 1, 0),
-						      1, VRING_DESC_F_WRITE, 0};
-		avail->ring[i] = (uint16_t)(2 * i);
-	}
-	avail->idx = 4;
-	assert_int_equal(vq_init(&vq, 0, 8), 0);
-	assert_int_equal(vq_start(&vq, m, 1ull << VIRTIO_F_VERSION_1, &l, 0),
-			 0);
+	used = ring_of_four(&vq);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(vq_pop(&vq, &e[i]), 1);
 		assert_memory_equal(e[i]->rd_iov[0].iov_base, "req", 4);
