@@ -152,6 +152,18 @@ def i2c_board(stub_bus: str = "/dev/i2c-$bus", domain: str = "guest1", extra: st
 SANDBOX_NOBODY = r"""
 chgrp 65534 /dev/xen/* && chmod g+rw /dev/xen/* || fail "cannot hand /dev/xen to group 65534"
 """
+# Before the group has them: start-up fails at once, naming the user and
+# the node, rather than the first guest failing later.
+SANDBOX_REFUSED = r"""
+if out=$(timeout 30 virtiobox --board /tmp/board.cfg 2>&1); then
+    fail "virtiobox served as 65534 without access to /dev/xen: $out"
+fi
+echo "$out"
+case "$out" in
+*"user 65534 group 65534 cannot open /dev/xen/privcmd"*) echo "start-up refused: /dev/xen/privcmd named" ;;
+*) fail "start-up without /dev/xen access did not name /dev/xen/privcmd: $out" ;;
+esac
+"""
 SANDBOX_CHECK = r"""
 vb_status() {{ grep "^$1:" /proc/$vb_pid/status | cut -f2- | tr '\t' ' '; }}
 expect_eq "$(vb_status Seccomp)" 2 "virtiobox's seccomp mode"
@@ -164,12 +176,13 @@ def dom0_i2c(grant: int, nobody: bool = False) -> str:
     board = i2c_board(extra="" if grant else " foreign_cache = 8;")
     if nobody:
         board = 'user = "65534"; group = "65534";\n' + board
-    return DOM0_LIB + (SANDBOX_NOBODY if nobody else "") + rf"""
+    return DOM0_LIB + rf"""
 bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
 run i2cset -y $bus 0x50 0x20 0x77 b
 cat >/tmp/board.cfg <<BOARD
 {board}BOARD
 run virtiobox check /tmp/board.cfg
+""" + (SANDBOX_REFUSED + SANDBOX_NOBODY if nobody else "") + r"""
 vb_start /tmp/board.cfg
 """ + SANDBOX_CHECK.format(uid=65534 if nobody else 0) + rf"""
 domu_config guest1 --virtio "{virtio_i2c(grant)}" --virtio "{virtio_i2c(grant)}" --line "vcpus = 2" >/dev/null
@@ -210,6 +223,8 @@ def test_xen_domu_uses_virtio_i2c(images, report, grant, nobody):
     assert vbtest.REFUSED_TEXT in saw.get("refused 0x20", ""), saw
     assert vbtest.REFUSED_TEXT in saw.get("refused stub 0x51", ""), saw
     assert "VERSION_1=1" in saw["virtio device"], saw["virtio device"]
+    if nobody:
+        assert "start-up refused: /dev/xen/privcmd named" in result.console
     if not grant:
         assert "foreign mappings: 8 cached per device" in result.console
     memory = "grants" if grant else "foreign mappings"
