@@ -9,7 +9,9 @@
  * arena, the device-readable ones filled by one grant copy call, and the
  * device-writable ones copied back to the guest by unmap_batch (one call
  * for every range it is given). The block then stands in for a mapping:
- * same spans, same look-up, no unmap.
+ * same spans, same look-up, no unmap. A larger batch whose ranges of one
+ * direction are small copies those and maps the others, so it still takes
+ * one map call, not one per direction.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -321,12 +323,19 @@ static int pieces_copy(struct xen_gnt *g)
 	return -EFAULT;
 }
 
+/* The direction a range is mapped or copied in: GMEM_WRITE or GMEM_READ. */
+static uint32_t dir_of(const struct gmem_range *r)
+{
+	return r->access & GMEM_WRITE ? GMEM_WRITE : GMEM_READ;
+}
+
 /*
- * Whether the batch r[0..n) is copied: small enough, within one call each
- * way, and well formed (the map path reports what is not).
+ * Whether the ranges of r[0..n) going in the directions dirs are copied:
+ * some bytes, small enough, within one call each way, and well formed
+ * (the map path reports what is not). *bytes: their room in a block.
  */
 static bool copy_fits(const struct xen_gnt *g, const struct gmem_range *r,
-		      unsigned n, uint32_t *bytes)
+		      unsigned n, uint32_t dirs, uint32_t *bytes)
 {
 	uint64_t total = 0;
 	uint32_t in = 0, out = 0;
@@ -334,7 +343,7 @@ static bool copy_fits(const struct xen_gnt *g, const struct gmem_range *r,
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t a = r[i].gaddr & ~GNT_ADDR_BIT;
 
-		if (!r[i].len)
+		if (!r[i].len || !(dir_of(&r[i]) & dirs))
 			continue;
 		if (r[i].gaddr + r[i].len < r[i].gaddr ||
 		    (!g->any_address && !(r[i].gaddr & GNT_ADDR_BIT)) ||
@@ -352,11 +361,39 @@ static bool copy_fits(const struct xen_gnt *g, const struct gmem_range *r,
 }
 
 /*
- * Copy the batch into one arena block: 1 (GMEM_APART), 0 when the arena
- * has no room (the caller maps instead), or -errno.
+ * The directions of the batch to copy: both when it is small, else the
+ * one with fewer bytes when that one is (so the other is mapped with one
+ * call: one protection per mapping), else none (0).
+ */
+static uint32_t copy_choose(const struct xen_gnt *g,
+			    const struct gmem_range *r, unsigned n,
+			    uint32_t *bytes)
+{
+	uint32_t rd, wr;
+	bool rd_fits, wr_fits;
+
+	if (copy_fits(g, r, n, GMEM_READ | GMEM_WRITE, bytes))
+		return GMEM_READ | GMEM_WRITE;
+	rd_fits = copy_fits(g, r, n, GMEM_READ, &rd);
+	wr_fits = copy_fits(g, r, n, GMEM_WRITE, &wr);
+	if (rd_fits && (!wr_fits || rd <= wr)) {
+		*bytes = rd;
+		return GMEM_READ;
+	}
+	if (wr_fits) {
+		*bytes = wr;
+		return GMEM_WRITE;
+	}
+	return 0;
+}
+
+/*
+ * Copy the ranges of the batch going in the directions dirs into one
+ * arena block: 1 when copied, 0 when the arena has no room (the caller
+ * maps instead), or -errno.
  */
 static int copy_in(struct xen_gnt *g, const struct gmem_range *r, unsigned n,
-		   uint32_t bytes)
+		   uint32_t dirs, uint32_t bytes)
 {
 	unsigned nch = (bytes + GNT_CHUNK - 1) / GNT_CHUNK;
 	int chunk = arena_alloc(g, nch), slot, ret;
@@ -384,7 +421,7 @@ static int copy_in(struct xen_gnt *g, const struct gmem_range *r, unsigned n,
 				      .access = r[i].access,
 				      .live = true};
 
-		if (!r[i].len)
+		if (!r[i].len || !(dir_of(&r[i]) & dirs))
 			continue;
 		ret = span_add(m, &sp);
 		if (ret < 0) {
@@ -404,7 +441,7 @@ static int copy_in(struct xen_gnt *g, const struct gmem_range *r, unsigned n,
 		return ret;
 	}
 	g->x.stats.batches_copied++;
-	return GMEM_APART;
+	return 1;
 }
 
 /*
@@ -465,28 +502,35 @@ static int gnt_map_batch(struct gmem *gm, const struct gmem_range *r,
 			 unsigned n)
 {
 	struct xen_gnt *g = gnt_of(gm);
-	uint32_t bytes;
+	uint32_t bytes, copied;
 	int ret = 0;
 
 	g->gen++;
-	if (copy_fits(g, r, n, &bytes)) {
-		ret = copy_in(g, r, n, bytes);
-		if (ret != 0)
+	copied = copy_choose(g, r, n, &bytes);
+	if (copied) {
+		ret = copy_in(g, r, n, copied, bytes);
+		if (ret < 0)
 			return ret;
+		if (ret == 0) /* the arena is full: all mapped */
+			copied = 0;
+		if (copied == (GMEM_READ | GMEM_WRITE))
+			return GMEM_APART;
+		ret = 0;
 	}
 	/* One pass per permission: one library call maps one way. */
 	for (int pass = 0; pass < 2 && ret == 0; pass++) {
-		bool writable = pass == 1;
+		uint32_t dir = pass ? GMEM_WRITE : GMEM_READ;
 		int slot = -1;
 
+		if (copied & dir)
+			continue;
 		for (unsigned i = 0; i < n && ret == 0; i++) {
-			if (!r[i].len ||
-			    !!(r[i].access & GMEM_WRITE) != writable)
+			if (!r[i].len || dir_of(&r[i]) != dir)
 				continue;
 			if (r[i].gaddr + r[i].len < r[i].gaddr)
 				ret = -EOVERFLOW;
 			else
-				ret = batch_add(g, &slot, &r[i], writable);
+				ret = batch_add(g, &slot, &r[i], pass == 1);
 		}
 		if (ret == 0 && slot >= 0)
 			ret = map_call(g, &g->maps[slot]);

@@ -650,6 +650,65 @@ static void test_copy_limits_fall_back_to_map(void **state)
 }
 
 /*
+ * A batch over the copy limit whose ranges of one direction are small:
+ * those are copied and the others mapped with one call (one protection),
+ * not one map call per direction. Both directions large: one map each.
+ */
+static void test_copy_one_direction_maps_other(void **state)
+{
+	struct gmem_range a[] = {{G(70, 8), 8, RD}, {G(71, 0), 5 * 4096, WR}};
+	struct gmem_range b[] = {{G(80, 0), 5 * 4096, RD}, {G(86, 0x10), 1, WR}};
+	struct gmem_range c[] = {{G(70, 0), 5 * 4096, WR}, {G(80, 0), 5 * 4096, RD}};
+	uint64_t n;
+	uint8_t *p;
+
+	(void)state;
+	fake_xen_grant(&fx, 70, 1, false);
+	for (uint32_t k = 0; k < 6; k++) {
+		fake_xen_grant(&fx, 71 + k, 2 + k, false);
+		fake_xen_grant(&fx, 80 + k, 10 + k, true);
+	}
+	fake_xen_grant(&fx, 86, 20, false);
+	memcpy(fake_xen_page(&fx, 1) + 8, "request", 8);
+	assert_int_equal(gmem_map_batch(m, a, 2), 0);
+	assert_int_equal(fx.gnt_copy_calls, 1);
+	assert_int_equal(fx.gnt_copy_in, 1);
+	assert_int_equal(fx.gnt_map_calls, 1);
+	assert_int_equal(fx.last_prot, PROT_READ | PROT_WRITE);
+	assert_int_equal(fx.last_count, 5);
+	assert_memory_equal(xlate(a[0].gaddr, 8, RD, &n), "request", 8);
+	p = xlate(a[1].gaddr + 4096 * 4, 4096, WR, &n);
+	assert_int_equal(n, 4096);
+	p[4095] = 0x99;
+	assert_int_equal(fake_xen_page(&fx, 6)[4095], 0x99); /* mapped */
+	gmem_unmap_batch(m, a, 2);
+	assert_int_equal(fx.gnt_unmap_calls, 1);
+	assert_int_equal(fx.gnt_copy_calls, 1); /* nothing to write back */
+
+	fake_xen_page(&fx, 14)[0xfff] = 0x42;
+	assert_int_equal(gmem_map_batch(m, b, 2), 0);
+	assert_int_equal(fx.gnt_copy_calls, 1); /* nothing to read */
+	assert_int_equal(fx.gnt_map_calls, 2);
+	assert_int_equal(fx.last_prot, PROT_READ);
+	assert_int_equal(*(uint8_t *)xlate(b[0].gaddr + 5 * 4096 - 1, 1, RD, &n),
+			 0x42);
+	*(uint8_t *)xlate(b[1].gaddr, 1, WR, &n) = 0x24;
+	assert_int_equal(fake_xen_page(&fx, 20)[0x10], 0); /* copied */
+	gmem_unmap_batch(m, b, 2);
+	assert_int_equal(fx.gnt_unmap_calls, 2);
+	assert_int_equal(fx.gnt_copy_calls, 2);
+	assert_int_equal(fake_xen_page(&fx, 20)[0x10], 0x24);
+
+	assert_int_equal(gmem_map_batch(m, c, 2), 0);
+	assert_int_equal(fx.gnt_map_calls, 4);
+	assert_int_equal(fx.gnt_copy_calls, 2);
+	gmem_unmap_batch(m, c, 2);
+	assert_int_equal(fx.gnt_unmap_calls, 4);
+	assert_int_equal(fake_xen_live(&fx, false), 0);
+	assert_int_equal(stats().batches_copied, 2);
+}
+
+/*
  * The ring layer on copied grant memory: four requests cost one copy call
  * in and one out, no mapping beyond the ring areas; the device's bytes
  * are in the guest's pages before the used index moves.
@@ -710,6 +769,7 @@ int main(void)
 		TC(test_copy_write_back_gathers_batches),
 		TC(test_copy_refused),
 		TC(test_copy_limits_fall_back_to_map),
+		TC(test_copy_one_direction_maps_other),
 		TC(test_ring_layer_copies_small_batch),
 	};
 
