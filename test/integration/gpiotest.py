@@ -73,6 +73,8 @@ if [ "$irq" = 1 ]; then
 	gpiomon --num-events=2 --rising-edge "$chip" 0 >/tmp/mon 2>&1 &
 	monpid=$!
 	wait_for 10 sh -c "gpioinfo $chip | grep -q 'line *0:.*used'"
+	# "used" comes before the interrupt is requested (IRQ_TYPE sent).
+	wait_for 10 grep -q gpiomon /proc/interrupts
 	host "set 0 1; set 0 0; set 0 1"
 	wait $monpid
 	saw "gpiomon" "$(grep -c 'RISING EDGE offset: 0' /tmp/mon) rising edges"
