@@ -12,7 +12,7 @@ HOST_PKGS=(
 	qemu-user-static qemu-system-arm
 	clang libclang-rt-14-dev clang-format
 	linux-source-6.1 bc bison flex libssl-dev cpio xz-utils kmod patch
-	dpkg-dev ca-certificates valgrind
+	dpkg-dev ca-certificates valgrind checkpolicy m4
 	debhelper lintian man-db systemd
 )
 ARM64_PKGS=(

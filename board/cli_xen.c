@@ -25,7 +25,10 @@ static void usage(FILE *out)
 	      "keeps it until\n"
 	      "DRIVER-DOMAIN is destroyed, and a domain is the device model "
 	      "of one guest\n"
-	      "at most.\n",
+	      "at most. Under a FLASK policy (xsm=flask) the policy decides "
+	      "instead: only\n"
+	      "xenstore is told (so DRIVER-DOMAIN may read GUEST's name), "
+	      "once per guest.\n",
 	      out);
 }
 
@@ -76,8 +79,9 @@ static int refused(const struct dom *dm, const struct dom *g, int err,
 			"domain %u is the device model of another domain "
 			"already (Xen keeps one target per domain until that "
 			"domain is destroyed): destroy and re-create %s, then "
-			"run this again\n",
-			dm->id, dm->name);
+			"run this again; or boot Xen with a FLASK policy that "
+			"lets %s serve many guests (docs/deployment-xen.md)\n",
+			dm->id, dm->name, dm->name);
 	else if (err == -ENOTSUP)
 		fprintf(stderr,
 			"Xen %u.%u's domctl interface is unknown to this "
@@ -97,7 +101,7 @@ static int set_both(struct xs_client *xs, const struct dom *dm,
 		    const struct dom *g)
 {
 	uint32_t xen;
-	int ret;
+	int ret, flask;
 
 	if (dm->id == g->id || !dm->id) {
 		fprintf(stderr,
@@ -105,9 +109,21 @@ static int set_both(struct xs_client *xs, const struct dom *dm,
 			"another domain than dom0 and the guest\n");
 		return 2;
 	}
-	ret = xen_target_set((uint16_t)dm->id, (uint16_t)g->id, &xen);
-	if (ret)
-		return refused(dm, g, ret, xen);
+	flask = xen_target_flask();
+	if (flask < 0) {
+		fprintf(stderr,
+			"virtiobox xen-target: cannot ask Xen for its security "
+			"module: %s (run it in dom0, as root)\n",
+			strerror(-flask));
+		return 1;
+	}
+	/* Under FLASK a target would only tie dm to this one guest for
+	 * life: the policy grants device-model rights by type. */
+	if (!flask) {
+		ret = xen_target_set((uint16_t)dm->id, (uint16_t)g->id, &xen);
+		if (ret)
+			return refused(dm, g, ret, xen);
+	}
 	/* So the driver domain may read the guest's xenstore nodes (its
 	 * name) as libxl lets a stub domain. */
 	ret = xs_client_set_target(xs, dm->id, g->id);
@@ -118,8 +134,16 @@ static int set_both(struct xs_client *xs, const struct dom *dm,
 			dm->id, g->id, strerror(-ret));
 		return 1;
 	}
-	printf("domain %u (%s) is the device model of domain %u (%s)\n", dm->id,
-	       dm->name, g->id, g->name);
+	if (flask)
+		printf("Xen enforces a FLASK policy: it decides whether domain "
+		       "%u (%s) may be the device model of domain %u (%s), by "
+		       "their types (xen/flask/virtiobox.te: virtiobox_dd_t "
+		       "serves domU_t); xenstore lets %s read %s's nodes\n",
+		       dm->id, dm->name, g->id, g->name, dm->name, g->name);
+	else
+		printf("domain %u (%s) is the device model of domain %u "
+		       "(%s)\n",
+		       dm->id, dm->name, g->id, g->name);
 	return 0;
 }
 

@@ -68,8 +68,8 @@ static int map_frames(struct xen_fm *f, uint64_t frame, uint32_t n, void **addr)
 			ret == -EPERM || ret == -EACCES
 				? " (foreign mappings need this domain to be "
 				  "the guest's device model: virtiobox "
-				  "xen-target in dom0; grants, grant_usage=1, "
-				  "do not)"
+				  "xen-target in dom0, or a FLASK policy "
+				  "allowing it; grants, grant_usage=1, do not)"
 				: "");
 		return ret;
 	}

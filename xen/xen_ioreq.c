@@ -102,6 +102,16 @@ static int not_privileged(struct xen_ioreq *s, const char *op, int err)
 			s->label, op, s->domid, strerror(err));
 		return -err;
 	}
+	if (xen_target_flask() == 1) {
+		log_err("%s: cannot %s: Xen's FLASK policy does not let this "
+			"domain be the guest's device model: label this "
+			"driver domain with a type it allows (with "
+			"xen/flask/virtiobox.te in the policy, its xl config "
+			"says seclabel = "
+			"\"system_u:system_r:virtiobox_dd_t\"): %s",
+			s->label, op, strerror(err));
+		return -err;
+	}
 	log_err("%s: cannot %s: not privileged for this guest: this domain "
 		"is not its device model (in dom0, after `xl create -p`: "
 		"virtiobox xen-target <this domain> %u): %s",

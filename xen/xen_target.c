@@ -9,6 +9,7 @@
 #include <xencall.h>
 #include <xentoollog.h>
 #include <xen/version.h>
+#include <xen/xsm/flask_op.h>
 /* clang-format on */
 
 /*
@@ -84,42 +85,73 @@ static int set_target(xencall_handle *xc, uint16_t dm, uint16_t target,
 	return ret;
 }
 
+/* xencall quiet but for critical messages; NULL and errno on failure. */
+static xencall_handle *xc_open(xentoollog_logger_stdiostream **quiet)
+{
+	xencall_handle *xc;
+
+	*quiet = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	xc = xencall_open((xentoollog_logger *)*quiet, 0);
+	if (!xc && !errno)
+		errno = ENODEV;
+	return xc;
+}
+
+static void xc_close(xencall_handle *xc, xentoollog_logger_stdiostream *quiet)
+{
+	if (xc)
+		xencall_close(xc);
+	if (quiet)
+		xtl_logger_destroy((xentoollog_logger *)quiet);
+}
+
 int xen_target_set(uint16_t dm, uint16_t target, uint32_t *xen)
 {
-	xentoollog_logger_stdiostream *quiet =
-		xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
-	xencall_handle *xc = xencall_open((xentoollog_logger *)quiet, 0);
+	xentoollog_logger_stdiostream *quiet;
+	xencall_handle *xc;
 	int ret;
 
 	*xen = 0;
-	if (!xc) {
-		ret = errno ? -errno : -ENODEV;
-		goto out_logger;
-	}
-	ret = set_target(xc, dm, target, xen);
-	xencall_close(xc);
-out_logger:
-	if (quiet)
-		xtl_logger_destroy((xentoollog_logger *)quiet);
+	xc = xc_open(&quiet);
+	ret = xc ? set_target(xc, dm, target, xen) : -errno;
+	xc_close(xc, quiet);
 	return ret;
 }
 
 int xen_target_privcmd_restricted(void)
 {
-	xentoollog_logger_stdiostream *quiet =
-		xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
-	xencall_handle *xc = xencall_open((xentoollog_logger *)quiet, 0);
-	int ret;
+	xentoollog_logger_stdiostream *quiet;
+	xencall_handle *xc = xc_open(&quiet);
+	int ret = -errno;
 
-	if (!xc) {
-		ret = errno ? -errno : -ENODEV;
-	} else {
+	if (xc)
 		ret = xencall2(xc, __HYPERVISOR_xen_version, XENVER_version,
 			       0) < 0 &&
 		      errno == EPERM;
-		xencall_close(xc);
+	xc_close(xc, quiet);
+	return ret;
+}
+
+int xen_target_flask(void)
+{
+	xentoollog_logger_stdiostream *quiet;
+	xencall_handle *xc = xc_open(&quiet);
+	struct xen_flask_op *op =
+		xc ? xencall_alloc_buffer(xc, sizeof(*op)) : NULL;
+	int ret = xc ? -ENOMEM : -errno;
+
+	if (op) {
+		memset(op, 0, sizeof(*op));
+		op->cmd = FLASK_GETENFORCE;
+		op->interface_version = XEN_FLASK_INTERFACE_VERSION;
+		/* The dummy and SILO modules answer every xsm_op ENOSYS. */
+		if (xencall1(xc, __HYPERVISOR_xsm_op,
+			     (uint64_t)(uintptr_t)op) >= 0)
+			ret = 1;
+		else
+			ret = errno == ENOSYS ? 0 : -errno;
+		xencall_free_buffer(xc, op);
 	}
-	if (quiet)
-		xtl_logger_destroy((xentoollog_logger *)quiet);
+	xc_close(xc, quiet);
 	return ret;
 }

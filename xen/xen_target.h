@@ -10,7 +10,9 @@
  *
  * Xen keeps the relation until the driver domain is destroyed, and a
  * domain has at most one target: a driver domain serves one guest
- * incarnation, and a guest re-created later needs a new driver domain.
+ * incarnation, and a guest re-created later needs a new driver domain,
+ * unless Xen enforces a FLASK policy that makes it the device model of
+ * guests by their type (see xen_target_flask).
  *
  * The domctl interface is versioned and not stable: virtiobox knows its
  * version for the Xen releases below and asks the hypervisor which one
@@ -51,5 +53,15 @@ int xen_target_set(uint16_t dm, uint16_t target, uint32_t *xen);
  * (restricted), 0, or -errno (privcmd cannot be opened).
  */
 int xen_target_privcmd_restricted(void);
+
+/*
+ * Is Xen's security module FLASK (booted with xsm=flask)? Then its
+ * policy, not XEN_DOMCTL_set_target, decides which domains may be a
+ * guest's device model: a driver domain of a type the policy allows
+ * (xen/flask/virtiobox.te) serves any number of guests. Asked with
+ * FLASK_GETENFORCE, which FLASK answers any domain. Returns 1, 0, or
+ * -errno (privcmd cannot be opened, or refuses the call).
+ */
+int xen_target_flask(void);
 
 #endif

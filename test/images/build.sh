@@ -2,7 +2,7 @@
 # Builds the emulation artefacts into the cache (${VIRTIOBOX_CACHE:-~/.cache/virtiobox});
 # each is keyed by a hash of its inputs, so a second run is instant and a
 # changed input rebuilds only the artefacts it goes into.
-# Usage: test/images/build.sh [kernel|xen|xen-userland|guest|dom0|all]...
+# Usage: test/images/build.sh [kernel|xen|xen-userland|guest|dom0|xsm-policy|all]...
 #          prints one NAME=PATH line per file on stdout; progress on stderr.
 #        test/images/build.sh --check-sources [--if-cold]
 #          asks the archive for every file pins.txt pins (ok / missing /
@@ -47,10 +47,10 @@ esac
 targets=()
 for t in "$@"; do
 	case $t in
-	all) targets+=(kernel xen xen-userland guest dom0) ;;
-	kernel | xen | xen-userland | guest | dom0) targets+=("$t") ;;
+	all) targets+=(kernel xen xen-userland guest dom0 xsm-policy) ;;
+	kernel | xen | xen-userland | guest | dom0 | xsm-policy) targets+=("$t") ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) vb_die "unknown target '$t' (kernel, xen, xen-userland, guest, dom0, all)" ;;
+	*) vb_die "unknown target '$t' (kernel, xen, xen-userland, guest, dom0, xsm-policy, all)" ;;
 	esac
 done
 
@@ -74,5 +74,6 @@ for t in "${targets[@]}"; do
 	xen-userland) printf 'xen_userland=%s/root\n' "$dir" ;;
 	guest) printf 'guest=%s/guest.cpio.gz\n' "$dir" ;;
 	dom0) printf 'dom0=%s/dom0.cpio.gz\n' "$dir" ;;
+	xsm-policy) printf 'xsm_policy=%s/xenpolicy\n' "$dir" ;;
 	esac
 done

@@ -20,6 +20,11 @@ whose xl config names dd as the back-end. One dom0 boot for every scenario:
    dd keeps pointing at it (backend-id) and is not served by the new one;
    guest1 created again works, this time through foreign mappings
    (grant_usage=0), which need the target privilege too.
+
+A second boot, with FLASK (xsm=flask, the project's policy loaded by dom0):
+a driver domain without the virtiobox_dd_t label is refused by the policy
+and virtiobox says so; one labelled virtiobox_dd_t serves guest1 created
+three times (grants, grants, foreign mappings) with no Xen target at all.
 docs/deployment-xen.md's driver-domain section is this test."""
 
 from __future__ import annotations
@@ -84,34 +89,38 @@ def guest_virtio(grant: int) -> str:
     return f'--virtio "{entry}" --virtio "{entry}"'
 
 
-DOM0 = rf"""
+# Driver-domain helpers of every scenario.
+DD_LIB = r"""
 L=$VB_CONSOLE_LOGS
-dd_log() {{ tr -d '\r' <"$L/guest-dd.log"; }}
-dd_says() {{ dd_log | grep -qF -- "$1"; }}
+dd_log() { tr -d '\r' <"$L/guest-dd.log"; }
+dd_says() { dd_log | grep -qF -- "$1"; }
 # keep_log NAME TAG: a finished incarnation's console, kept apart so the
 # next one's verdict and messages are its own.
-keep_log() {{
+keep_log() {
     [ -f "$VB_RUN/$1.logged" ] || domu_log "$1"
     rm -f "$VB_RUN/$1.logged" "$VB_RUN/$1.domid"
     [ ! -f "$L/guest-$1.log" ] || mv "$L/guest-$1.log" "$L/guest-$1-$2.log"
     touch "$VB_RUN/$1-$2.logged"
-}}
-dd_start() {{
+}
+dd_start() {
     domu_config dd "$@" >/dev/null
     run cat $VB_RUN/dd.cfg
     domu_create dd
     DD=$(domid_of dd)
     wait_for 90 dd_says "ready: serving 2 device(s)"
     echo "driver domain dd is domain $DD"
-}}
-state_is() {{ [ "$(xenstore-read /local/domain/$DD/backend/virtio/$1/$2/state 2>/dev/null)" = "$3" ]; }}
-served() {{ wait_for 15 state_is "$1" 0 2; wait_for 15 state_is "$1" 1 2; }}
-timed_destroy() {{
+}
+state_is() { [ "$(xenstore-read /local/domain/$DD/backend/virtio/$1/$2/state 2>/dev/null)" = "$3" ]; }
+served() { wait_for 15 state_is "$1" 0 2; wait_for 15 state_is "$1" 1 2; }
+timed_destroy() {
     t0=$(date +%s)
     run xl destroy "$1"
     echo "VB-DESTROY-SECONDS $1 $(($(date +%s) - t0))"
-}}
+}
+gone() { ! xl domid guest1 >/dev/null 2>&1; }
+"""
 
+DOM0 = DD_LIB + rf"""
 echo "=== 1: a driver domain booted without xen_privcmd.unrestricted=1"
 dd_start
 dd_says "kernel restricts /dev/xen/privcmd" || fail "dd did not diagnose its privcmd"
@@ -143,7 +152,6 @@ run xl unpause guest1
 domu_expect_pass guest1 150
 wait_for 15 dd_says "domain $G virtio device 1: no longer served"
 # It powered off: xl destroys it (dd still holds it as its target).
-gone() {{ ! xl domid guest1 >/dev/null 2>&1; }}
 wait_for 30 gone
 keep_log guest1 2
 
@@ -180,6 +188,51 @@ timed_destroy dd
 keep_log dd 3
 """
 
+
+DD_LABEL = 'seclabel = "system_u:system_r:virtiobox_dd_t"'
+
+# FLASK: Xen booted with xsm=flask flask=late, the project's policy (Xen's
+# example policy plus xen/flask/virtiobox.te) loaded by dom0 before any
+# domU exists. Xen's "avc:  denied" lines are printed when the script fails.
+DOM0_FLASK = DD_LIB + rf"""
+avc_denials() {{ xl dmesg | grep -a "avc:  denied" || true; }}
+trap '[ $? = 0 ] || avc_denials' EXIT
+run xl loadpolicy /test/xenpolicy
+expect_eq "$(xl getenforce)" Enforcing "FLASK mode after the policy load"
+
+echo "=== F1: a driver domain without the virtiobox_dd_t label (domU_t)"
+dd_start --extra xen_privcmd.unrestricted=1
+domu_config guest1 {guest_virtio(1)} >/dev/null
+domu_create guest1 -p
+G=$(domid_of guest1)
+run virtiobox xen-target dd guest1
+wait_for 15 dd_says "Xen's FLASK policy does not let this domain be the guest's device model"
+state_is $G 0 1 || fail "guest1's device 0 left state 1 although the policy refused dd"
+timed_destroy guest1
+keep_log guest1 f1
+timed_destroy dd
+keep_log dd f1
+
+echo "=== F2: dd labelled virtiobox_dd_t serves every incarnation of guest1"
+dd_start --extra xen_privcmd.unrestricted=1 --line '{DD_LABEL}'
+run xl list -Z
+for round in 1 2 3; do
+    [ $round != 3 ] || domu_config guest1 {guest_virtio(0)} >/dev/null
+    domu_create guest1 -p
+    G=$(domid_of guest1)
+    run virtiobox xen-target dd guest1
+    served $G
+    run xl unpause guest1
+    domu_expect_pass guest1 150
+    # It powered off: nothing holds it, xl destroys it.
+    wait_for 30 gone
+    keep_log guest1 r$round
+done
+echo "VB-DD-DENIALS $(avc_denials | grep -c virtiobox_dd_t)"
+avc_denials
+timed_destroy dd
+keep_log dd f2
+"""
 
 def _binary() -> Path:
     if not BINARY.is_file():
@@ -250,3 +303,43 @@ def test_driver_domain_serves_guest(images, report):
     assert "guest memory through foreign mappings" in console
     assert iommus[1] == "none"
     assert console.count("domU guest1: PASS") == 2
+
+
+# Under FLASK one driver domain serves a guest destroyed and created again
+# (no Xen target: the policy grants by type), through grants and foreign
+# mappings; without the label, virtiobox names the policy as the reason.
+def test_driver_domain_flask_serves_recreated_guest(images, report):
+    dd = DomU(DD_SCRIPT, files={
+        "/usr/local/bin/virtiobox": File(path=_binary(), mode=0o755),
+        "/usr/lib/modules/i2c-stub.ko": File(path=images["i2c_stub"], mode=0o644),
+        "/etc/virtiobox/board.conf": DD_BOARD,
+    })
+    result = report(run_xen(DOM0_FLASK, timeout=600, virtiobox=_binary(),
+                            xen_append="xsm=flask flask=late",
+                            files={"/test/xenpolicy": File(path=images["xsm_policy"], mode=0o644)},
+                            domus={"dd": dd, "guest1": DomU(GUEST_SCRIPT)}))
+    console = result.console
+    result.check()
+    dds = [int(d) for d in re.findall(r"driver domain dd is domain (\d+)", console)]
+    guests = [int(d) for d in re.findall(r"domU guest1 is domain (\d+)", console)]
+    assert len(dds) == 2 and len(guests) == 4, (dds, guests)
+    g1, *rounds = guests
+    # F1: xen-target only told xenstore; the policy refused the IOREQ
+    # server, and virtiobox said so, naming the label that would do.
+    assert "Xen enforces a FLASK policy: it decides whether domain" in console
+    assert (f"guest1 (domain {g1}): cannot create an IOREQ server: Xen's FLASK policy does "
+            "not let this domain be the guest's device model") in console
+    assert 'its xl config says seclabel = "system_u:system_r:virtiobox_dd_t"' in console
+    # F2: one dd, three incarnations of guest1, each served and passing;
+    # the last through foreign mappings. No Xen target was set.
+    assert "is the device model of domain" not in console
+    assert re.search(r"^dd\s+\d+\s.*system_u:system_r:virtiobox_dd_t", console, re.M), \
+        "xl list -Z does not show dd's label"
+    for n, g in enumerate(rounds):
+        assert f"guest1/eeprom: serving domain {g} (guest1) virtio device 0" in console, g
+        assert f"guest1/stub: serving domain {g} (guest1) virtio device 1" in console, g
+    assert console.count("domU guest1: PASS") == 3
+    assert "guest memory through grants" in console
+    assert "guest memory through foreign mappings" in console
+    assert console.count("[guest1] VB-REFUSED 0x51") == 3
+    assert "VB-DD-DENIALS 0" in console
