@@ -365,9 +365,8 @@ static bool copy_fits(const struct xen_gnt *g, const struct gmem_range *r,
  * one with fewer bytes when that one is (so the other is mapped with one
  * call: one protection per mapping), else none (0).
  */
-static uint32_t copy_choose(const struct xen_gnt *g,
-			    const struct gmem_range *r, unsigned n,
-			    uint32_t *bytes)
+static uint32_t copy_choose(const struct xen_gnt *g, const struct gmem_range *r,
+			    unsigned n, uint32_t *bytes)
 {
 	uint32_t rd, wr;
 	bool rd_fits, wr_fits;

@@ -657,8 +657,10 @@ static void test_copy_limits_fall_back_to_map(void **state)
 static void test_copy_one_direction_maps_other(void **state)
 {
 	struct gmem_range a[] = {{G(70, 8), 8, RD}, {G(71, 0), 5 * 4096, WR}};
-	struct gmem_range b[] = {{G(80, 0), 5 * 4096, RD}, {G(86, 0x10), 1, WR}};
-	struct gmem_range c[] = {{G(70, 0), 5 * 4096, WR}, {G(80, 0), 5 * 4096, RD}};
+	struct gmem_range b[] = {{G(80, 0), 5 * 4096, RD},
+				 {G(86, 0x10), 1, WR}};
+	struct gmem_range c[] = {{G(70, 0), 5 * 4096, WR},
+				 {G(80, 0), 5 * 4096, RD}};
 	uint64_t n;
 	uint8_t *p;
 
@@ -690,8 +692,8 @@ static void test_copy_one_direction_maps_other(void **state)
 	assert_int_equal(fx.gnt_copy_calls, 1); /* nothing to read */
 	assert_int_equal(fx.gnt_map_calls, 2);
 	assert_int_equal(fx.last_prot, PROT_READ);
-	assert_int_equal(*(uint8_t *)xlate(b[0].gaddr + 5 * 4096 - 1, 1, RD, &n),
-			 0x42);
+	assert_int_equal(
+		*(uint8_t *)xlate(b[0].gaddr + 5 * 4096 - 1, 1, RD, &n), 0x42);
 	*(uint8_t *)xlate(b[1].gaddr, 1, WR, &n) = 0x24;
 	assert_int_equal(fake_xen_page(&fx, 20)[0x10], 0); /* copied */
 	gmem_unmap_batch(m, b, 2);
