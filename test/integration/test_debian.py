@@ -21,6 +21,7 @@ FILES = [
     "./usr/sbin/virtiobox",
     "./usr/share/doc/virtiobox/changelog.gz",
     "./usr/share/doc/virtiobox/copyright",
+    "./usr/share/doc/virtiobox/examples/flask/virtiobox.te",
     "./usr/share/doc/virtiobox/examples/host-adapter.conf",
     "./usr/share/doc/virtiobox/examples/host-sim.conf",
     "./usr/share/lintian/overrides/virtiobox",

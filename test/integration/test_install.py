@@ -20,6 +20,7 @@ EXPECTED = [
     "lib/systemd/system/virtiobox@.service",
     "share/doc/virtiobox/examples/host-sim.conf",
     "share/doc/virtiobox/examples/host-adapter.conf",
+    "share/doc/virtiobox/examples/flask/virtiobox.te",
     "share/man/man8/virtiobox.8",
     "share/man/man5/virtiobox-board.5",
 ]
