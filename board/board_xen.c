@@ -46,11 +46,12 @@ static bool guest_matches(const struct board_guest *g,
 	return g->domid < 0 || g->domid == e->domid;
 }
 
-int board_xen_match(const struct board_config *cfg, const uint32_t *used,
+int board_xen_match(const struct board_config *cfg,
 		    const struct xen_virtio_entry *e, unsigned *g, unsigned *d)
 {
 	for (unsigned i = 0; i < cfg->nguests; i++) {
 		const struct board_guest *guest = &cfg->guests[i];
+		unsigned rank = 0;
 
 		if (!guest_matches(guest, e))
 			continue;
@@ -59,8 +60,9 @@ int board_xen_match(const struct board_config *cfg, const uint32_t *used,
 			const struct model *m =
 				models_find(guest->devices[j].type);
 
-			if (m && m->ops->device_id == e->device_id &&
-			    !(used[i] & (1u << j))) {
+			if (!m || m->ops->device_id != e->device_id)
+				continue;
+			if (rank++ == e->rank) {
 				*d = j;
 				return 0;
 			}
@@ -110,7 +112,7 @@ static int bx_attach(struct xen_discover_client *c,
 	struct bx_guest *bg;
 	char name[144], label[128];
 	unsigned g, d;
-	int ret = board_xen_match(x->cfg, x->used, e, &g, &d);
+	int ret = board_xen_match(x->cfg, e, &g, &d);
 
 	if (ret)
 		return refuse(e, ret);
@@ -121,6 +123,12 @@ static int bx_attach(struct xen_discover_client *c,
 	snprintf(name, sizeof(name), "%s/%s", e->domain,
 		 bg->cfg->devices[d].name);
 	entry_label(e, label, sizeof(label));
+	if (x->used[g] & (1u << d)) {
+		log_warn("%s: %s: the device is served as virtio device %u "
+			 "already: ignored",
+			 name, label, bg->devid[d]);
+		return -EBUSY;
+	}
 	if (!bg->xg && (ret = start_guest(bg, e))) {
 		log_err("%s: %s not served (see above)", name, label);
 		return ret;

@@ -35,12 +35,14 @@ int board_xen_create(struct board_xen **out, const struct board_config *cfg,
 void board_xen_destroy(struct board_xen *x);
 
 /*
- * Which board device entry e would be given: sets *g and *d (guest and
- * device index in cfg) and returns 0, -ENOENT when no xen-mmio guest
- * matches the domain, -ENODEV when the guest has no free device of e's
- * type. used[g] has bit d set for devices already given. Pure: for tests.
+ * Which board device entry e is given: the guest's board device of e's
+ * type whose rank among them is e->rank (the n-th xl.cfg entry of a type
+ * gets the n-th board device of that type, whatever order xenstore shows
+ * them in). Sets *g and *d (guest and device index in cfg) and returns 0,
+ * -ENOENT when no xen-mmio guest matches the domain, -ENODEV when the
+ * guest has fewer devices of e's type. Pure: for tests.
  */
-int board_xen_match(const struct board_config *cfg, const uint32_t *used,
+int board_xen_match(const struct board_config *cfg,
 		    const struct xen_virtio_entry *e, unsigned *g, unsigned *d);
 
 #endif

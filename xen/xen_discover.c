@@ -281,6 +281,21 @@ static void track(struct xen_discover *x, uint16_t domid, unsigned devid,
 	x->t[x->n++] = (struct track){domid, devid, kind, true};
 }
 
+/* How many of the domain's entries below devid have this type. */
+static unsigned rank_of(struct xen_discover *x, uint16_t domid, unsigned devid,
+			const char *type)
+{
+	unsigned rank = 0;
+
+	for (unsigned k = 0; type && k < devid; k++) {
+		char *t = read_key(x, ENTRY_FMT, domid, k, "type");
+
+		rank += t && !strcmp(t, type);
+		free(t);
+	}
+	return rank;
+}
+
 /* A new entry: parse it and offer it to the client. */
 static void offer(struct xen_discover *x, uint16_t domid, unsigned devid)
 {
@@ -293,6 +308,7 @@ static void offer(struct xen_discover *x, uint16_t domid, unsigned devid)
 	char why[160];
 	int ret = xen_virtio_entry_parse(&e, &s, why, sizeof(why));
 
+	e.rank = rank_of(x, domid, devid, type);
 	free(base);
 	free(irq);
 	free(type);
@@ -327,13 +343,31 @@ static bool is_new(struct xen_discover *x, uint16_t domid, unsigned devid)
 	return fresh;
 }
 
+/*
+ * Entries are offered only once every lower devid of the domain exists:
+ * libxl numbers them 0..n-1 in xl.cfg order but may write them in any
+ * order, and an entry's rank (which board device it gets) counts the
+ * lower ones.
+ */
+#define DEVIDS_MAX 256
+
 static void scan_domain(struct xen_discover *x, uint16_t domid)
 {
 	char path[96], **devs = NULL;
-	unsigned n = 0;
+	unsigned n = 0, complete = 0;
+	uint64_t present[DEVIDS_MAX / 64] = {0};
 
 	snprintf(path, sizeof(path), "%s/%u", x->root, domid);
 	xs_client_directory(x->xs, path, &devs, &n);
+	for (unsigned i = 0; devs && i < n; i++) {
+		unsigned devid;
+
+		if (!xen_virtio_uint_parse(devs[i], DEVIDS_MAX - 1, &devid))
+			present[devid / 64] |= 1ULL << (devid % 64);
+	}
+	while (complete < DEVIDS_MAX &&
+	       (present[complete / 64] >> (complete % 64) & 1))
+		complete++;
 	for (unsigned i = 0; devs && i < n; i++) {
 		unsigned devid;
 		struct track *t;
@@ -347,7 +381,7 @@ static void scan_domain(struct xen_discover *x, uint16_t domid)
 		}
 		if (t)
 			t->seen = true;
-		else if (is_new(x, domid, devid))
+		else if (devid < complete && is_new(x, domid, devid))
 			offer(x, domid, devid);
 	}
 	free(devs);

@@ -28,6 +28,9 @@
 struct xen_virtio_entry {
 	uint16_t domid;
 	unsigned devid;
+	/* Entries of the domain of the same type with a lower devid: libxl
+	 * numbers them in xl.cfg order, and the board matches by this. */
+	unsigned rank;
 	char domain[64]; /* the guest's name; "" when xenstore has none */
 	uint64_t base;
 	unsigned irq;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for board/board_xen.c: which board device a xenstore virtio
- * entry is given (guest by name and/or domid, device by virtio type in
- * board order, each device once). The xenstore and IOREQ side needs a real
+ * entry is given (guest by name and/or domid, device by virtio type and
+ * rank in board order). The xenstore and IOREQ side needs a real
  * Xen: test/system/test_xen.py.
  */
 #include <errno.h>
@@ -79,79 +79,81 @@ static struct xen_virtio_entry entry(const char *name, uint16_t domid,
 	return e;
 }
 
+/*
+ * The n-th xl.cfg entry of a type gets the n-th board device of that type,
+ * whichever of them xenstore shows first (libxl may write them in any
+ * order).
+ */
 static void test_by_name_in_board_order(void **state)
 {
-	uint32_t used[4] = {0};
 	struct xen_virtio_entry e = entry("guest1", 5, 34);
 	unsigned g = 99, d = 99;
 
 	(void)state;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), 0);
+	e.rank = 1;
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), 0);
+	assert_int_equal(g, 1);
+	assert_int_equal(d, 1);
+	e.rank = 0;
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), 0);
+	assert_int_equal(d, 0);
+	/* A third i2c entry: the board gives guest1 only two. */
+	e.rank = 2;
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENODEV);
+	/* A new domid with the same name (reboot) matches the same guest. */
+	e.rank = 0;
+	e.domid = 12;
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), 0);
 	assert_int_equal(g, 1);
 	assert_int_equal(d, 0);
-	used[1] |= 1u << d;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), 0);
-	assert_int_equal(d, 1);
-	used[1] |= 1u << d;
-	/* A third i2c entry: the board gives guest1 only two. */
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENODEV);
-	/* A new domid with the same name (reboot) matches the same guest. */
-	used[1] = 0;
-	e.domid = 12;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), 0);
-	assert_int_equal(g, 1);
 }
 
 static void test_type_must_match(void **state)
 {
-	uint32_t used[4] = {0};
 	struct xen_virtio_entry e = entry("guest1", 5, 41); /* gpio */
 	unsigned g, d;
 
 	(void)state;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENODEV);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENODEV);
 }
 
 static void test_unknown_domain(void **state)
 {
-	uint32_t used[4] = {0};
 	struct xen_virtio_entry e = entry("other", 5, 34);
 	unsigned g, d;
 
 	(void)state;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENOENT);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENOENT);
 	/* A vhost-user guest of the same name is not a Xen guest. */
 	e = entry("a", 5, 34);
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENOENT);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENOENT);
 }
 
 static void test_by_domid(void **state)
 {
-	uint32_t used[4] = {0};
 	struct xen_virtio_entry e = entry("whatever", 7, 34);
 	unsigned g, d;
 
 	(void)state;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), 0);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), 0);
 	assert_int_equal(g, 2);
 	assert_int_equal(d, 0);
 	e.domid = 8;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENOENT);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENOENT);
 }
 
 static void test_name_and_domid_both_needed(void **state)
 {
-	uint32_t used[4] = {0};
 	struct xen_virtio_entry e = entry("both", 9, 34);
 	unsigned g, d;
 
 	(void)state;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), 0);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), 0);
 	assert_int_equal(g, 3);
 	e.domid = 10;
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENOENT);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENOENT);
 	e = entry("notboth", 9, 34);
-	assert_int_equal(board_xen_match(cfg, used, &e, &g, &d), -ENOENT);
+	assert_int_equal(board_xen_match(cfg, &e, &g, &d), -ENOENT);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

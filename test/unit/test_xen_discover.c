@@ -263,6 +263,7 @@ struct rec {
 	int answer; /* what attach returns */
 	unsigned attached, detached, offered;
 	struct xen_virtio_entry last;
+	unsigned rank[4]; /* by devid */
 	uint16_t det_domid;
 	unsigned det_devid;
 };
@@ -274,6 +275,8 @@ static int rec_attach(struct xen_discover_client *c,
 
 	r->offered++;
 	r->last = *e;
+	if (e->devid < 4)
+		r->rank[e->devid] = e->rank;
 	if (!r->answer)
 		r->attached++;
 	return r->answer;
@@ -577,6 +580,33 @@ static void test_driver_domain_removes_closed(void **state)
 #undef DD
 }
 
+/*
+ * libxl numbers a guest's entries in xl.cfg order but may write them in
+ * any order: an entry waits until every lower devid exists, and its rank
+ * counts the lower ones of its type (what the board matches by).
+ */
+static void test_entries_ranked_in_devid_order(void **state)
+{
+	struct xen_discover *x;
+
+	(void)state;
+	assert_int_equal(xen_discover_create(&x, ctl, &rec.c), 0);
+	libxl_add(5, 2, "guest1");
+	libxl_add(5, 1, "guest1");
+	settle();
+	assert_int_equal(rec.offered, 0);
+	assert_string_equal(get(BE "/5/2/state"), "1");
+	change(BE "/5/1/type", "virtio,device29"); /* gpio */
+	libxl_add(5, 0, "guest1");
+	settle();
+	assert_int_equal(rec.attached, 3);
+	assert_int_equal(rec.rank[0], 0);
+	assert_int_equal(rec.rank[1], 0); /* the first gpio */
+	assert_int_equal(rec.rank[2], 1); /* the second i2c */
+	assert_string_equal(get(BE "/5/2/state"), "2");
+	xen_discover_destroy(x);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -588,6 +618,7 @@ int main(void)
 		T(test_bad_entry_ignored),
 		T(test_waits_for_device_model),
 		T(test_driver_domain_removes_closed),
+		T(test_entries_ranked_in_devid_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
