@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SH = REPO / "test" / "images" / "build.sh"
-TARGETS = ("kernel", "xen", "xen-userland", "guest", "dom0", "xsm-policy")
+TARGETS = ("kernel", "xen", "xen-debian", "xen-userland", "guest", "dom0", "xsm-policy")
 
 
 class ImageBuildError(RuntimeError):
@@ -24,9 +24,9 @@ _ready: set[str] = set()
 
 def ensure(*targets: str) -> dict[str, Path]:
     """Builds the given build.sh targets if needed (kernel, xen,
-    xen-userland, guest, dom0, xsm-policy, all) and returns every path
-    build.sh printed so far (kernel, i2c_stub, kernel_config, xen,
-    xen_userland, guest, dom0, xsm_policy).
+    xen-debian, xen-userland, guest, dom0, xsm-policy, all) and returns
+    every path build.sh printed so far (kernel, i2c_stub, kernel_config,
+    xen, xen_debian, xen_userland, guest, dom0, xsm_policy).
     A build's progress goes to stderr; a cold cache takes ~11 minutes."""
     wanted: list[str] = []
     for target in targets or ("all",):

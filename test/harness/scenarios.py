@@ -129,7 +129,7 @@ def prepare_xen(script: str, workdir: Path, *,
                 files: Mapping[str, FileSpec] | None = None,
                 virtiobox: Union[str, Path, bool, None] = None,
                 qemu_args: Sequence[str] = (), xen_append: str = "", dom0_append: str = "",
-                dom0_mem: str = "512M") -> list[str]:
+                dom0_mem: str = "512M", xen: Union[str, Path, None] = None) -> list[str]:
     """Writes the run's dom0 initramfs into `workdir` and returns the QEMU
     command line of a Xen run (see run_xen)."""
     paths = images.ensure("kernel", "xen", "dom0")
@@ -143,8 +143,8 @@ def prepare_xen(script: str, workdir: Path, *,
         extra[GUEST_VIRTIOBOX] = cpio.File(path=binary, mode=0o755)
     extra.update(files or {})
     initrd = _initrd(paths["dom0"], extra, workdir)
-    return xen_command(paths["xen"], paths["kernel"], initrd, qemu_args, xen_append,
-                       dom0_append, dom0_mem)
+    return xen_command(Path(xen) if xen else paths["xen"], paths["kernel"], initrd, qemu_args,
+                       xen_append, dom0_append, dom0_mem)
 
 
 def run_xen(script: str, timeout: float = 300.0, *,
@@ -153,7 +153,7 @@ def run_xen(script: str, timeout: float = 300.0, *,
             virtiobox: Union[str, Path, bool, None] = None,
             qemu_args: Sequence[str] = (), xen_append: str = "", dom0_append: str = "",
             dom0_mem: str = "512M", name: str | None = None,
-            keep_log: bool = False) -> qemu.Result:
+            keep_log: bool = False, xen: Union[str, Path, None] = None) -> qemu.Result:
     """Boots Xen 4.20 (with IOREQ) and dom0 in QEMU; dom0's /init starts
     xenstored, xen-init-dom0 and xenconsoled, then runs `script` as
     /test/run.sh with testlib.sh and dom0lib.sh sourced (domu_config,
@@ -165,10 +165,12 @@ def run_xen(script: str, timeout: float = 300.0, *,
                None = build/aarch64-release/main/virtiobox if it exists, True =
                that one and it must exist, False = none, or a path.
     files      extra dom0 files {guest path: text | bytes | Path | File}.
+    xen        the hypervisor to boot instead of the project's (with IOREQ),
+               e.g. images["xen_debian"], Debian's own.
     timeout    hard limit in seconds; QEMU's process group is killed then.
     Returns a Result; result.domus has each domU's verdict."""
     with tempfile.TemporaryDirectory(prefix="virtiobox-run-") as tmp:
         cmd = prepare_xen(script, Path(tmp), domus=domus, files=files, virtiobox=virtiobox,
                           qemu_args=qemu_args, xen_append=xen_append, dom0_append=dom0_append,
-                          dom0_mem=dom0_mem)
+                          dom0_mem=dom0_mem, xen=xen)
         return qemu.run(cmd, timeout, name or _caller_name(), keep_log)

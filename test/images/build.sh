@@ -2,7 +2,7 @@
 # Builds the emulation artefacts into the cache (${VIRTIOBOX_CACHE:-~/.cache/virtiobox});
 # each is keyed by a hash of its inputs, so a second run is instant and a
 # changed input rebuilds only the artefacts it goes into.
-# Usage: test/images/build.sh [kernel|xen|xen-userland|guest|dom0|xsm-policy|all]...
+# Usage: test/images/build.sh [kernel|xen|xen-debian|xen-userland|guest|dom0|xsm-policy|all]...
 #          prints one NAME=PATH line per file on stdout; progress on stderr.
 #        test/images/build.sh --check-sources [--if-cold]
 #          asks the archive for every file pins.txt pins (ok / missing /
@@ -17,7 +17,7 @@ set -euo pipefail
 # Every pinned input is in the cache: then no build needs the archive.
 all_cached() {
 	local a
-	for a in xen xen-userland guest dom0; do
+	for a in xen xen-debian xen-userland guest dom0; do
 		python3 "$VB_IMAGES/pins.py" fetch --offline "$a" >/dev/null 2>&1 || return 1
 	done
 }
@@ -35,6 +35,7 @@ case ${1:-} in
 	vb_apt_init trixie
 	{
 		python3 "$VB_IMAGES/pins.py" print-source xen trixie xen
+		"$VB_IMAGES/xen-debian.sh" --print-pins
 		"$VB_IMAGES/xen-userland.sh" --print-pins
 		"$VB_IMAGES/guest.sh" --print-pins
 		"$VB_IMAGES/dom0.sh" --print-pins
@@ -47,10 +48,10 @@ esac
 targets=()
 for t in "$@"; do
 	case $t in
-	all) targets+=(kernel xen xen-userland guest dom0 xsm-policy) ;;
-	kernel | xen | xen-userland | guest | dom0 | xsm-policy) targets+=("$t") ;;
+	all) targets+=(kernel xen xen-debian xen-userland guest dom0 xsm-policy) ;;
+	kernel | xen | xen-debian | xen-userland | guest | dom0 | xsm-policy) targets+=("$t") ;;
 	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) vb_die "unknown target '$t' (kernel, xen, xen-userland, guest, dom0, xsm-policy, all)" ;;
+	*) vb_die "unknown target '$t' (kernel, xen, xen-debian, xen-userland, guest, dom0, xsm-policy, all)" ;;
 	esac
 done
 
@@ -71,6 +72,7 @@ for t in "${targets[@]}"; do
 	case $t in
 	kernel) printf 'kernel=%s/Image\ni2c_stub=%s/i2c-stub.ko\nkernel_config=%s/.config\n' "$dir" "$dir" "$dir" ;;
 	xen) printf 'xen=%s/xen\n' "$dir" ;;
+	xen-debian) printf 'xen_debian=%s/xen\n' "$dir" ;;
 	xen-userland) printf 'xen_userland=%s/root\n' "$dir" ;;
 	guest) printf 'guest=%s/guest.cpio.gz\n' "$dir" ;;
 	dom0) printf 'dom0=%s/dom0.cpio.gz\n' "$dir" ;;

@@ -56,7 +56,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # VIRTIOBOX_PINS: another manifest (tests of what a pin change rebuilds).
 MANIFEST = Path(os.environ.get("VIRTIOBOX_PINS") or HERE / "pins.txt")
-ARTEFACTS = ("xen", "xen-userland", "guest", "dom0")
+ARTEFACTS = ("xen", "xen-debian", "xen-userland", "guest", "dom0")
 SUITES = ("bookworm", "trixie")
 ARCHIVE = os.environ.get("VIRTIOBOX_ARCHIVE", "http://deb.debian.org/")
 BUMP = "see docs/testing.md, 'Bumping a pin'"

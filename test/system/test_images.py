@@ -21,7 +21,8 @@ def test_warm_build_is_instant(images):
     print(f"warm build.sh all: {took:.1f} s")
     assert took < 15, f"a warm build.sh all took {took:.1f} s"
     paths = dict(line.split("=", 1) for line in out.splitlines())
-    for name in ("kernel", "i2c_stub", "xen", "xen_userland", "guest", "dom0", "xsm_policy"):
+    for name in ("kernel", "i2c_stub", "xen", "xen_debian", "xen_userland", "guest", "dom0",
+                 "xsm_policy"):
         assert Path(paths[name]).exists(), f"{name}: {paths[name]} missing"
 
 

@@ -345,6 +345,35 @@ case $out in *"Input/output error"*) echo "ok: {other} refused: $out" ;; *) fail
 """
 
 
+# Debian's own hypervisor has no CONFIG_IOREQ_SERVER (it needs EXPERT): the
+# guest's devices fail at attach time with a message saying exactly that;
+# the device stays unserved (state 1) and virtiobox keeps running.
+DOM0_NO_IOREQ = DOM0_LIB + rf"""
+bus=$(i2c_stub_load 0x50 0x51) || fail "i2c-stub: $(cat /run/virtiobox/fail-reason)"
+cat >/tmp/board.cfg <<BOARD
+{i2c_board()}BOARD
+vb_start /tmp/board.cfg
+domu_config guest1 --virtio "{virtio_i2c(1)}" --virtio "{virtio_i2c(1)}" >/dev/null
+domu_create guest1 -p
+wait_for 20 grep -q "cannot create an IOREQ server" "$VB_RUN/virtiobox.log"
+sleep 1
+be=/local/domain/0/backend/virtio/$(domid_of guest1)
+expect_eq "$(xenstore-read $be/0/state)" 1 "device 0 left unserved"
+run xl destroy guest1
+bg_alive virtiobox || fail "virtiobox died"
+bg_log virtiobox
+"""
+
+
+def test_xen_without_ioreq_says_so(images, report):
+    result = report(run_xen(DOM0_NO_IOREQ, timeout=300, virtiobox=_binary(),
+                            xen=images["xen_debian"]))
+    result.check()
+    assert "CONFIG_IOREQ_SERVER=y" not in (images["xen_debian"].parent / ".config").read_text()
+    assert ("guest1 (domain 1): cannot create an IOREQ server: this Xen was built without "
+            "IOREQ server support") in result.console, result.console[-3000:]
+    assert "serving domain" not in result.console
+
 def test_xen_two_domus_disjoint(images, report):
     result = report(run_xen(DOM0_TWO, timeout=400, virtiobox=_binary(), domus={
         "guest1": domu_own_and_other("0x50", "0x51", "0x11"),
