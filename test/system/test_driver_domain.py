@@ -111,7 +111,7 @@ dd_start() {
     echo "driver domain dd is domain $DD"
 }
 state_is() { [ "$(xenstore-read /local/domain/$DD/backend/virtio/$1/$2/state 2>/dev/null)" = "$3" ]; }
-served() { wait_for 15 state_is "$1" 0 2; wait_for 15 state_is "$1" 1 2; }
+served() { wait_for 45 state_is "$1" 0 2; wait_for 45 state_is "$1" 1 2; }
 timed_destroy() {
     t0=$(date +%s)
     run xl destroy "$1"
@@ -129,12 +129,12 @@ domu_create guest1 -p
 G=$(domid_of guest1)
 run xenstore-ls -fp /local/domain/$DD/backend/virtio/$G
 run xenstore-ls -fp /local/domain/$G/device/virtio
-wait_for 15 dd_says "domain $G virtio device 0: not served yet: this domain ($DD) is not domain $G's device model"
+wait_for 45 dd_says "domain $G virtio device 0: not served yet: this domain ($DD) is not domain $G's device model"
 sleep 2
 state_is $G 0 1 || fail "guest1's device 0 left state 1 without the privilege"
 echo "VB-UNPRIVILEGED-STATE $(xenstore-read /local/domain/$DD/backend/virtio/$G/0/state)"
 run virtiobox xen-target dd guest1
-wait_for 15 dd_says "boot this driver domain with xen_privcmd.unrestricted=1"
+wait_for 45 dd_says "boot this driver domain with xen_privcmd.unrestricted=1"
 state_is $G 0 1 || fail "guest1's device 0 left state 1 with a restricted privcmd"
 timed_destroy guest1
 xenstore-exists /local/domain/$DD/backend/virtio/$G && fail "dd left guest1's entries behind"
@@ -150,7 +150,7 @@ run virtiobox xen-target dd guest1
 served $G
 run xl unpause guest1
 domu_expect_pass guest1 150
-wait_for 15 dd_says "domain $G virtio device 1: no longer served"
+wait_for 45 dd_says "domain $G virtio device 1: no longer served"
 # It powered off: xl destroys it (dd still holds it as its target).
 wait_for 30 gone
 keep_log guest1 2
@@ -161,7 +161,7 @@ G3=$(domid_of guest1)
 if virtiobox xen-target dd guest1 2>/tmp/xt.err; then fail "xen-target accepted a second guest for dd"; fi
 cat /tmp/xt.err
 grep -q "is the device model of another domain already" /tmp/xt.err || fail "xen-target: $(cat /tmp/xt.err)"
-wait_for 15 dd_says "domain $G3 virtio device 0: not served yet"
+wait_for 45 dd_says "domain $G3 virtio device 0: not served yet"
 run xl list
 
 echo "=== 4: dd restarted"
@@ -206,7 +206,7 @@ domu_config guest1 {guest_virtio(1)} >/dev/null
 domu_create guest1 -p
 G=$(domid_of guest1)
 run virtiobox xen-target dd guest1
-wait_for 15 dd_says "Xen's FLASK policy does not let this domain be the guest's device model"
+wait_for 45 dd_says "Xen's FLASK policy does not let this domain be the guest's device model"
 state_is $G 0 1 || fail "guest1's device 0 left state 1 although the policy refused dd"
 timed_destroy guest1
 keep_log guest1 f1
