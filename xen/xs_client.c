@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,10 +331,20 @@ int xs_client_find_domain(struct xs_client *c, const char *name,
 
 int xs_client_events(struct xs_client *c)
 {
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 	struct xsd_sockmsg in;
 	char *body;
-	int ret = read_msg(c, &in, &body);
+	int ret;
 
+	/* The loop may report the fd readable after a request (another
+	 * source's handler, in the same batch of events) has read what was
+	 * there: then a blocking read would wait for the next message. */
+	ret = poll(&p, 1, 0);
+	if (ret < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (!ret)
+		return 0;
+	ret = read_msg(c, &in, &body);
 	if (ret)
 		return ret;
 	free(body);

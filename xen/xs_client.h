@@ -75,7 +75,8 @@ int xs_client_find_domain(struct xs_client *c, const char *name,
 
 /*
  * Call when the fd is readable: reads one message (a watch event is
- * counted). Returns 0, or -errno when the connection is gone.
+ * counted), or none if a request read it meanwhile (never blocks).
+ * Returns 0, or -errno when the connection is gone.
  */
 int xs_client_events(struct xs_client *c);
 
