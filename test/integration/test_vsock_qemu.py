@@ -425,14 +425,18 @@ i=0
 while [ $i -lt %(n)d ]; do
 	( head -c 65536 /dev/urandom > /tmp/c$i
 	  sha256sum < /tmp/c$i | cut -d' ' -f1 > /tmp/c$i.want
-	  socat -t 60 -T 120 - VSOCK-CONNECT:2:5002 < /tmp/c$i > /tmp/c$i.got 2>/tmp/c$i.err ) &
+	  socat -t 240 -T 240 - VSOCK-CONNECT:2:5002 < /tmp/c$i > /tmp/c$i.got 2>/tmp/c$i.err ) &
 	i=$((i + 1))
 done
 wait
 ok=0
 i=0
 while [ $i -lt %(n)d ]; do
-	[ "$(cat /tmp/c$i.want)" = "$(cat /tmp/c$i.got)" ] && ok=$((ok + 1))
+	if [ "$(cat /tmp/c$i.want)" = "$(cat /tmp/c$i.got)" ]; then
+		ok=$((ok + 1))
+	else
+		echo "connection $i: got '$(cat /tmp/c$i.got)' socat: $(tail -n 2 /tmp/c$i.err)"
+	fi
 	i=$((i + 1))
 done
 saw "connections ok" "$ok"
