@@ -42,9 +42,11 @@ struct vq_format_ops {
 	/* Move the fetch position back to pos (a chain fetched, not popped). */
 	void (*rewind)(struct vq *vq, uint32_t pos);
 	/*
-	 * Is a chain available at the fetch position? 1 yes, 0 no, -errno
-	 * (reason set with vq_fail) when the ring state itself is invalid.
-	 * Includes the read barrier that orders what fetch reads next.
+	 * Are chains available at the fetch position? How many at least
+	 * (> 0: fetch may take that many without asking again), 0 none,
+	 * -errno (reason set with vq_fail) when the ring state itself is
+	 * invalid. Includes the read barrier that orders what fetch reads
+	 * next.
 	 */
 	int (*avail)(struct vq *vq);
 	/*
@@ -123,32 +125,111 @@ static inline void vq_store32(void *p, uint32_t v)
 	*(volatile uint32_t *)p = htole32(v);
 }
 
-/* State of one chain walk; the walker rules live in vq_walk_*(). */
+/*
+ * State of one chain walk; the walker rules live in vq_walk_*(). The walk
+ * keeps what it learns about the element here (a local the compiler holds
+ * in registers: nothing takes its address) and stores it in the element
+ * once, at vq_walk_end or when the chain goes on in an indirect table.
+ */
 struct vq_walk {
 	struct vq *vq;
 	struct vq_elem *e;
-	unsigned count;	 /* ring descriptors walked, against the queue size */
+	unsigned count;	 /* ring descriptors walked, against limit */
+	unsigned limit;	 /* the queue size */
 	unsigned tcount; /* entries walked in the indirect table */
 	unsigned tmax;	 /* its length */
 	uint64_t total;	 /* bytes, readable + writable */
 	bool writable;	 /* a writable descriptor was seen */
 	bool in_table;	 /* walking an indirect table */
+	bool truncated;	 /* see vq_elem_is_truncated */
+	/* Every segment so far is in iov[] only, translated from the window
+	 * below; seg[nfilled..nseg) is not written (vq_walk_fill). */
+	bool converting;
+	unsigned nseg;	  /* segments so far */
+	unsigned nfilled; /* seg[0..nfilled) written */
+	unsigned nrd;	  /* readable segments, once writable is set */
+	uint64_t rd_len;  /* readable bytes, once writable is set */
+	/* The seam's translation window when the walk (part) began: valid
+	 * for the whole walk, which runs with the data path's memory fixed. */
+	uint64_t win_gaddr;
+	uint64_t win_len;
+	uint8_t *win_hva;
 };
+
+static inline void vq_walk_window(struct vq_walk *w)
+{
+	const struct gmem *m = w->vq->mem;
+
+	w->win_gaddr = m->win_gaddr;
+	w->win_len = m->win_len;
+	w->win_hva = m->win_hva;
+}
 
 static inline void vq_walk_begin(struct vq_walk *w, struct vq *vq,
 				 struct vq_elem *e)
 {
-	memset(w, 0, sizeof(*w));
-	w->vq = vq;
-	w->e = e;
-	e->nseg = 0;
-	e->truncated = false;
+	*w = (struct vq_walk){.vq = vq, .e = e, .limit = vq->num};
 	e->table_pending = false;
 	/* Memory that needs no map_batch: each segment is translated as it
 	 * is walked, while it is at hand (see vq_walk_desc). */
-	e->converted = !gmem_needs_map(vq->mem);
-	e->nrd = 0;
-	e->rd_len = e->wr_len = 0;
+	w->converting = !gmem_needs_map(vq->mem);
+	if (w->converting)
+		vq_walk_window(w);
+}
+
+/*
+ * The segments converted so far also go to seg[], from their iovecs and
+ * the window that made them: the conversion stops here (the rest of the
+ * chain is left to vq_pop's) or the chain goes on with another window.
+ */
+static inline void vq_walk_fill(struct vq_walk *w)
+{
+	struct vq_elem *e = w->e;
+
+	for (unsigned i = w->nfilled; i < w->nseg; i++) {
+		const struct iovec *v = &e->iov[i];
+		bool wr = w->writable && i >= w->nrd;
+
+		e->seg[i] = (struct vq_desc){
+			.addr = w->win_gaddr +
+				(uint64_t)((uint8_t *)v->iov_base - w->win_hva),
+			.len = (uint32_t)v->iov_len,
+			.access = wr ? GMEM_WRITE : GMEM_READ,
+		};
+	}
+	w->nfilled = w->nseg;
+}
+
+/* Stop converting: seg[] holds every segment from now on. */
+static inline void vq_walk_stop_converting(struct vq_walk *w)
+{
+	if (w->converting) {
+		vq_walk_fill(w);
+		w->converting = false;
+	}
+}
+
+/*
+ * Store the walk in the element. A converted element gets its iovec
+ * arrays and byte totals here; any other is converted by vq_pop.
+ */
+static inline void vq_walk_end(struct vq_walk *w)
+{
+	struct vq_elem *e = w->e;
+	unsigned nrd = w->writable ? w->nrd : w->nseg;
+	uint64_t rd_len = w->writable ? w->rd_len : w->total;
+
+	e->nseg = (uint16_t)w->nseg;
+	e->truncated = w->truncated;
+	e->converted = w->converting;
+	if (!w->converting)
+		return;
+	e->rd_len = (uint32_t)rd_len;
+	e->wr_len = (uint32_t)(w->total - rd_len);
+	e->rd_num = (uint16_t)nrd;
+	e->wr_num = (uint16_t)(w->nseg - nrd);
+	e->rd_iov = e->iov;
+	e->wr_iov = e->iov + nrd;
 }
 
 /*
@@ -167,11 +248,11 @@ static inline int vq_walk_count(struct vq_walk *w)
 				       w->tmax);
 		return 0;
 	}
-	if (++w->count > w->vq->num)
+	if (++w->count > w->limit)
 		return vq_fail(w->vq, -ELOOP,
 			       "descriptor chain loops or is longer than the "
 			       "queue size %u",
-			       w->vq->num);
+			       w->limit);
 	return 0;
 }
 
@@ -184,17 +265,23 @@ static inline __attribute__((always_inline)) int
 vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vq_elem *e = w->e;
-	bool wr = flags & VRING_DESC_F_WRITE;
 
-	/* Formats hand indirect descriptors to vq_table_open, so only a
+	/* Formats hand indirect descriptors to vq_table_defer, so only a
 	 * table entry can arrive here with the flag. */
 	if (flags & VRING_DESC_F_INDIRECT)
 		return vq_fail(w->vq, -EINVAL,
 			       "indirect descriptor inside an indirect table");
-	if (w->writable && !wr)
+	if (flags & VRING_DESC_F_WRITE) {
+		if (!w->writable) {
+			/* The readable part ends here. */
+			w->writable = true;
+			w->nrd = w->nseg;
+			w->rd_len = w->total;
+		}
+	} else if (w->writable) {
 		return vq_fail(w->vq, -EINVAL,
 			       "readable descriptor after a writable one");
-	w->writable |= wr;
+	}
 	if (len == 0)
 		return 0;
 	if (addr + len < addr)
@@ -208,33 +295,32 @@ vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 	/* Well formed but more than an element holds: keep walking (the
 	 * ring must be checked all the same) and keep the last descriptor in
 	 * the last slot, where the device finds the request's status. */
-	if (e->nseg == VQ_IOV_MAX) {
-		e->truncated = true;
-		e->converted = false;
-		e->nseg--;
+	if (__builtin_expect(w->nseg == VQ_IOV_MAX, 0)) {
+		vq_walk_stop_converting(w);
+		w->truncated = true;
+		w->nseg--;
+		w->nfilled = w->nseg;
 	}
-	if (e->converted) {
-		/* The segment whole in the seam's window: its iovec now, one
-		 * per segment; anything else is left to the conversion after
+	if (w->converting) {
+		/* The segment whole in the window: its iovec now, one per
+		 * segment; anything else is left to the conversion after
 		 * the walk (vq_pop). */
-		struct gmem *m = w->vq->mem;
-		uint64_t off = addr - m->win_gaddr;
+		uint64_t off = addr - w->win_gaddr;
 
-		if (off < m->win_len && len <= m->win_len - off) {
-			e->iov[e->nseg] = (struct iovec){m->win_hva + off, len};
-			if (wr)
-				e->wr_len += len;
-			else
-				e->rd_len += len, e->nrd++;
-		} else {
-			e->converted = false;
+		if (__builtin_expect(
+			    off < w->win_len && len <= w->win_len - off, 1)) {
+			e->iov[w->nseg++] =
+				(struct iovec){w->win_hva + off, len};
+			return 0;
 		}
+		vq_walk_stop_converting(w);
 	}
-	e->seg[e->nseg++] = (struct vq_desc){
+	e->seg[w->nseg++] = (struct vq_desc){
 		.addr = addr,
 		.len = len,
-		.access = wr ? GMEM_WRITE : GMEM_READ,
+		.access = flags & VRING_DESC_F_WRITE ? GMEM_WRITE : GMEM_READ,
 	};
+	w->nfilled = w->nseg;
 	return 0;
 }
 
@@ -250,20 +336,62 @@ struct vq_table {
 /*
  * Check an indirect descriptor (feature negotiated, not nested, no NEXT,
  * len a non-zero multiple of 16, no wrap, not too long) and record its
- * table in the element for the batch's table walk (vq.c maps every table
- * of a batch in one map_batch, then the format's walk_table runs). The
- * walk state so far goes with it. Returns 0 or -errno.
+ * table in e for the batch's table walk (vq.c maps every table of a batch
+ * in one map_batch, then the format's walk_table runs). Returns 0 or
+ * -errno. Use vq_table_defer.
  */
-int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
-		   uint16_t flags);
+int vq_table_check(struct vq *vq, struct vq_elem *e, uint64_t addr,
+		   uint32_t len, uint16_t flags);
+
+/* The chain goes on in an indirect table: check it and keep the walk so
+ * far in the element for vq_table_resume. 0 or -errno. */
+static inline int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
+				 uint16_t flags)
+{
+	struct vq_elem *e = w->e;
+	int ret = vq_table_check(w->vq, e, addr, len, flags);
+
+	if (ret < 0)
+		return ret;
+	/* The table part may see another window. */
+	vq_walk_fill(w);
+	vq_walk_end(w);
+	e->walk_writable = w->writable;
+	e->walk_total = w->total;
+	e->nrd = (uint16_t)w->nrd;
+	e->rd_len = (uint32_t)w->rd_len;
+	return 0;
+}
+
 /*
  * Resume e's walk in its pending table: w as the walk left it, t the table
- * (already mapped when the memory needs it). Pair with vq_table_close().
+ * (already mapped when the memory needs it).
  */
-void vq_table_resume(struct vq_walk *w, struct vq *vq, struct vq_elem *e,
-		     struct vq_table *t);
+static inline void vq_table_resume(struct vq_walk *w, struct vq *vq,
+				   struct vq_elem *e, struct vq_table *t)
+{
+	*w = (struct vq_walk){
+		.vq = vq,
+		.e = e,
+		.limit = vq->num,
+		.total = e->walk_total,
+		.writable = e->walk_writable,
+		.in_table = true,
+		.truncated = e->truncated,
+		.converting = e->converted,
+		.nseg = e->nseg,
+		.nfilled = e->nseg,
+		.nrd = e->nrd,
+		.rd_len = e->rd_len,
+	};
+	if (w->converting)
+		vq_walk_window(w);
+	*t = (struct vq_table){.range = e->table, .n = e->table.len / 16};
+	w->tmax = t->n;
+	e->table_pending = false;
+}
+
 /* Copy entry i (< t->n) of the table into out[16]. 0 or -errno. */
-int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out);
-void vq_table_close(struct vq_walk *w, struct vq_table *t);
+int vq_table_read(struct vq *vq, struct vq_table *t, uint32_t i, void *out);
 
 #endif

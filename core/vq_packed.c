@@ -116,28 +116,31 @@ static int packed_walk_table(struct vq *vq, struct vq_elem *e)
 	struct vq_walk w;
 	struct vq_table t;
 	struct vring_packed_desc d;
-	int ret = 0;
+	int ret;
 
 	vq_table_resume(&w, vq, e, &t);
 	for (uint32_t i = 0; i < t.n; i++) {
 		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(&w, &t, i, &d);
+			ret = vq_table_read(vq, &t, i, &d);
 		if (ret == 0)
 			ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len),
 					   le16toh(d.flags) &
 						   (VRING_DESC_F_WRITE |
 						    VRING_DESC_F_INDIRECT));
 		if (ret < 0)
-			break;
+			return ret;
 	}
-	vq_table_close(&w, &t);
-	return ret;
+	vq_walk_end(&w);
+	return 0;
 }
 
 static int packed_fetch(struct vq *vq, struct vq_elem *e)
 {
-	uint16_t idx = vq->last_avail, flags = vq->head_flags, id, n = 0;
+	/* Copies: the walk's stores into e cannot make them reload. */
+	const struct vring_packed_desc *pdesc = vq->pdesc;
+	uint16_t num = vq->num;
+	uint16_t idx = vq->last_avail, flags = vq->head_flags, id;
 	bool wrap = vq->avail_wrap;
 	struct vq_walk w;
 	int ret;
@@ -149,10 +152,10 @@ static int packed_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_load_desc(&d, &vq->pdesc[idx]);
-		if (n++)
+		vq_load_desc(&d, &pdesc[idx]);
+		if (w.count > 1)
 			flags = le16toh(d.flags);
-		if (++idx == vq->num) {
+		if (++idx == num) {
 			idx = 0;
 			wrap = !wrap;
 		}
@@ -167,14 +170,16 @@ static int packed_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0)
 			return ret;
-		if (!(flags & VRING_DESC_F_NEXT))
+		if (!(flags & VRING_DESC_F_NEXT)) {
+			vq_walk_end(&w);
 			break;
+		}
 	}
-	if (id >= vq->num)
+	if (id >= num)
 		return vq_fail(vq, -EINVAL, "buffer id %u >= queue size %u", id,
-			       vq->num);
+			       num);
 	e->id = id;
-	e->ndesc = n;
+	e->ndesc = (uint16_t)w.count;
 	e->pos = packed_pos(vq);
 	vq->last_avail = idx;
 	vq->avail_wrap = wrap;

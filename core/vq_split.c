@@ -56,7 +56,7 @@ static int split_avail(struct vq *vq)
 	uint16_t idx;
 
 	if (vq->last_avail != vq->avail_shadow)
-		return 1;
+		return (uint16_t)(vq->avail_shadow - vq->last_avail);
 	idx = vq_load16(&vq->avail->idx);
 	if ((uint16_t)(idx - vq->last_avail) > vq->num)
 		return vq_fail(vq, -EINVAL,
@@ -70,7 +70,7 @@ static int split_avail(struct vq *vq)
 	 * and descriptors it covers; pairs with the driver's write barrier
 	 * between filling them and storing avail->idx. */
 	atomic_thread_fence(memory_order_acquire);
-	return 1;
+	return (uint16_t)(idx - vq->last_avail);
 }
 
 /* Walk e's indirect table; its entries chain through next like the ring. */
@@ -88,47 +88,47 @@ static int split_walk_table(struct vq *vq, struct vq_elem *e)
 
 		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(&w, &t, i, &d);
+			ret = vq_table_read(vq, &t, i, &d);
 		if (ret < 0)
-			break;
+			return ret;
 		flags = le16toh(d.flags);
 		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
-		if (ret < 0 || !(flags & VRING_DESC_F_NEXT))
+		if (ret < 0)
+			return ret;
+		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		i = le16toh(d.next);
-		if (i >= t.n) {
-			ret = vq_fail(vq, -EINVAL,
-				      "indirect next %u >= table size %u", i,
-				      t.n);
-			break;
-		}
+		if (i >= t.n)
+			return vq_fail(vq, -EINVAL,
+				       "indirect next %u >= table size %u", i,
+				       t.n);
 	}
-	vq_table_close(&w, &t);
-	return ret;
+	vq_walk_end(&w);
+	return 0;
 }
 
 static int split_fetch(struct vq *vq, struct vq_elem *e)
 {
-	uint16_t head =
-		vq_load16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+	/* Copies: the walk's stores into e cannot make them reload. */
+	const struct vring_desc *desc = vq->desc;
+	uint16_t num = vq->num;
+	uint16_t head = vq_load16(&vq->avail->ring[vq->last_avail & (num - 1)]);
 	uint16_t i = head;
 	struct vq_walk w;
 	int ret;
 
-	if (head >= vq->num)
+	if (head >= num)
 		return vq_fail(vq, -EINVAL, "head %u >= queue size %u", head,
-			       vq->num);
+			       num);
 	vq_walk_begin(&w, vq, e);
-	e->ndesc = 0;
 	for (;;) {
 		struct vring_desc d;
 		uint16_t flags;
 
-		e->ndesc++; /* table entries the chain holds, not its iovecs */
 		ret = vq_walk_count(&w);
 		if (ret < 0)
 			return ret;
-		vq_load_desc(&d, &vq->desc[i]);
+		vq_load_desc(&d, &desc[i]);
 		flags = le16toh(d.flags);
 		if (flags & VRING_DESC_F_INDIRECT) {
 			ret = vq_table_defer(&w, le64toh(d.addr),
@@ -140,13 +140,18 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0)
 			return ret;
-		if (!(flags & VRING_DESC_F_NEXT))
+		if (!(flags & VRING_DESC_F_NEXT)) {
+			vq_walk_end(&w);
 			break;
+		}
 		i = le16toh(d.next);
-		if (i >= vq->num)
+		if (i >= num)
 			return vq_fail(vq, -EINVAL, "next %u >= queue size %u",
-				       i, vq->num);
+				       i, num);
 	}
+	/* Table entries the chain holds, not its iovecs: the ring
+	 * descriptors walked. */
+	e->ndesc = (uint16_t)w.count;
 	e->id = head;
 	e->pos = vq->last_avail++;
 	return 0;
