@@ -21,9 +21,6 @@
 
 #include "vq_format.h"
 
-/* PUSHED: completed, its buffers still mapped until the next flush. */
-enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED, VQ_ELEM_PUSHED };
-
 #define VQ_NO_SLOT UINT32_MAX
 
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
@@ -146,28 +143,6 @@ static unsigned outstanding(const struct vq *vq)
 	return (vq->used_slots - vq->nfree) + vq->npending - vq->pushed_mapped;
 }
 
-static struct vq_elem *slot_alloc(struct vq *vq)
-{
-	struct vq_elem *e;
-
-	if (vq->nfree) {
-		e = &vq->pool[vq->free_slots[--vq->nfree]];
-	} else {
-		/* First use of this element: its page is touched only now. */
-		assert(vq->used_slots < vq->max_num);
-		e = &vq->pool[vq->used_slots];
-		e->slot = vq->used_slots++;
-	}
-	e->state = VQ_ELEM_FETCHED;
-	return e;
-}
-
-static void slot_free(struct vq *vq, struct vq_elem *e)
-{
-	e->state = VQ_ELEM_FREE;
-	vq->free_slots[vq->nfree++] = e->slot;
-}
-
 static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
 {
 	/* Only memory that needs no map_batch converts in the walk. */
@@ -225,7 +200,7 @@ static void pushed_unmap(struct vq *vq)
 			e->grouped = false;
 			vq->grouped_live--;
 		}
-		slot_free(vq, e);
+		vq_elem_put(vq, e);
 	}
 	if (nr)
 		gmem_unmap_batch(vq->mem, vq->ranges, nr);
@@ -241,7 +216,7 @@ static void batch_drop(struct vq *vq)
 		struct vq_elem *e = vq->batch[k];
 
 		elem_unmap(vq, e);
-		slot_free(vq, e);
+		vq_elem_put(vq, e);
 	}
 	vq->batch_head = vq->batch_len = 0;
 }
@@ -262,39 +237,24 @@ static int vq_break(struct vq *vq, int err)
  */
 static unsigned fetch_batch(struct vq *vq, int *err)
 {
-	unsigned n = 0, held = outstanding(vq);
-	/* A driver cannot have more buffers outstanding than descriptors. */
+	unsigned held = outstanding(vq), n;
 	unsigned room = held < vq->num ? vq->num - held : 0;
-	int avail = 0;
+	int ret = vq->fmt->avail(vq);
 
 	*err = 0;
-	while (n < VQ_BATCH) {
-		struct vq_elem *e;
-		int ret;
-
-		if (avail == 0) {
-			avail = vq->fmt->avail(vq);
-			if (avail <= 0) {
-				*err = avail;
-				break;
-			}
-		}
-		if (room == 0) {
-			*err = vq_fail(vq, -EINVAL,
-				       "more than %u buffers outstanding",
-				       vq->num);
-			break;
-		}
-		e = slot_alloc(vq);
-		ret = vq->fmt->fetch(vq, e);
-		if (ret < 0) {
-			slot_free(vq, e);
-			*err = ret;
-			break;
-		}
-		vq->batch[n++] = e;
-		room--;
-		avail--;
+	if (ret <= 0) {
+		*err = ret;
+		return 0;
+	}
+	n = vq->fmt->fetch(vq, room < VQ_BATCH ? room : VQ_BATCH, err);
+	/* A driver cannot have more buffers outstanding than descriptors:
+	 * one more chain available once they are all held is a bad ring. */
+	if (n == room && n < VQ_BATCH && *err == 0) {
+		ret = n ? vq->fmt->avail(vq) : 1;
+		*err = ret > 0 ? vq_fail(vq, -EINVAL,
+					 "more than %u buffers outstanding",
+					 vq->num)
+			       : ret;
 	}
 	return n;
 }
@@ -313,7 +273,7 @@ static void elem_refuse(struct vq *vq, struct vq_elem *e)
 	p->len = 0;
 	p->slot = VQ_NO_SLOT;
 	vq->map_refused++;
-	slot_free(vq, e);
+	vq_elem_put(vq, e);
 }
 
 /*
@@ -433,7 +393,7 @@ static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
 	*err = ret;
 	vq->fmt->rewind(vq, vq->batch[k]->pos);
 	for (unsigned j = k; j < n; j++)
-		slot_free(vq, vq->batch[j]);
+		vq_elem_put(vq, vq->batch[j]);
 	return k;
 }
 
@@ -644,7 +604,7 @@ static void drop_all(struct vq *vq)
 
 		if (e->state != VQ_ELEM_FREE) {
 			elem_unmap(vq, e);
-			slot_free(vq, e);
+			vq_elem_put(vq, e);
 		}
 	}
 }
@@ -805,7 +765,7 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 		vq->pushed_mapped++;
 	} else {
 		p->slot = VQ_NO_SLOT;
-		slot_free(vq, elem);
+		vq_elem_put(vq, elem);
 	}
 }
 

@@ -14,6 +14,7 @@
 #ifndef VIRTIOBOX_CORE_VQ_FORMAT_H
 #define VIRTIOBOX_CORE_VQ_FORMAT_H
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -50,12 +51,17 @@ struct vq_format_ops {
 	 */
 	int (*avail)(struct vq *vq);
 	/*
-	 * Walk the chain avail() found into e (id, ndesc, pos, seg[]) and
-	 * advance the fetch position. 0, or -errno with the reason set. A
-	 * chain ending in an indirect table is left with table_pending
-	 * (vq_table_defer): walk_table() walks the table later.
+	 * Walk up to n chains, the one avail() found first and then each
+	 * further one the format sees available (as avail() would), each
+	 * into an element from vq_elem_get() (id, ndesc, pos, iovecs or
+	 * seg[]) stored in vq->batch[0..), advancing the fetch position
+	 * past it. One call per batch: the walk's setup is done once.
+	 * Returns how many; *err is 0, or -errno with the reason set when
+	 * the chain after them (or the ring state) is bad. A chain ending in
+	 * an indirect table is left with table_pending (vq_table_defer):
+	 * walk_table() walks the table later.
 	 */
-	int (*fetch)(struct vq *vq, struct vq_elem *e);
+	unsigned (*fetch)(struct vq *vq, unsigned n, int *err);
 	/* Walk e's pending table, mapped if the memory needs it, into e. 0,
 	 * or -errno with the reason set. */
 	int (*walk_table)(struct vq *vq, struct vq_elem *e);
@@ -125,6 +131,33 @@ static inline void vq_store32(void *p, uint32_t v)
 	*(volatile uint32_t *)p = htole32(v);
 }
 
+/* Element states. PUSHED: completed, its buffers mapped until the next
+ * flush. */
+enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED, VQ_ELEM_PUSHED };
+
+/* An element for a chain being fetched, from the queue's pool. */
+static inline struct vq_elem *vq_elem_get(struct vq *vq)
+{
+	struct vq_elem *e;
+
+	if (vq->nfree) {
+		e = &vq->pool[vq->free_slots[--vq->nfree]];
+	} else {
+		/* First use of this element: its page is touched only now. */
+		assert(vq->used_slots < vq->max_num);
+		e = &vq->pool[vq->used_slots];
+		e->slot = vq->used_slots++;
+	}
+	e->state = VQ_ELEM_FETCHED;
+	return e;
+}
+
+static inline void vq_elem_put(struct vq *vq, struct vq_elem *e)
+{
+	e->state = VQ_ELEM_FREE;
+	vq->free_slots[vq->nfree++] = e->slot;
+}
+
 /*
  * State of one chain walk; the walker rules live in vq_walk_*(). The walk
  * keeps what it learns about the element here (a local the compiler holds
@@ -134,47 +167,60 @@ static inline void vq_store32(void *p, uint32_t v)
 struct vq_walk {
 	struct vq *vq;
 	struct vq_elem *e;
-	unsigned count;	 /* ring descriptors walked, against limit */
-	unsigned limit;	 /* the queue size */
-	unsigned tcount; /* entries walked in the indirect table */
-	unsigned tmax;	 /* its length */
-	uint64_t total;	 /* bytes, readable + writable */
-	bool writable;	 /* a writable descriptor was seen */
-	bool in_table;	 /* walking an indirect table */
-	bool truncated;	 /* see vq_elem_is_truncated */
-	/* Every segment so far is in iov[] only, translated from the window
-	 * below; seg[nfilled..nseg) is not written (vq_walk_fill). */
-	bool converting;
+	unsigned count;	  /* ring descriptors walked, against limit */
+	unsigned limit;	  /* the queue size */
+	unsigned tcount;  /* entries walked in the indirect table */
+	unsigned tmax;	  /* its length */
+	uint64_t total;	  /* bytes, readable + writable */
+	bool writable;	  /* a writable descriptor was seen */
+	bool in_table;	  /* walking an indirect table */
+	bool truncated;	  /* see vq_elem_is_truncated */
 	unsigned nseg;	  /* segments so far */
 	unsigned nfilled; /* seg[0..nfilled) written */
 	unsigned nrd;	  /* readable segments, once writable is set */
 	uint64_t rd_len;  /* readable bytes, once writable is set */
-	/* The seam's translation window when the walk (part) began: valid
-	 * for the whole walk, which runs with the data path's memory fixed. */
-	uint64_t win_gaddr;
-	uint64_t win_len;
+	/*
+	 * The seam's translation window when the fetch (or table walk)
+	 * began, valid for all of it (the data path's memory is fixed
+	 * meanwhile): [win_start, win_stop) at win_hva; win_stop 0 when
+	 * there is none or the memory needs map_batch. win_end is win_stop
+	 * while every segment of the chain so far is in iov[] only,
+	 * translated from it (seg[nfilled..nseg) not written, see
+	 * vq_walk_fill), else 0, which no segment's end is below.
+	 */
+	uint64_t win_start;
+	uint64_t win_end;
+	uint64_t win_stop;
 	uint8_t *win_hva;
 };
 
-static inline void vq_walk_window(struct vq_walk *w)
+/* Start walks on vq: once per fetch or table walk. */
+static inline void vq_walk_init(struct vq_walk *w, struct vq *vq)
 {
-	const struct gmem *m = w->vq->mem;
+	const struct gmem *m = vq->mem;
 
-	w->win_gaddr = m->win_gaddr;
-	w->win_len = m->win_len;
+	*w = (struct vq_walk){.vq = vq, .limit = vq->num};
+	/* Memory that needs no map_batch: each segment is translated as it
+	 * is walked, while it is at hand (see vq_walk_desc). */
+	if (gmem_needs_map(m) || !m->win_len)
+		return;
+	w->win_start = m->win_gaddr;
+	/* 0 for a window up to 2^64: none, which is only slower. */
+	w->win_stop = m->win_gaddr + m->win_len;
 	w->win_hva = m->win_hva;
 }
 
-static inline void vq_walk_begin(struct vq_walk *w, struct vq *vq,
-				 struct vq_elem *e)
+/* Walk a new chain into e. */
+static inline void vq_walk_begin(struct vq_walk *w, struct vq_elem *e)
 {
-	*w = (struct vq_walk){.vq = vq, .e = e, .limit = vq->num};
+	w->e = e;
+	w->count = 0;
+	w->total = 0;
+	w->writable = false;
+	w->truncated = false;
+	w->nseg = w->nfilled = 0;
+	w->win_end = w->win_stop;
 	e->table_pending = false;
-	/* Memory that needs no map_batch: each segment is translated as it
-	 * is walked, while it is at hand (see vq_walk_desc). */
-	w->converting = !gmem_needs_map(vq->mem);
-	if (w->converting)
-		vq_walk_window(w);
 }
 
 /*
@@ -191,7 +237,7 @@ static inline void vq_walk_fill(struct vq_walk *w)
 		bool wr = w->writable && i >= w->nrd;
 
 		e->seg[i] = (struct vq_desc){
-			.addr = w->win_gaddr +
+			.addr = w->win_start +
 				(uint64_t)((uint8_t *)v->iov_base - w->win_hva),
 			.len = (uint32_t)v->iov_len,
 			.access = wr ? GMEM_WRITE : GMEM_READ,
@@ -203,17 +249,19 @@ static inline void vq_walk_fill(struct vq_walk *w)
 /* Stop converting: seg[] holds every segment from now on. */
 static inline void vq_walk_stop_converting(struct vq_walk *w)
 {
-	if (w->converting) {
+	if (w->win_end) {
 		vq_walk_fill(w);
-		w->converting = false;
+		w->win_end = 0;
 	}
 }
 
 /*
  * Store the walk in the element. A converted element gets its iovec
  * arrays and byte totals here; any other is converted by vq_pop.
+ * Returns 0, or -EOVERFLOW for a chain of more than 4 GiB (checked here
+ * once: a chain's descriptors cannot add up past 2^64).
  */
-static inline void vq_walk_end(struct vq_walk *w)
+static inline int vq_walk_end(struct vq_walk *w)
 {
 	struct vq_elem *e = w->e;
 	unsigned nrd = w->writable ? w->nrd : w->nseg;
@@ -221,15 +269,19 @@ static inline void vq_walk_end(struct vq_walk *w)
 
 	e->nseg = (uint16_t)w->nseg;
 	e->truncated = w->truncated;
-	e->converted = w->converting;
-	if (!w->converting)
-		return;
+	if (w->total > UINT32_MAX)
+		return vq_fail(w->vq, -EOVERFLOW,
+			       "descriptor chain longer than 4 GiB");
+	e->converted = w->win_end != 0;
+	if (!e->converted)
+		return 0;
 	e->rd_len = (uint32_t)rd_len;
 	e->wr_len = (uint32_t)(w->total - rd_len);
 	e->rd_num = (uint16_t)nrd;
 	e->wr_num = (uint16_t)(w->nseg - nrd);
 	e->rd_iov = e->iov;
 	e->wr_iov = e->iov + nrd;
+	return 0;
 }
 
 /*
@@ -265,6 +317,7 @@ static inline __attribute__((always_inline)) int
 vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct vq_elem *e = w->e;
+	uint64_t end;
 
 	/* Formats hand indirect descriptors to vq_table_defer, so only a
 	 * table entry can arrive here with the flag. */
@@ -284,14 +337,12 @@ vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 	}
 	if (len == 0)
 		return 0;
-	if (addr + len < addr)
+	end = addr + len;
+	if (end < addr)
 		return vq_fail(w->vq, -EOVERFLOW,
 			       "descriptor 0x%" PRIx64 "+%u wraps around", addr,
 			       len);
-	w->total += len;
-	if (w->total > UINT32_MAX)
-		return vq_fail(w->vq, -EOVERFLOW,
-			       "descriptor chain longer than 4 GiB");
+	w->total += len; /* checked against 4 GiB at vq_walk_end */
 	/* Well formed but more than an element holds: keep walking (the
 	 * ring must be checked all the same) and keep the last descriptor in
 	 * the last slot, where the device finds the request's status. */
@@ -301,20 +352,15 @@ vq_walk_desc(struct vq_walk *w, uint64_t addr, uint32_t len, uint16_t flags)
 		w->nseg--;
 		w->nfilled = w->nseg;
 	}
-	if (w->converting) {
-		/* The segment whole in the window: its iovec now, one per
-		 * segment; anything else is left to the conversion after
-		 * the walk (vq_pop). */
-		uint64_t off = addr - w->win_gaddr;
-
-		if (__builtin_expect(
-			    off < w->win_len && len <= w->win_len - off, 1)) {
-			e->iov[w->nseg++] =
-				(struct iovec){w->win_hva + off, len};
-			return 0;
-		}
-		vq_walk_stop_converting(w);
+	/* The segment whole in the window: its iovec now, one per segment;
+	 * anything else is left to the conversion after the walk (vq_pop).
+	 * win_end 0 (not converting) fails the test. */
+	if (__builtin_expect(addr >= w->win_start && end <= w->win_end, 1)) {
+		e->iov[w->nseg++] =
+			(struct iovec){w->win_hva + (addr - w->win_start), len};
+		return 0;
 	}
+	vq_walk_stop_converting(w);
 	e->seg[w->nseg++] = (struct vq_desc){
 		.addr = addr,
 		.len = len,
@@ -355,7 +401,9 @@ static inline int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
 		return ret;
 	/* The table part may see another window. */
 	vq_walk_fill(w);
-	vq_walk_end(w);
+	ret = vq_walk_end(w);
+	if (ret < 0)
+		return ret;
 	e->walk_writable = w->writable;
 	e->walk_total = w->total;
 	e->nrd = (uint16_t)w->nrd;
@@ -370,22 +418,18 @@ static inline int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
 static inline void vq_table_resume(struct vq_walk *w, struct vq *vq,
 				   struct vq_elem *e, struct vq_table *t)
 {
-	*w = (struct vq_walk){
-		.vq = vq,
-		.e = e,
-		.limit = vq->num,
-		.total = e->walk_total,
-		.writable = e->walk_writable,
-		.in_table = true,
-		.truncated = e->truncated,
-		.converting = e->converted,
-		.nseg = e->nseg,
-		.nfilled = e->nseg,
-		.nrd = e->nrd,
-		.rd_len = e->rd_len,
-	};
-	if (w->converting)
-		vq_walk_window(w);
+	vq_walk_init(w, vq);
+	w->e = e;
+	w->total = e->walk_total;
+	w->writable = e->walk_writable;
+	w->in_table = true;
+	w->truncated = e->truncated;
+	w->nseg = w->nfilled = e->nseg;
+	w->nrd = e->nrd;
+	w->rd_len = e->rd_len;
+	/* Converted so far (vq_table_defer wrote seg[] all the same): go on
+	 * in this window. */
+	w->win_end = e->converted ? w->win_stop : 0;
 	*t = (struct vq_table){.range = e->table, .n = e->table.len / 16};
 	w->tmax = t->n;
 	e->table_pending = false;

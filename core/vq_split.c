@@ -103,45 +103,45 @@ static int split_walk_table(struct vq *vq, struct vq_elem *e)
 				       "indirect next %u >= table size %u", i,
 				       t.n);
 	}
-	vq_walk_end(&w);
-	return 0;
+	return vq_walk_end(&w);
 }
 
-static int split_fetch(struct vq *vq, struct vq_elem *e)
+/* Walk the chain at the fetch position into e and advance past it. */
+static inline __attribute__((always_inline)) int
+split_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
+	   const struct vring_desc *desc, uint16_t num)
 {
-	/* Copies: the walk's stores into e cannot make them reload. */
-	const struct vring_desc *desc = vq->desc;
-	uint16_t num = vq->num;
 	uint16_t head = vq_load16(&vq->avail->ring[vq->last_avail & (num - 1)]);
 	uint16_t i = head;
-	struct vq_walk w;
 	int ret;
 
 	if (head >= num)
 		return vq_fail(vq, -EINVAL, "head %u >= queue size %u", head,
 			       num);
-	vq_walk_begin(&w, vq, e);
+	vq_walk_begin(w, e);
 	for (;;) {
 		struct vring_desc d;
 		uint16_t flags;
 
-		ret = vq_walk_count(&w);
+		ret = vq_walk_count(w);
 		if (ret < 0)
 			return ret;
 		vq_load_desc(&d, &desc[i]);
 		flags = le16toh(d.flags);
 		if (flags & VRING_DESC_F_INDIRECT) {
-			ret = vq_table_defer(&w, le64toh(d.addr),
-					     le32toh(d.len), flags);
+			ret = vq_table_defer(w, le64toh(d.addr), le32toh(d.len),
+					     flags);
 			if (ret < 0)
 				return ret;
 			break; /* an indirect descriptor ends the chain */
 		}
-		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
+		ret = vq_walk_desc(w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0)
 			return ret;
 		if (!(flags & VRING_DESC_F_NEXT)) {
-			vq_walk_end(&w);
+			ret = vq_walk_end(w);
+			if (ret < 0)
+				return ret;
 			break;
 		}
 		i = le16toh(d.next);
@@ -151,10 +151,45 @@ static int split_fetch(struct vq *vq, struct vq_elem *e)
 	}
 	/* Table entries the chain holds, not its iovecs: the ring
 	 * descriptors walked. */
-	e->ndesc = (uint16_t)w.count;
+	e->ndesc = (uint16_t)w->count;
 	e->id = head;
 	e->pos = vq->last_avail++;
 	return 0;
+}
+
+static unsigned split_fetch(struct vq *vq, unsigned n, int *err)
+{
+	/* Copies: the walk's stores into elements cannot make them reload. */
+	const struct vring_desc *desc = vq->desc;
+	uint16_t num = vq->num;
+	struct vq_walk w;
+	unsigned got = 0;
+
+	*err = 0;
+	vq_walk_init(&w, vq);
+	while (got < n) {
+		struct vq_elem *e;
+		int ret;
+
+		/* The first is the chain avail() found; more, while the avail
+		 * index last read covers them, then as avail() answers. */
+		if (got && vq->last_avail == vq->avail_shadow) {
+			ret = split_avail(vq);
+			if (ret <= 0) {
+				*err = ret;
+				break;
+			}
+		}
+		e = vq_elem_get(vq);
+		ret = split_walk(vq, &w, e, desc, num);
+		if (ret < 0) {
+			vq_elem_put(vq, e);
+			*err = ret;
+			break;
+		}
+		vq->batch[got++] = e;
+	}
+	return got;
 }
 
 /* Is the driver asking for an interrupt for the entries just written? */
