@@ -29,13 +29,20 @@ struct req {
 	uint32_t len; /* buffer bytes */
 };
 
+/* What completing a request of the run takes (run_complete). */
+struct req_done {
+	uint32_t len; /* buffer bytes */
+	bool has_status;
+	bool rd;
+};
+
 /* The FAIL_NEXT run being collected (data-path thread only). */
 struct run {
 	unsigned n;
 	uint32_t bytes; /* scratch in use */
 	bool failed;	/* some part is bad: every request gets ERR */
 	struct vq_elem *elem[I2C_BUS_MSGS_MAX];
-	struct req req[I2C_BUS_MSGS_MAX];
+	struct req_done done[I2C_BUS_MSGS_MAX];
 	struct i2c_bus_msg msg[I2C_BUS_MSGS_MAX];
 };
 
@@ -126,7 +133,7 @@ run_complete(struct i2c_dev *d, struct vq *vq, uint8_t status)
 
 	for (unsigned i = 0; i < run->n; i++) {
 		struct vq_elem *e = run->elem[i];
-		const struct req *r = &run->req[i];
+		const struct req_done *r = &run->done[i];
 
 		if (!r->has_status) {
 			vq_push(vq, e, 0);
@@ -202,7 +209,7 @@ static void run_add(struct i2c_dev *d, struct vq *vq, struct vq_elem *e,
 	if (!run->failed && !run_admit(d, e, r, &run->msg[run->n]))
 		run->failed = true;
 	run->elem[run->n] = e;
-	run->req[run->n] = *r;
+	run->done[run->n] = (struct req_done){r->len, r->has_status, r->rd};
 	run->n++;
 }
 
