@@ -45,13 +45,17 @@ static inline void iov_copy_small(uint8_t *dst, const uint8_t *src, size_t len)
 }
 
 /*
- * The segment holding byte off of iov[0..n) when [off, off + len) lies in
- * it whole, with *seg_off set; else NULL (the walk handles the rest).
- * Requests mostly put each field in a segment of its own.
+ * Where byte off of iov[0..n) is when [off, off + len) lies in one
+ * segment whole; else NULL (the walk handles the rest). Requests mostly
+ * put each field in a segment of its own, a header in the first.
  */
 static inline uint8_t *iov_one_seg(const struct iovec *iov, unsigned n,
 				   size_t off, size_t len)
 {
+	if (n && off < iov[0].iov_len)
+		return len <= iov[0].iov_len - off
+			       ? (uint8_t *)iov[0].iov_base + off
+			       : NULL;
 	for (unsigned i = 0; i < n; i++) {
 		if (off < iov[i].iov_len)
 			return len <= iov[i].iov_len - off
@@ -84,6 +88,18 @@ static inline size_t iov_from_buf(const struct iovec *iov, unsigned n,
 		return iov_from_buf_walk(iov, n, off, buf, len);
 	iov_copy_small(p, buf, len);
 	return len;
+}
+
+/*
+ * The last byte of iov[0..n) (where a request's status goes), or NULL
+ * when the array holds no byte.
+ */
+static inline uint8_t *iov_last_byte(const struct iovec *iov, unsigned n)
+{
+	while (n--)
+		if (iov[n].iov_len)
+			return (uint8_t *)iov[n].iov_base + iov[n].iov_len - 1;
+	return NULL;
 }
 
 /*

@@ -21,9 +21,6 @@
 
 #include "vq_format.h"
 
-/* PUSHED: completed, its buffers still mapped until the next flush. */
-enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED, VQ_ELEM_PUSHED };
-
 #define VQ_NO_SLOT UINT32_MAX
 
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
@@ -60,12 +57,9 @@ static void rings_release(struct vq *vq)
 
 /* ---- walker: the rules of vq.h, shared by both formats ---- */
 
-int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
-		   uint16_t flags)
+int vq_table_check(struct vq *vq, struct vq_elem *e, uint64_t addr,
+		   uint32_t len, uint16_t flags)
 {
-	struct vq *vq = w->vq;
-	struct vq_elem *e = w->e;
-
 	if (!vq->indirect)
 		return vq_fail(vq, -EINVAL,
 			       "indirect descriptor, but "
@@ -88,25 +82,7 @@ int vq_table_defer(struct vq_walk *w, uint64_t addr, uint32_t len,
 	e->table = (struct gmem_range){addr, len, GMEM_READ};
 	e->table_pending = true;
 	vq->tables_pending++;
-	e->walk_writable = w->writable;
-	e->walk_total = w->total;
 	return 0;
-}
-
-void vq_table_resume(struct vq_walk *w, struct vq *vq, struct vq_elem *e,
-		     struct vq_table *t)
-{
-	memset(w, 0, sizeof(*w));
-	w->vq = vq;
-	w->e = e;
-	w->writable = e->walk_writable;
-	w->total = e->walk_total;
-	memset(t, 0, sizeof(*t));
-	t->range = e->table;
-	t->n = e->table.len / 16;
-	w->tmax = t->n;
-	w->in_table = true;
-	e->table_pending = false;
 }
 
 /* Copy guest bytes that the seam maps in several pieces. */
@@ -129,7 +105,7 @@ static int copy_pieces(struct vq *vq, uint64_t gaddr, uint8_t *out,
 	return 0;
 }
 
-int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
+int vq_table_read(struct vq *vq, struct vq_table *t, uint32_t i, void *out)
 {
 	uint64_t off = (uint64_t)i * 16;
 	uint64_t gaddr = t->range.gaddr + off;
@@ -138,17 +114,17 @@ int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 
 	if (!t->hva || off < t->win_start ||
 	    off + 16 > t->win_start + t->win_len) {
-		ret = gmem_translate(w->vq->mem, gaddr, t->range.len - off,
+		ret = gmem_translate(vq->mem, gaddr, t->range.len - off,
 				     GMEM_READ, &hva, &t->win_len);
 		if (ret == 0 && t->win_len < 16) {
 			/* An entry straddles a mapping boundary. */
 			t->hva = NULL;
-			ret = copy_pieces(w->vq, gaddr, out, 16);
+			ret = copy_pieces(vq, gaddr, out, 16);
 			if (ret == 0)
 				return 0;
 		}
 		if (ret < 0)
-			return vq_fail(w->vq, ret,
+			return vq_fail(vq, ret,
 				       "indirect table entry at 0x%" PRIx64
 				       " is not in guest memory (error %d)",
 				       gaddr, ret);
@@ -159,14 +135,6 @@ int vq_table_read(struct vq_walk *w, struct vq_table *t, uint32_t i, void *out)
 	return 0;
 }
 
-void vq_table_close(struct vq_walk *w, struct vq_table *t)
-{
-	/* Entries were copied out; the batch's tables are unmapped together
-	 * (tables_walk). */
-	(void)t;
-	w->in_table = false;
-}
-
 /* ---- element pool ---- */
 
 static unsigned outstanding(const struct vq *vq)
@@ -175,30 +143,10 @@ static unsigned outstanding(const struct vq *vq)
 	return (vq->used_slots - vq->nfree) + vq->npending - vq->pushed_mapped;
 }
 
-static struct vq_elem *slot_alloc(struct vq *vq)
-{
-	struct vq_elem *e;
-
-	if (vq->nfree) {
-		e = &vq->pool[vq->free_slots[--vq->nfree]];
-	} else {
-		/* First use of this element: its page is touched only now. */
-		assert(vq->used_slots < vq->max_num);
-		e = &vq->pool[vq->used_slots];
-		e->slot = vq->used_slots++;
-	}
-	e->state = VQ_ELEM_FETCHED;
-	return e;
-}
-
-static void slot_free(struct vq *vq, struct vq_elem *e)
-{
-	e->state = VQ_ELEM_FREE;
-	vq->free_slots[vq->nfree++] = e->slot;
-}
-
 static unsigned elem_ranges(const struct vq_elem *e, struct gmem_range *r)
 {
+	/* Only memory that needs no map_batch converts in the walk. */
+	assert(!e->converted);
 	for (unsigned i = 0; i < e->nseg; i++)
 		r[i] = (struct gmem_range){e->seg[i].addr, e->seg[i].len,
 					   e->seg[i].access};
@@ -252,7 +200,7 @@ static void pushed_unmap(struct vq *vq)
 			e->grouped = false;
 			vq->grouped_live--;
 		}
-		slot_free(vq, e);
+		vq_elem_put(vq, e);
 	}
 	if (nr)
 		gmem_unmap_batch(vq->mem, vq->ranges, nr);
@@ -263,12 +211,12 @@ static void pushed_unmap(struct vq *vq)
 static void batch_drop(struct vq *vq)
 {
 	if (vq->batch_head < vq->batch_len)
-		vq->fmt->rewind(vq, vq->pool[vq->batch[vq->batch_head]].pos);
+		vq->fmt->rewind(vq, vq->batch[vq->batch_head]->pos);
 	for (unsigned k = vq->batch_head; k < vq->batch_len; k++) {
-		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct vq_elem *e = vq->batch[k];
 
 		elem_unmap(vq, e);
-		slot_free(vq, e);
+		vq_elem_put(vq, e);
 	}
 	vq->batch_head = vq->batch_len = 0;
 }
@@ -283,26 +231,32 @@ static int vq_break(struct vq *vq, int err)
 
 /* ---- fetch: a tight loop into the independent format, then map ---- */
 
-/* 1 and the chain in a new element, 0 nothing available, -errno. */
-static int fetch_one(struct vq *vq, struct vq_elem **out)
+/*
+ * Fetch up to VQ_BATCH chains into vq->batch[0..): how many, with *err
+ * set (-errno) when the next chain or the ring is bad, 0 otherwise.
+ */
+static unsigned fetch_batch(struct vq *vq, int *err)
 {
-	struct vq_elem *e;
+	unsigned held = outstanding(vq), n;
+	unsigned room = held < vq->num ? vq->num - held : 0;
 	int ret = vq->fmt->avail(vq);
 
-	if (ret <= 0)
-		return ret;
-	/* A driver cannot have more buffers outstanding than descriptors. */
-	if (outstanding(vq) >= vq->num)
-		return vq_fail(vq, -EINVAL, "more than %u buffers outstanding",
-			       vq->num);
-	e = slot_alloc(vq);
-	ret = vq->fmt->fetch(vq, e);
-	if (ret < 0) {
-		slot_free(vq, e);
-		return ret;
+	*err = 0;
+	if (ret <= 0) {
+		*err = ret;
+		return 0;
 	}
-	*out = e;
-	return 1;
+	n = vq->fmt->fetch(vq, room < VQ_BATCH ? room : VQ_BATCH, err);
+	/* A driver cannot have more buffers outstanding than descriptors:
+	 * one more chain available once they are all held is a bad ring. */
+	if (n == room && n < VQ_BATCH && *err == 0) {
+		ret = n ? vq->fmt->avail(vq) : 1;
+		*err = ret > 0 ? vq_fail(vq, -EINVAL,
+					 "more than %u buffers outstanding",
+					 vq->num)
+			       : ret;
+	}
+	return n;
 }
 
 /*
@@ -319,7 +273,7 @@ static void elem_refuse(struct vq *vq, struct vq_elem *e)
 	p->len = 0;
 	p->slot = VQ_NO_SLOT;
 	vq->map_refused++;
-	slot_free(vq, e);
+	vq_elem_put(vq, e);
 }
 
 /*
@@ -337,7 +291,7 @@ static unsigned batch_map(struct vq *vq)
 	if (vq->holds || vq->batch_len == 1)
 		goto one_by_one;
 	for (k = 0; k < vq->batch_len; k++) {
-		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct vq_elem *e = vq->batch[k];
 
 		nr += elem_ranges(e, vq->ranges + nr);
 	}
@@ -346,7 +300,7 @@ static unsigned batch_map(struct vq *vq)
 	ret = gmem_map_batch(vq->mem, vq->ranges, nr);
 	if (ret >= 0) {
 		for (k = 0; k < vq->batch_len; k++) {
-			struct vq_elem *e = &vq->pool[vq->batch[k]];
+			struct vq_elem *e = vq->batch[k];
 
 			e->mapped = e->nseg != 0;
 			e->grouped = e->mapped && ret != GMEM_APART;
@@ -356,7 +310,7 @@ static unsigned batch_map(struct vq *vq)
 	}
 one_by_one:
 	for (k = 0; k < vq->batch_len; k++) {
-		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct vq_elem *e = vq->batch[k];
 
 		nr = elem_ranges(e, vq->ranges);
 		if (nr && gmem_map_batch(vq->mem, vq->ranges, nr) < 0) {
@@ -402,7 +356,7 @@ static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
 		return n;
 	vq->tables_pending = 0;
 	for (k = 0; k < n; k++) {
-		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct vq_elem *e = vq->batch[k];
 
 		if (e->table_pending)
 			r[nt++] = e->table;
@@ -411,7 +365,7 @@ static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
 		return n;
 	each = tables_map(vq, r, nt) < 0;
 	for (k = 0; k < n; k++) {
-		struct vq_elem *e = &vq->pool[vq->batch[k]];
+		struct vq_elem *e = vq->batch[k];
 		struct gmem_range t = e->table;
 
 		if (!e->table_pending)
@@ -437,14 +391,15 @@ static unsigned tables_walk(struct vq *vq, unsigned n, int *err)
 	if (k == n)
 		return n;
 	*err = ret;
-	vq->fmt->rewind(vq, vq->pool[vq->batch[k]].pos);
+	vq->fmt->rewind(vq, vq->batch[k]->pos);
 	for (unsigned j = k; j < n; j++)
-		slot_free(vq, &vq->pool[vq->batch[j]]);
+		vq_elem_put(vq, vq->batch[j]);
 	return k;
 }
 
-/* Refill the empty batch. Returns chains fetched, 0 empty, or -errno. */
-static int refill(struct vq *vq)
+/* Refill the empty batch. Returns chains fetched, 0 empty, or -errno.
+ * Out of line: once a batch, and vq_pop stays small. */
+static __attribute__((noinline)) int refill(struct vq *vq)
 {
 	unsigned n, fetched;
 	int err = 0;
@@ -457,15 +412,7 @@ static int refill(struct vq *vq)
 	 * outstanding until flushed, so this ends within the queue size. */
 	do {
 		vq->batch_head = vq->batch_len = 0;
-		for (n = 0; n < VQ_BATCH; n++) {
-			struct vq_elem *e = NULL;
-
-			err = fetch_one(vq, &e);
-			if (err <= 0)
-				break;
-			vq->batch[n] = e->slot;
-			err = 0;
-		}
+		n = fetch_batch(vq, &err);
 		n = tables_walk(vq, n, &err);
 		fetched = n;
 		vq->batch_len = n;
@@ -516,16 +463,14 @@ static void elem_set_iov(struct vq_elem *e, unsigned nrd, unsigned niov)
 	e->wr_iov = e->iov + nrd;
 }
 
-static int elem_convert(struct vq *vq, struct vq_elem *e)
+/* An element the walk did not convert (vq_walk_end): its iovecs now. */
+static __attribute__((noinline)) int elem_convert(struct vq *vq,
+						  struct vq_elem *e)
 {
 	unsigned niov = 0, nrd = 0;
 	const struct vq_desc *last;
 	int ret;
 
-	if (e->converted) {
-		elem_set_iov(e, e->nrd, e->nseg);
-		return 0;
-	}
 	e->rd_len = e->wr_len = 0;
 	for (unsigned i = 0; i < e->nseg; i++) {
 		const struct vq_desc *s = &e->seg[i];
@@ -659,7 +604,7 @@ static void drop_all(struct vq *vq)
 
 		if (e->state != VQ_ELEM_FREE) {
 			elem_unmap(vq, e);
-			slot_free(vq, e);
+			vq_elem_put(vq, e);
 		}
 	}
 }
@@ -777,10 +722,12 @@ int vq_pop(struct vq *vq, struct vq_elem **elem)
 		if (ret <= 0)
 			return ret;
 	}
-	e = &vq->pool[vq->batch[vq->batch_head]];
-	ret = elem_convert(vq, e);
-	if (ret < 0)
-		return vq_break(vq, ret);
+	e = vq->batch[vq->batch_head];
+	if (!e->converted) {
+		ret = elem_convert(vq, e);
+		if (ret < 0)
+			return vq_break(vq, ret);
+	}
 	vq->batch_head++;
 	vq->pop_count++;
 	e->state = VQ_ELEM_POPPED;
@@ -818,7 +765,7 @@ void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
 		vq->pushed_mapped++;
 	} else {
 		p->slot = VQ_NO_SLOT;
-		slot_free(vq, elem);
+		vq_elem_put(vq, elem);
 	}
 }
 

@@ -103,13 +103,15 @@ struct vq_elem {
 	/* private to the ring layer */
 	uint16_t ndesc; /* ring slots the chain holds: packed descriptors,
 			 * split descriptor-table entries */
-	uint16_t nseg;	/* entries used in seg[] */
+	uint16_t nseg;	/* segments of the chain held */
 	bool truncated; /* see vq_elem_is_truncated */
 	bool mapped;	/* seg[] was handed to map_batch: unmap it */
 	bool grouped;	/* mapped in one call with other elements */
-	bool converted; /* iov[i] is seg[i] translated whole, for every i;
-			 * rd_len, wr_len and nrd are set */
-	uint16_t nrd;	/* readable segments, when converted */
+	/* The walk made every segment its iovec (iov[i] is segment i,
+	 * whole) and set the fields above; seg[] need not hold them.
+	 * Otherwise seg[0..nseg) holds the segments, for vq_pop. */
+	bool converted;
+	uint16_t nrd; /* readable segments, to resume the walk */
 	/* The chain ends in an indirect table not walked yet: the batch's
 	 * tables are mapped together, then walked (vq.c refill). */
 	bool table_pending;
@@ -197,7 +199,7 @@ struct vq {
 	unsigned pushed_mapped; /* pending entries whose element is mapped */
 
 	/* fetched but not yet returned by vq_pop */
-	uint32_t batch[VQ_BATCH];
+	struct vq_elem *batch[VQ_BATCH];
 	unsigned batch_head, batch_len;
 	struct gmem_range *ranges; /* VQ_BATCH * VQ_IOV_MAX, for map_batch */
 

@@ -116,69 +116,104 @@ static int packed_walk_table(struct vq *vq, struct vq_elem *e)
 	struct vq_walk w;
 	struct vq_table t;
 	struct vring_packed_desc d;
-	int ret = 0;
+	int ret;
 
 	vq_table_resume(&w, vq, e, &t);
 	for (uint32_t i = 0; i < t.n; i++) {
 		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(&w, &t, i, &d);
+			ret = vq_table_read(vq, &t, i, &d);
 		if (ret == 0)
 			ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len),
 					   le16toh(d.flags) &
 						   (VRING_DESC_F_WRITE |
 						    VRING_DESC_F_INDIRECT));
 		if (ret < 0)
-			break;
+			return ret;
 	}
-	vq_table_close(&w, &t);
-	return ret;
+	return vq_walk_end(&w);
 }
 
-static int packed_fetch(struct vq *vq, struct vq_elem *e)
+/* Walk the chain at the fetch position (its head flags read by
+ * packed_avail) into e and advance past it. */
+static inline __attribute__((always_inline)) int
+packed_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
+	    const struct vring_packed_desc *pdesc, uint16_t num)
 {
-	uint16_t idx = vq->last_avail, flags = vq->head_flags, id, n = 0;
+	uint16_t idx = vq->last_avail, flags = vq->head_flags, id;
 	bool wrap = vq->avail_wrap;
-	struct vq_walk w;
 	int ret;
 
-	vq_walk_begin(&w, vq, e);
+	vq_walk_begin(w, e);
 	for (;;) {
 		struct vring_packed_desc d;
 
-		ret = vq_walk_count(&w);
+		ret = vq_walk_count(w);
 		if (ret < 0)
 			return ret;
-		vq_load_desc(&d, &vq->pdesc[idx]);
-		if (n++)
+		vq_load_desc(&d, &pdesc[idx]);
+		if (w->count > 1)
 			flags = le16toh(d.flags);
-		if (++idx == vq->num) {
+		if (++idx == num) {
 			idx = 0;
 			wrap = !wrap;
 		}
 		id = le16toh(d.id); /* the last descriptor's id counts */
 		if (flags & VRING_DESC_F_INDIRECT) {
-			ret = vq_table_defer(&w, le64toh(d.addr),
-					     le32toh(d.len), flags);
+			ret = vq_table_defer(w, le64toh(d.addr), le32toh(d.len),
+					     flags);
 			if (ret < 0)
 				return ret;
 			break; /* an indirect descriptor ends the chain */
 		}
-		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
+		ret = vq_walk_desc(w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0)
 			return ret;
-		if (!(flags & VRING_DESC_F_NEXT))
+		if (!(flags & VRING_DESC_F_NEXT)) {
+			ret = vq_walk_end(w);
+			if (ret < 0)
+				return ret;
 			break;
+		}
 	}
-	if (id >= vq->num)
+	if (id >= num)
 		return vq_fail(vq, -EINVAL, "buffer id %u >= queue size %u", id,
-			       vq->num);
+			       num);
 	e->id = id;
-	e->ndesc = n;
+	e->ndesc = (uint16_t)w->count;
 	e->pos = packed_pos(vq);
 	vq->last_avail = idx;
 	vq->avail_wrap = wrap;
 	return 0;
+}
+
+static unsigned packed_fetch(struct vq *vq, unsigned n, int *err)
+{
+	/* Copies: the walk's stores into elements cannot make them reload. */
+	const struct vring_packed_desc *pdesc = vq->pdesc;
+	uint16_t num = vq->num;
+	struct vq_walk w;
+	unsigned got = 0;
+
+	*err = 0;
+	vq_walk_init(&w, vq);
+	while (got < n) {
+		struct vq_elem *e;
+		int ret;
+
+		/* The first is the chain avail() found. */
+		if (got && packed_avail(vq) == 0)
+			break;
+		e = vq_elem_get(vq);
+		ret = packed_walk(vq, &w, e, pdesc, num);
+		if (ret < 0) {
+			vq_elem_put(vq, e);
+			*err = ret;
+			break;
+		}
+		vq->batch[got++] = e;
+	}
+	return got;
 }
 
 /* vring_need_event over linear positions modulo 2 * num. */

@@ -56,7 +56,7 @@ static int split_avail(struct vq *vq)
 	uint16_t idx;
 
 	if (vq->last_avail != vq->avail_shadow)
-		return 1;
+		return (uint16_t)(vq->avail_shadow - vq->last_avail);
 	idx = vq_load16(&vq->avail->idx);
 	if ((uint16_t)(idx - vq->last_avail) > vq->num)
 		return vq_fail(vq, -EINVAL,
@@ -70,7 +70,7 @@ static int split_avail(struct vq *vq)
 	 * and descriptors it covers; pairs with the driver's write barrier
 	 * between filling them and storing avail->idx. */
 	atomic_thread_fence(memory_order_acquire);
-	return 1;
+	return (uint16_t)(idx - vq->last_avail);
 }
 
 /* Walk e's indirect table; its entries chain through next like the ring. */
@@ -88,68 +88,108 @@ static int split_walk_table(struct vq *vq, struct vq_elem *e)
 
 		ret = vq_walk_count(&w);
 		if (ret == 0)
-			ret = vq_table_read(&w, &t, i, &d);
-		if (ret < 0)
-			break;
-		flags = le16toh(d.flags);
-		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
-		if (ret < 0 || !(flags & VRING_DESC_F_NEXT))
-			break;
-		i = le16toh(d.next);
-		if (i >= t.n) {
-			ret = vq_fail(vq, -EINVAL,
-				      "indirect next %u >= table size %u", i,
-				      t.n);
-			break;
-		}
-	}
-	vq_table_close(&w, &t);
-	return ret;
-}
-
-static int split_fetch(struct vq *vq, struct vq_elem *e)
-{
-	uint16_t head =
-		vq_load16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
-	uint16_t i = head;
-	struct vq_walk w;
-	int ret;
-
-	if (head >= vq->num)
-		return vq_fail(vq, -EINVAL, "head %u >= queue size %u", head,
-			       vq->num);
-	vq_walk_begin(&w, vq, e);
-	e->ndesc = 0;
-	for (;;) {
-		struct vring_desc d;
-		uint16_t flags;
-
-		e->ndesc++; /* table entries the chain holds, not its iovecs */
-		ret = vq_walk_count(&w);
+			ret = vq_table_read(vq, &t, i, &d);
 		if (ret < 0)
 			return ret;
-		vq_load_desc(&d, &vq->desc[i]);
 		flags = le16toh(d.flags);
-		if (flags & VRING_DESC_F_INDIRECT) {
-			ret = vq_table_defer(&w, le64toh(d.addr),
-					     le32toh(d.len), flags);
-			if (ret < 0)
-				return ret;
-			break; /* an indirect descriptor ends the chain */
-		}
 		ret = vq_walk_desc(&w, le64toh(d.addr), le32toh(d.len), flags);
 		if (ret < 0)
 			return ret;
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		i = le16toh(d.next);
-		if (i >= vq->num)
-			return vq_fail(vq, -EINVAL, "next %u >= queue size %u",
-				       i, vq->num);
+		if (i >= t.n)
+			return vq_fail(vq, -EINVAL,
+				       "indirect next %u >= table size %u", i,
+				       t.n);
 	}
+	return vq_walk_end(&w);
+}
+
+/* Walk the chain at the fetch position into e and advance past it. */
+static inline __attribute__((always_inline)) int
+split_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
+	   const struct vring_desc *desc, uint16_t num)
+{
+	uint16_t head = vq_load16(&vq->avail->ring[vq->last_avail & (num - 1)]);
+	uint16_t i = head;
+	int ret;
+
+	if (head >= num)
+		return vq_fail(vq, -EINVAL, "head %u >= queue size %u", head,
+			       num);
+	vq_walk_begin(w, e);
+	for (;;) {
+		struct vring_desc d;
+		uint16_t flags;
+
+		ret = vq_walk_count(w);
+		if (ret < 0)
+			return ret;
+		vq_load_desc(&d, &desc[i]);
+		flags = le16toh(d.flags);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			ret = vq_table_defer(w, le64toh(d.addr), le32toh(d.len),
+					     flags);
+			if (ret < 0)
+				return ret;
+			break; /* an indirect descriptor ends the chain */
+		}
+		ret = vq_walk_desc(w, le64toh(d.addr), le32toh(d.len), flags);
+		if (ret < 0)
+			return ret;
+		if (!(flags & VRING_DESC_F_NEXT)) {
+			ret = vq_walk_end(w);
+			if (ret < 0)
+				return ret;
+			break;
+		}
+		i = le16toh(d.next);
+		if (i >= num)
+			return vq_fail(vq, -EINVAL, "next %u >= queue size %u",
+				       i, num);
+	}
+	/* Table entries the chain holds, not its iovecs: the ring
+	 * descriptors walked. */
+	e->ndesc = (uint16_t)w->count;
 	e->id = head;
 	e->pos = vq->last_avail++;
 	return 0;
+}
+
+static unsigned split_fetch(struct vq *vq, unsigned n, int *err)
+{
+	/* Copies: the walk's stores into elements cannot make them reload. */
+	const struct vring_desc *desc = vq->desc;
+	uint16_t num = vq->num;
+	struct vq_walk w;
+	unsigned got = 0;
+
+	*err = 0;
+	vq_walk_init(&w, vq);
+	while (got < n) {
+		struct vq_elem *e;
+		int ret;
+
+		/* The first is the chain avail() found; more, while the avail
+		 * index last read covers them, then as avail() answers. */
+		if (got && vq->last_avail == vq->avail_shadow) {
+			ret = split_avail(vq);
+			if (ret <= 0) {
+				*err = ret;
+				break;
+			}
+		}
+		e = vq_elem_get(vq);
+		ret = split_walk(vq, &w, e, desc, num);
+		if (ret < 0) {
+			vq_elem_put(vq, e);
+			*err = ret;
+			break;
+		}
+		vq->batch[got++] = e;
+	}
+	return got;
 }
 
 /* Is the driver asking for an interrupt for the entries just written? */

@@ -29,13 +29,20 @@ struct req {
 	uint32_t len; /* buffer bytes */
 };
 
+/* What completing a request of the run takes (run_complete). */
+struct req_done {
+	uint32_t len; /* buffer bytes */
+	bool has_status;
+	bool rd;
+};
+
 /* The FAIL_NEXT run being collected (data-path thread only). */
 struct run {
 	unsigned n;
 	uint32_t bytes; /* scratch in use */
 	bool failed;	/* some part is bad: every request gets ERR */
 	struct vq_elem *elem[I2C_BUS_MSGS_MAX];
-	struct req req[I2C_BUS_MSGS_MAX];
+	struct req_done done[I2C_BUS_MSGS_MAX];
 	struct i2c_bus_msg msg[I2C_BUS_MSGS_MAX];
 };
 
@@ -90,8 +97,7 @@ static void parse(const struct vq_elem *e, struct req *r)
 	uint32_t flags;
 	uint16_t addr;
 
-	memset(r, 0, sizeof(*r));
-	r->has_status = e->wr_len > 0;
+	*r = (struct req){.has_status = e->wr_len > 0};
 	/* Part of the chain only (its status last): fail it alone. */
 	if (vq_elem_is_truncated(e)) {
 		r->bad = "more buffer segments than a request takes";
@@ -115,25 +121,36 @@ static void parse(const struct vq_elem *e, struct req *r)
 		r->bad = parse_body(e, r);
 }
 
-/* Complete every request of the run with status, then start a new run. */
-static void run_complete(struct i2c_dev *d, struct vq *vq, uint8_t status)
+/* Complete one request with status: the data of a read that went well
+ * (from buf), the status byte, the used entry. */
+static inline void req_complete(struct vq *vq, struct vq_elem *e,
+				const struct req_done *r, const uint8_t *buf,
+				uint8_t status)
+{
+	if (!r->has_status) {
+		vq_push(vq, e, 0);
+		return;
+	}
+	if (status == VIRTIO_I2C_MSG_OK && r->rd)
+		iov_from_buf(e->wr_iov, e->wr_num, 0, buf, r->len);
+	/* The status is the chain's last byte (wr_len > 0). */
+	*iov_last_byte(e->wr_iov, e->wr_num) = status;
+	vq_push(vq, e, e->wr_len);
+}
+
+/*
+ * Complete every request of the run with status, then start a new run.
+ * Inlined (and run_finish too) into the kick loop, whose every request
+ * ends here: no call frames, the run's fields stay in registers.
+ */
+static inline __attribute__((always_inline)) void
+run_complete(struct i2c_dev *d, struct vq *vq, uint8_t status)
 {
 	struct run *run = &d->run;
 
-	for (unsigned i = 0; i < run->n; i++) {
-		struct vq_elem *e = run->elem[i];
-		const struct req *r = &run->req[i];
-
-		if (!r->has_status) {
-			vq_push(vq, e, 0);
-			continue;
-		}
-		if (status == VIRTIO_I2C_MSG_OK && r->rd)
-			iov_from_buf(e->wr_iov, e->wr_num, 0, run->msg[i].buf,
-				     r->len);
-		iov_from_buf(e->wr_iov, e->wr_num, e->wr_len - 1, &status, 1);
-		vq_push(vq, e, e->wr_len);
-	}
+	for (unsigned i = 0; i < run->n; i++)
+		req_complete(vq, run->elem[i], &run->done[i], run->msg[i].buf,
+			     status);
 	d->stats.requests += run->n;
 	run->n = 0;
 	run->bytes = 0;
@@ -197,12 +214,13 @@ static void run_add(struct i2c_dev *d, struct vq *vq, struct vq_elem *e,
 	if (!run->failed && !run_admit(d, e, r, &run->msg[run->n]))
 		run->failed = true;
 	run->elem[run->n] = e;
-	run->req[run->n] = *r;
+	run->done[run->n] = (struct req_done){r->len, r->has_status, r->rd};
 	run->n++;
 }
 
 /* The run is complete: execute it unless it already failed. */
-static void run_finish(struct i2c_dev *d, struct vq *vq)
+static inline __attribute__((always_inline)) void run_finish(struct i2c_dev *d,
+							     struct vq *vq)
 {
 	struct run *run = &d->run;
 	uint8_t status = VIRTIO_I2C_MSG_ERR;
@@ -216,6 +234,30 @@ static void run_finish(struct i2c_dev *d, struct vq *vq)
 	}
 	run_complete(d, vq, status);
 	run->failed = false;
+}
+
+/*
+ * A request that is a transaction of its own (no run open, no FAIL_NEXT):
+ * what run_add and run_finish do, without the run's arrays.
+ */
+static inline __attribute__((always_inline)) void
+serve_alone(struct i2c_dev *d, struct vq *vq, struct vq_elem *e,
+	    const struct req *r)
+{
+	struct i2c_bus_msg m = {.buf = NULL};
+	uint8_t status = VIRTIO_I2C_MSG_ERR;
+
+	if (run_admit(d, e, r, &m)) {
+		d->stats.transactions++;
+		if (i2c_bus_xfer(d->bus, &m, 1) == 0)
+			status = VIRTIO_I2C_MSG_OK;
+		else
+			d->stats.bus_errors++;
+	}
+	d->run.bytes = 0;
+	req_complete(vq, e, &(struct req_done){r->len, r->has_status, r->rd},
+		     m.buf, status);
+	d->stats.requests++;
 }
 
 /*
@@ -243,8 +285,12 @@ static void i2c_queue_kick(struct virtio_dev *vd, unsigned q)
 
 	while (vq_pop(vq, &e) == 1) {
 		parse(e, &r);
-		run_add(d, vq, e, &r);
 		/* A header we could not read cannot continue a run. */
+		if (!r.fail_next && !d->run.n) {
+			serve_alone(d, vq, e, &r);
+			continue;
+		}
+		run_add(d, vq, e, &r);
 		if (!r.fail_next)
 			run_finish(d, vq);
 	}

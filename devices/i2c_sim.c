@@ -66,10 +66,15 @@ static int chip_write(struct sim_chip *c, const uint8_t *buf, uint32_t len)
 
 static void chip_read(struct sim_chip *c, uint8_t *buf, uint32_t len)
 {
+	/* Locals: a byte stored to buf may alias the chip for the compiler. */
+	uint16_t ptr = c->ptr, size = c->size;
+
 	for (uint32_t i = 0; i < len; i++) {
-		buf[i] = c->mem[c->ptr];
-		c->ptr = (uint16_t)((c->ptr + 1) % c->size);
+		buf[i] = c->mem[ptr];
+		if (++ptr == size)
+			ptr = 0;
 	}
+	c->ptr = ptr;
 }
 
 static int sim_xfer(struct i2c_bus *b, struct i2c_bus_msg *msgs, unsigned n)

@@ -3,7 +3,9 @@
  * libFuzzer harness for the ring layer: the input is a hostile guest.
  *
  *   byte 0      bit 0 packed, bit 1 INDIRECT_DESC, bit 2 EVENT_IDX,
- *               bit 3 cap translations at byte 2 + 1 bytes
+ *               bit 3 cap translations at byte 2 + 1 bytes, bit 4 direct
+ *               memory (vhost-user's fd regions: no map_batch, segments
+ *               converted while walked from the translation window)
  *   byte 1      queue size (split: 1 << (b % 6); packed: 1 + b % 40)
  *   byte 2      max mapping length - 1 (with bit 3)
  *   bytes 3-4   base for vq_start (little-endian)
@@ -162,7 +164,8 @@ static int setup(struct run *r, const uint8_t *d, const uint8_t *img,
 	    fake_gmem_add(&r->mem, MEM_BASE + MEM_SIZE, MEM_SIZE,
 			  GMEM_READ | GMEM_WRITE))
 		abort();
-	r->mem.require_map = true;
+	r->mem.gmem.direct = d[0] & 16;
+	r->mem.require_map = !r->mem.gmem.direct;
 	if (d[0] & 8)
 		r->mem.max_map = d[2] + 1u;
 	fake_gmem_write(&r->mem, MEM_BASE, img,
@@ -201,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(fake_gmem_live(&r.mem) == 0);
 	check(r.mem.bad_unmaps == 0);
 	check(r.mem.unmapped_translates == 0);
+	check(!r.mem.gmem.direct || r.mem.map_calls == 0);
 	vq_destroy(&r.vq);
 	fake_gmem_destroy(&r.mem);
 	return 0;

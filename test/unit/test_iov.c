@@ -201,6 +201,29 @@ static void test_single_byte_segments(void **state)
 }
 
 /* iov_slice describes exactly [off, off + len), skipping empty segments. */
+/* The last byte of the array, past trailing zero-length segments. */
+static void test_last_byte(void **state)
+{
+	struct fixture f;
+	struct iovec two[2];
+
+	(void)state;
+	fixture_init(&f);
+	assert_ptr_equal(iov_last_byte(f.iov, 4),
+			 (uint8_t *)f.iov[3].iov_base + 2);
+	assert_int_equal(*iov_last_byte(f.iov, 4), '9');
+	assert_ptr_equal(iov_last_byte(f.iov, 1),
+			 (uint8_t *)f.iov[0].iov_base + 2);
+	/* iov[1] is empty: the byte before it. */
+	assert_ptr_equal(iov_last_byte(f.iov, 2),
+			 (uint8_t *)f.iov[0].iov_base + 2);
+	assert_null(iov_last_byte(f.iov, 0));
+	two[0] = (struct iovec){NULL, 0};
+	two[1] = (struct iovec){NULL, 0};
+	assert_null(iov_last_byte(two, 2));
+	assert_guards(&f);
+}
+
 static void test_slice(void **state)
 {
 	struct fixture f;
@@ -241,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_zero_length_segments),
 		cmocka_unit_test(test_from_buf),
 		cmocka_unit_test(test_single_byte_segments),
+		cmocka_unit_test(test_last_byte),
 		cmocka_unit_test(test_slice),
 	};
 

@@ -879,6 +879,51 @@ static void test_direct_memory(void **state)
 }
 
 /*
+ * Direct memory, segments converted as they are walked: a segment outside
+ * the window stops that, and the ones walked before it are converted
+ * again at vq_pop from what the walk kept; in an indirect table (whose
+ * read moves the seam's window to the table's region) the window the walk
+ * began with still holds for the entries.
+ */
+static void test_direct_window_miss(void **state)
+{
+	struct ring_seg s[3] = {{DATA + 0x40, 8, false},
+				{DATA + 0x100, 4, true},
+				{DATA2 + 0x10, 1, true}};
+	struct vq_elem *e;
+	uint16_t id;
+	uint32_t len;
+
+	up(state, IND, 16);
+	fx.mem.gmem.direct = true;
+	for (int ind = 0; ind < 2; ind++) {
+		/* The window on region A: a request converted there. */
+		add1(DATA, 8, false);
+		vq_push(&fx.vq, pop(), 0);
+		add(s, 3, ind);
+		e = pop();
+		assert_int_equal(e->rd_num, 1);
+		assert_int_equal(e->rd_len, 8);
+		assert_int_equal(e->wr_num, 2);
+		assert_int_equal(e->wr_len, 5);
+		assert_ptr_equal(e->rd_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA + 0x40, 8));
+		assert_int_equal(e->rd_iov[0].iov_len, 8);
+		assert_ptr_equal(e->wr_iov[0].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA + 0x100, 4));
+		assert_int_equal(e->wr_iov[0].iov_len, 4);
+		assert_ptr_equal(e->wr_iov[1].iov_base,
+				 fake_gmem_ptr(&fx.mem, DATA2 + 0x10, 1));
+		assert_int_equal(e->wr_iov[1].iov_len, 1);
+		vq_push(&fx.vq, e, 5);
+	}
+	vq_flush(&fx.vq);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(ring_driver_get_used(&fx.drv, &id, &len), 1);
+	assert_int_equal(fx.mem.map_calls, 0);
+}
+
+/*
  * The element pool is touched only as far as the ring needs elements at
  * once: a hundred requests one at a time use one element, four at once
  * four, whatever the queue size.
@@ -945,6 +990,7 @@ int main(void)
 		T2(test_descriptor_copied_once),
 		T2(test_written_clamped),
 		T2(test_direct_memory),
+		T2(test_direct_window_miss),
 		T2(test_pool_touched_as_used),
 	};
 

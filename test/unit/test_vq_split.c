@@ -408,6 +408,33 @@ static void test_too_many_outstanding(void **state)
 	expect_broken(-EINVAL);
 }
 
+/* The same found inside one batch: two held, three more published at once
+ * (reusing a held head). The two that fit are served first, and the ring
+ * is broken even once the held ones are completed. */
+static void test_too_many_outstanding_in_batch(void **state)
+{
+	struct vq_elem *held[2], *e;
+
+	(void)state;
+	up(0, 4);
+	add1(DATA, 64, true);
+	add1(DATA + 64, 64, true);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(vq_pop(&fx.vq, &held[i]), 1);
+	for (int i = 2; i < 4; i++)
+		assert_true(ring_driver_add(
+				    &fx.drv,
+				    &(struct ring_seg){DATA + 64 * i, 64, true},
+				    1, false) >= 0);
+	post(0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(vq_pop(&fx.vq, &e), 1);
+	for (int i = 0; i < 2; i++)
+		vq_push(&fx.vq, held[i], 0);
+	vq_flush(&fx.vq);
+	expect_broken(-EINVAL);
+}
+
 static void test_out_of_order_used(void **state)
 {
 	struct vq_elem *e[3];
@@ -697,6 +724,7 @@ int main(void)
 		T(test_iov_capacity),
 		T(test_avail_idx_jump),
 		T(test_too_many_outstanding),
+		T(test_too_many_outstanding_in_batch),
 		T(test_out_of_order_used),
 		T(test_index_wraps_at_16_bits),
 		T(test_event_idx_notify),
