@@ -246,7 +246,7 @@ def test_driver_domain_serves_guest(images, report):
         "/usr/lib/modules/i2c-stub.ko": File(path=images["i2c_stub"], mode=0o644),
         "/etc/virtiobox/board.conf": DD_BOARD,
     })
-    result = report(run_xen(DOM0, timeout=600, virtiobox=_binary(), xen_append="xsm=dummy",
+    result = report(run_xen(DOM0, timeout=900, virtiobox=_binary(), xen_append="xsm=dummy",
                             domus={"dd": dd, "guest1": DomU(GUEST_SCRIPT)}))
     console = result.console
     result.check()
@@ -314,7 +314,7 @@ def test_driver_domain_flask_serves_recreated_guest(images, report):
         "/usr/lib/modules/i2c-stub.ko": File(path=images["i2c_stub"], mode=0o644),
         "/etc/virtiobox/board.conf": DD_BOARD,
     })
-    result = report(run_xen(DOM0_FLASK, timeout=600, virtiobox=_binary(),
+    result = report(run_xen(DOM0_FLASK, timeout=900, virtiobox=_binary(),
                             xen_append="xsm=flask flask=late",
                             files={"/test/xenpolicy": File(path=images["xsm_policy"], mode=0o644)},
                             domus={"dd": dd, "guest1": DomU(GUEST_SCRIPT)}))
