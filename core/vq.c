@@ -21,8 +21,6 @@
 
 #include "vq_format.h"
 
-#define VQ_NO_SLOT UINT32_MAX
-
 int vq_fail(struct vq *vq, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -459,7 +457,6 @@ static void elem_set_iov(struct vq_elem *e, unsigned nrd, unsigned niov)
 {
 	e->rd_num = nrd;
 	e->wr_num = niov - nrd;
-	e->rd_iov = e->iov;
 	e->wr_iov = e->iov + nrd;
 }
 
@@ -538,10 +535,9 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (vq->pool == MAP_FAILED)
 		vq->pool = NULL;
-	vq->free_slots = calloc(max_num, sizeof(*vq->free_slots));
 	vq->pending = calloc(max_num, sizeof(*vq->pending));
 	vq->ranges = calloc(VQ_BATCH * VQ_IOV_MAX, sizeof(*vq->ranges));
-	if (!vq->pool || !vq->free_slots || !vq->pending || !vq->ranges) {
+	if (!vq->pool || !vq->pending || !vq->ranges) {
 		vq_destroy(vq);
 		return -ENOMEM;
 	}
@@ -550,11 +546,10 @@ int vq_init(struct vq *vq, unsigned index, uint16_t max_num)
 
 void vq_destroy(struct vq *vq)
 {
-	if (vq->pool && vq->free_slots)
+	if (vq->pool && vq->pending)
 		vq_reset(vq);
 	if (vq->pool)
 		munmap(vq->pool, vq->pool_bytes);
-	free(vq->free_slots);
 	free(vq->pending);
 	free(vq->ranges);
 	memset(vq, 0, sizeof(*vq));
@@ -684,15 +679,6 @@ int vq_broken(const struct vq *vq, const char **why)
 	return vq->broken;
 }
 
-uint64_t vq_now_ns(void)
-{
-	struct timespec ts;
-
-	/* Coarse: a vDSO read without a clock source access, per pop. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void vq_set_deadline(struct vq *vq, uint64_t deadline_ns)
 {
 	vq->deadline_ns = deadline_ns;
@@ -704,7 +690,7 @@ bool vq_over_budget(const struct vq *vq)
 	return vq->over_budget;
 }
 
-int vq_pop(struct vq *vq, struct vq_elem **elem)
+int vq_pop_slow(struct vq *vq, struct vq_elem **elem)
 {
 	struct vq_elem *e;
 	int ret;
@@ -745,28 +731,13 @@ uint32_t vq_map_refused(const struct vq *vq)
 	return vq->map_refused;
 }
 
-void vq_push(struct vq *vq, struct vq_elem *elem, uint32_t written)
+void vq_push_mapped(struct vq *vq, struct vq_elem *elem,
+		    struct vq_used_pending *p)
 {
-	struct vq_used_pending *p;
-
-	/* Our invariant, not peer input: device code pushes what it popped,
-	 * once, before the queue is stopped or reset. */
-	assert(elem == &vq->pool[elem->slot]);
-	assert(elem->state == VQ_ELEM_POPPED);
-	assert(vq->npending < vq->max_num);
-	p = &vq->pending[vq->npending++];
-	p->id = elem->id;
-	p->ndesc = elem->ndesc;
-	p->len = written < elem->wr_len ? written : elem->wr_len;
-	if (elem->mapped) {
-		/* Unmapped by the next flush, with the others pushed. */
-		elem->state = VQ_ELEM_PUSHED;
-		p->slot = elem->slot;
-		vq->pushed_mapped++;
-	} else {
-		p->slot = VQ_NO_SLOT;
-		vq_elem_put(vq, elem);
-	}
+	/* Unmapped by the next flush, with the others pushed. */
+	elem->state = VQ_ELEM_PUSHED;
+	p->slot = elem->slot;
+	vq->pushed_mapped++;
 }
 
 unsigned vq_held_slots(const struct vq *vq)

@@ -131,22 +131,21 @@ static inline void vq_store32(void *p, uint32_t v)
 	*(volatile uint32_t *)p = htole32(v);
 }
 
-/* Element states. PUSHED: completed, its buffers mapped until the next
- * flush. */
-enum { VQ_ELEM_FREE, VQ_ELEM_FETCHED, VQ_ELEM_POPPED, VQ_ELEM_PUSHED };
-
 /* An element for a chain being fetched, from the queue's pool. */
 static inline struct vq_elem *vq_elem_get(struct vq *vq)
 {
 	struct vq_elem *e;
 
-	if (vq->nfree) {
-		e = &vq->pool[vq->free_slots[--vq->nfree]];
+	if (vq->free_head) {
+		e = vq->free_head;
+		vq->free_head = e->next_free;
+		vq->nfree--;
 	} else {
 		/* First use of this element: its page is touched only now. */
 		assert(vq->used_slots < vq->max_num);
 		e = &vq->pool[vq->used_slots];
 		e->slot = vq->used_slots++;
+		e->rd_iov = e->iov; /* for good: readable segments come first */
 	}
 	e->state = VQ_ELEM_FETCHED;
 	return e;
@@ -155,7 +154,9 @@ static inline struct vq_elem *vq_elem_get(struct vq *vq)
 static inline void vq_elem_put(struct vq *vq, struct vq_elem *e)
 {
 	e->state = VQ_ELEM_FREE;
-	vq->free_slots[vq->nfree++] = e->slot;
+	e->next_free = vq->free_head;
+	vq->free_head = e;
+	vq->nfree++;
 }
 
 /*
@@ -279,7 +280,6 @@ static inline int vq_walk_end(struct vq_walk *w)
 	e->wr_len = (uint32_t)(w->total - rd_len);
 	e->rd_num = (uint16_t)nrd;
 	e->wr_num = (uint16_t)(w->nseg - nrd);
-	e->rd_iov = e->iov;
 	e->wr_iov = e->iov + nrd;
 	return 0;
 }

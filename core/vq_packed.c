@@ -93,20 +93,28 @@ static void packed_rewind(struct vq *vq, uint32_t pos)
 	vq->avail_wrap = pos & WRAP_BIT;
 }
 
-static int packed_avail(struct vq *vq)
+/*
+ * Is the descriptor at idx available to the device, the driver's wrap
+ * counter at idx being wrap? Only its AVAIL and USED bits are read here:
+ * the walk takes every other bit from its own copy of the descriptor, so
+ * each bit the device acts on comes from one read.
+ */
+static inline bool desc_is_avail(const struct vring_packed_desc *pdesc,
+				 uint16_t idx, bool wrap)
 {
-	uint16_t flags = vq_load16(&vq->pdesc[vq->last_avail].flags);
-	bool avail = flags & AVAIL_F, used = flags & USED_F;
+	uint16_t flags = vq_load16(&pdesc[idx].flags);
 
-	if (avail != vq->avail_wrap || used == vq->avail_wrap)
-		return 0;
-	/* The head's flags are used from this one read (fetch does not
-	 * trust a second read to agree). */
-	vq->head_flags = flags;
+	if ((flags & (AVAIL_F | USED_F)) != (wrap ? AVAIL_F : USED_F))
+		return false;
 	/* Orders the head flags read before the reads of the chain; pairs
 	 * with the driver's write barrier before it stores the head flags. */
 	atomic_thread_fence(memory_order_acquire);
-	return 1;
+	return true;
+}
+
+static int packed_avail(struct vq *vq)
+{
+	return desc_is_avail(vq->pdesc, vq->last_avail, vq->avail_wrap);
 }
 
 /* Walk e's indirect table: entries are consecutive, WRITE is the only flag
@@ -134,29 +142,30 @@ static int packed_walk_table(struct vq *vq, struct vq_elem *e)
 	return vq_walk_end(&w);
 }
 
-/* Walk the chain at the fetch position (its head flags read by
- * packed_avail) into e and advance past it. */
+/* Walk the chain at ring index *idx (available; the wrap counter is
+ * *wrap, as WRAP_BIT or 0) into e and move both past it. */
 static inline __attribute__((always_inline)) int
 packed_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
-	    const struct vring_packed_desc *pdesc, uint16_t num)
+	    const struct vring_packed_desc *pdesc, uint16_t num, uint16_t *idx,
+	    uint16_t *wrap)
 {
-	uint16_t idx = vq->last_avail, flags = vq->head_flags, id;
-	bool wrap = vq->avail_wrap;
+	uint16_t i = *idx, wr = *wrap, id;
 	int ret;
 
+	e->pos = i | wr; /* while at hand: the element is dropped on error */
 	vq_walk_begin(w, e);
 	for (;;) {
 		struct vring_packed_desc d;
+		uint16_t flags;
 
 		ret = vq_walk_count(w);
 		if (ret < 0)
 			return ret;
-		vq_load_desc(&d, &pdesc[idx]);
-		if (w->count > 1)
-			flags = le16toh(d.flags);
-		if (++idx == num) {
-			idx = 0;
-			wrap = !wrap;
+		vq_load_desc(&d, &pdesc[i]);
+		flags = le16toh(d.flags);
+		if (++i == num) {
+			i = 0;
+			wr ^= WRAP_BIT;
 		}
 		id = le16toh(d.id); /* the last descriptor's id counts */
 		if (flags & VRING_DESC_F_INDIRECT) {
@@ -181,17 +190,18 @@ packed_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
 			       num);
 	e->id = id;
 	e->ndesc = (uint16_t)w->count;
-	e->pos = packed_pos(vq);
-	vq->last_avail = idx;
-	vq->avail_wrap = wrap;
+	*idx = i;
+	*wrap = wr;
 	return 0;
 }
 
 static unsigned packed_fetch(struct vq *vq, unsigned n, int *err)
 {
-	/* Copies: the walk's stores into elements cannot make them reload. */
+	/* Copies: the walk's stores into elements cannot make them reload.
+	 * The fetch position is stored back once, at the end. */
 	const struct vring_packed_desc *pdesc = vq->pdesc;
-	uint16_t num = vq->num;
+	uint16_t num = vq->num, idx = vq->last_avail;
+	uint16_t wrap = vq->avail_wrap ? WRAP_BIT : 0;
 	struct vq_walk w;
 	unsigned got = 0;
 
@@ -202,10 +212,10 @@ static unsigned packed_fetch(struct vq *vq, unsigned n, int *err)
 		int ret;
 
 		/* The first is the chain avail() found. */
-		if (got && packed_avail(vq) == 0)
+		if (got && !desc_is_avail(pdesc, idx, wrap != 0))
 			break;
 		e = vq_elem_get(vq);
-		ret = packed_walk(vq, &w, e, pdesc, num);
+		ret = packed_walk(vq, &w, e, pdesc, num, &idx, &wrap);
 		if (ret < 0) {
 			vq_elem_put(vq, e);
 			*err = ret;
@@ -213,6 +223,8 @@ static unsigned packed_fetch(struct vq *vq, unsigned n, int *err)
 		}
 		vq->batch[got++] = e;
 	}
+	vq->last_avail = idx;
+	vq->avail_wrap = wrap != 0;
 	return got;
 }
 
@@ -248,32 +260,39 @@ static int packed_need_notify(struct vq *vq, uint16_t old)
 	return need_event(vq, event, new, old);
 }
 
+/* Flags of a used descriptor: AVAIL and USED both at the used wrap
+ * counter (wrap_flags: both or neither), WRITE when the device wrote. */
+static inline uint16_t used_flags(uint16_t wrap_flags, uint32_t len)
+{
+	return wrap_flags | (len ? VRING_DESC_F_WRITE : 0);
+}
+
 static int packed_flush(struct vq *vq)
 {
-	uint16_t old = vq->signalled_used_valid
-			       ? vq->signalled_used
-			       : lin(vq, vq->used_idx, vq->used_wrap);
-	uint16_t idx = vq->used_idx, first_flags = 0;
-	bool wrap = vq->used_wrap;
-	struct vring_packed_desc *first = &vq->pdesc[idx];
+	/* Copies: the stores to the ring cannot make them reload. */
+	struct vring_packed_desc *pdesc = vq->pdesc;
+	const struct vq_used_pending *pend = vq->pending;
+	unsigned n = vq->npending; /* at least one (vq_flush) */
+	uint16_t num = vq->num, idx = vq->used_idx;
+	uint16_t old = vq->signalled_used_valid ? vq->signalled_used
+						: lin(vq, idx, vq->used_wrap);
+	uint16_t wrap_flags = vq->used_wrap ? AVAIL_F | USED_F : 0;
+	struct vring_packed_desc *first = &pdesc[idx];
+	uint16_t first_flags = used_flags(wrap_flags, pend[0].len);
 
-	for (unsigned k = 0; k < vq->npending; k++) {
-		const struct vq_used_pending *p = &vq->pending[k];
-		struct vring_packed_desc *d = &vq->pdesc[idx];
-		uint16_t flags = wrap ? AVAIL_F | USED_F : 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct vq_used_pending *p = &pend[k];
+		struct vring_packed_desc *d = &pdesc[idx];
 
-		if (p->len)
-			flags |= VRING_DESC_F_WRITE;
 		vq_store16(&d->id, p->id);
 		vq_store32(&d->len, p->len);
-		if (k == 0)
-			first_flags = flags;
-		else
-			vq_store16(&d->flags, flags);
+		/* The first one's flags go last, below. */
+		if (k)
+			vq_store16(&d->flags, used_flags(wrap_flags, p->len));
 		idx += p->ndesc; /* the chain's slots are skipped */
-		if (idx >= vq->num) {
-			idx -= vq->num;
-			wrap = !wrap;
+		if (idx >= num) {
+			idx -= num;
+			wrap_flags ^= AVAIL_F | USED_F;
 		}
 	}
 	/* Orders every used descriptor written above (ids, lengths, flags of
@@ -283,7 +302,7 @@ static int packed_flush(struct vq *vq)
 	atomic_thread_fence(memory_order_release);
 	vq_store16(&first->flags, first_flags);
 	vq->used_idx = idx;
-	vq->used_wrap = wrap;
+	vq->used_wrap = wrap_flags != 0;
 	/* Orders the flags store before reading the driver event structure;
 	 * pairs with the driver's full barrier between writing that structure
 	 * and re-checking the ring for used descriptors. */

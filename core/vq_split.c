@@ -106,12 +106,12 @@ static int split_walk_table(struct vq *vq, struct vq_elem *e)
 	return vq_walk_end(&w);
 }
 
-/* Walk the chain at the fetch position into e and advance past it. */
+/* Walk the chain at avail index at into e. */
 static inline __attribute__((always_inline)) int
 split_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
-	   const struct vring_desc *desc, uint16_t num)
+	   const struct vring_desc *desc, uint16_t num, uint16_t at)
 {
-	uint16_t head = vq_load16(&vq->avail->ring[vq->last_avail & (num - 1)]);
+	uint16_t head = vq_load16(&vq->avail->ring[at & (num - 1)]);
 	uint16_t i = head;
 	int ret;
 
@@ -153,42 +153,56 @@ split_walk(struct vq *vq, struct vq_walk *w, struct vq_elem *e,
 	 * descriptors walked. */
 	e->ndesc = (uint16_t)w->count;
 	e->id = head;
-	e->pos = vq->last_avail++;
+	e->pos = at;
 	return 0;
 }
 
 static unsigned split_fetch(struct vq *vq, unsigned n, int *err)
 {
-	/* Copies: the walk's stores into elements cannot make them reload. */
+	/* Copies: the walk's stores into elements cannot make them reload.
+	 * The fetch position and the avail index last read are stored back
+	 * only to ask split_avail and at the end. */
 	const struct vring_desc *desc = vq->desc;
-	uint16_t num = vq->num;
+	uint16_t num = vq->num, at = vq->last_avail, end = vq->avail_shadow;
 	struct vq_walk w;
 	unsigned got = 0;
+	int ret;
 
 	*err = 0;
 	vq_walk_init(&w, vq);
 	while (got < n) {
-		struct vq_elem *e;
-		int ret;
+		unsigned k;
 
-		/* The first is the chain avail() found; more, while the avail
-		 * index last read covers them, then as avail() answers. */
-		if (got && vq->last_avail == vq->avail_shadow) {
+		/* The first chains are the ones avail() found; more, as it
+		 * answers again. */
+		if (at == end) {
+			vq->last_avail = at;
 			ret = split_avail(vq);
 			if (ret <= 0) {
 				*err = ret;
 				break;
 			}
+			end = vq->avail_shadow;
 		}
-		e = vq_elem_get(vq);
-		ret = split_walk(vq, &w, e, desc, num);
-		if (ret < 0) {
-			vq_elem_put(vq, e);
-			*err = ret;
-			break;
+		/* As many as the avail index last read covers. */
+		k = (uint16_t)(end - at);
+		if (k > n - got)
+			k = n - got;
+		for (; k; k--) {
+			struct vq_elem *e = vq_elem_get(vq);
+
+			ret = split_walk(vq, &w, e, desc, num, at);
+			if (ret < 0) {
+				vq_elem_put(vq, e);
+				*err = ret;
+				goto out;
+			}
+			at++;
+			vq->batch[got++] = e;
 		}
-		vq->batch[got++] = e;
 	}
+out:
+	vq->last_avail = at;
 	return got;
 }
 

@@ -115,7 +115,7 @@ static void parse(const struct vq_elem *e, struct req *r)
 	r->addr = (uint8_t)((addr >> 1) & 0x7f);
 	if (flags & ~(uint32_t)KNOWN_FLAGS)
 		r->bad = "unknown flag bits";
-	else if ((addr & 1) || addr > 0xfe)
+	else if (addr & ~0xfeu) /* bit 0 set, or above 0xfe */
 		r->bad = "address is not a 7-bit address shifted by one";
 	else
 		r->bad = parse_body(e, r);
@@ -123,9 +123,9 @@ static void parse(const struct vq_elem *e, struct req *r)
 
 /* Complete one request with status: the data of a read that went well
  * (from buf), the status byte, the used entry. */
-static inline void req_complete(struct vq *vq, struct vq_elem *e,
-				const struct req_done *r, const uint8_t *buf,
-				uint8_t status)
+static inline __attribute__((always_inline)) void
+req_complete(struct vq *vq, struct vq_elem *e, const struct req_done *r,
+	     const uint8_t *buf, uint8_t status)
 {
 	if (!r->has_status) {
 		vq_push(vq, e, 0);
@@ -134,7 +134,7 @@ static inline void req_complete(struct vq *vq, struct vq_elem *e,
 	if (status == VIRTIO_I2C_MSG_OK && r->rd)
 		iov_from_buf(e->wr_iov, e->wr_num, 0, buf, r->len);
 	/* The status is the chain's last byte (wr_len > 0). */
-	*iov_last_byte(e->wr_iov, e->wr_num) = status;
+	*vq_elem_last_byte(e) = status;
 	vq_push(vq, e, e->wr_len);
 }
 
@@ -157,14 +157,14 @@ run_complete(struct i2c_dev *d, struct vq *vq, uint8_t status)
 }
 
 /*
- * Decide whether request r can join the transaction; on success give it
- * its part of the scratch area, with the guest's data for a write.
+ * Decide whether request r can join a transaction whose messages use
+ * `used` bytes of the scratch area; on success give it its part, after
+ * those, with the guest's data for a write.
  */
-static bool run_admit(struct i2c_dev *d, const struct vq_elem *e,
-		      const struct req *r, struct i2c_bus_msg *m)
+static inline __attribute__((always_inline)) bool
+run_admit(struct i2c_dev *d, const struct vq_elem *e, const struct req *r,
+	  uint32_t used, struct i2c_bus_msg *m)
 {
-	struct run *run = &d->run;
-
 	if (r->bad) {
 		d->stats.malformed++;
 		guest_log(d, "malformed request", r->addr, r->bad);
@@ -176,7 +176,7 @@ static bool run_admit(struct i2c_dev *d, const struct vq_elem *e,
 			  "not on the allow-list");
 		return false;
 	}
-	if (r->len > d->max_transfer - run->bytes) {
+	if (r->len > d->max_transfer - used) {
 		d->stats.oversize++;
 		guest_log(d, "transaction refused", r->addr,
 			  "more data than max_transfer");
@@ -186,11 +186,10 @@ static bool run_admit(struct i2c_dev *d, const struct vq_elem *e,
 		.addr = r->addr,
 		.flags = r->rd ? I2C_BUS_M_RD : 0,
 		.len = r->len,
-		.buf = d->scratch + run->bytes,
+		.buf = d->scratch + used,
 	};
 	if (!r->rd)
 		iov_to_buf(e->rd_iov, e->rd_num, HDR_LEN, m->buf, r->len);
-	run->bytes += r->len;
 	return true;
 }
 
@@ -211,8 +210,12 @@ static void run_add(struct i2c_dev *d, struct vq *vq, struct vq_elem *e,
 		run->failed = true;
 		run_complete(d, vq, VIRTIO_I2C_MSG_ERR);
 	}
-	if (!run->failed && !run_admit(d, e, r, &run->msg[run->n]))
-		run->failed = true;
+	if (!run->failed) {
+		if (run_admit(d, e, r, run->bytes, &run->msg[run->n]))
+			run->bytes += r->len;
+		else
+			run->failed = true;
+	}
 	run->elem[run->n] = e;
 	run->done[run->n] = (struct req_done){r->len, r->has_status, r->rd};
 	run->n++;
@@ -247,14 +250,14 @@ serve_alone(struct i2c_dev *d, struct vq *vq, struct vq_elem *e,
 	struct i2c_bus_msg m = {.buf = NULL};
 	uint8_t status = VIRTIO_I2C_MSG_ERR;
 
-	if (run_admit(d, e, r, &m)) {
+	/* No run open: the scratch area is all free. */
+	if (run_admit(d, e, r, 0, &m)) {
 		d->stats.transactions++;
 		if (i2c_bus_xfer(d->bus, &m, 1) == 0)
 			status = VIRTIO_I2C_MSG_OK;
 		else
 			d->stats.bus_errors++;
 	}
-	d->run.bytes = 0;
 	req_complete(vq, e, &(struct req_done){r->len, r->has_status, r->rd},
 		     m.buf, status);
 	d->stats.requests++;
