@@ -8,7 +8,9 @@
  *
  *   bench_vhu [VIRTIOBOX]
  *       virtiobox's memory after traffic, for a board of one device and
- *       of three (VmRSS, its anonymous part, VmHWM)
+ *       of three (VmRSS, its anonymous part, VmHWM); without VIRTIOBOX,
+ *       of the host build and of its static link (virtiobox-static, the
+ *       form deployed)
  *   bench_vhu --compare VIRTIOBOX LVU_I2C|-
  *       requests/s of virtiobox, of virtiobox with busy polling
  *       (poll_us = POLL_US) and of the libvhost-user baseline
@@ -538,27 +540,41 @@ static int compare(const char *exe, const char *lvu)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void mem_rows(const char *exe)
 {
-	const char *exe = "build/host-release/main/virtiobox";
 	long one[3], three[3];
 
-	if (argc == 4 && strcmp(argv[1], "--compare") == 0)
-		return compare(argv[2], argv[3]);
-	if (argc > 1)
-		exe = argv[1];
 	if (access(exe, X_OK) < 0)
 		die(exe);
 	board_mem(exe, 1, one);
 	board_mem(exe, 3, three);
 	printf("virtiobox memory after traffic (KiB), i2c devices on simulated "
-	       "chips, 16 requests per kick:\n");
+	       "chips, 16 requests per kick, %s:\n",
+	       exe);
 	printf("  1 device:  RSS %ld (anon %ld), peak %ld\n", one[0], one[1],
 	       one[2]);
 	printf("  3 devices: RSS %ld (anon %ld), peak %ld\n", three[0],
 	       three[1], three[2]);
 	printf("  each extra device: RSS %ld (anon %ld)\n",
 	       (three[0] - one[0]) / 2, (three[1] - one[1]) / 2);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const exes[] = {
+		"build/host-release/main/virtiobox",
+		"build/host-release/main/virtiobox-static",
+	};
+
+	if (argc == 4 && strcmp(argv[1], "--compare") == 0)
+		return compare(argv[2], argv[3]);
+	if (argc > 1) {
+		mem_rows(argv[1]);
+	} else {
+		mem_rows(exes[0]);
+		if (access(exes[1], X_OK) == 0)
+			mem_rows(exes[1]);
+	}
 	printf("(throughput against libvhost-user: bench_vhu_baseline.py)\n");
 	return 0;
 }
