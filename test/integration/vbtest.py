@@ -30,15 +30,12 @@ EXPECTED_WARNINGS = (
 )
 
 
-def board_text(packed: bool = True, poll_us: int = 0) -> str:
-    """host-sim.conf, with the packed ring offered or not, and busy polling
-    of poll_us microseconds if given."""
+def board_text(packed: bool = True) -> str:
+    """host-sim.conf, with the packed ring offered or not."""
     text = HOST_SIM.read_text()
-    new = "packed = %s;" % ("true" if packed else "false")
-    if poll_us:
-        new += " poll_us = %d;" % poll_us
-    text, n = re.subn(r"packed = true;", new, text)
-    assert n == 1, "host-sim.conf no longer says packed = true"
+    if not packed:
+        text, n = re.subn(r"packed = true;", "packed = false;", text)
+        assert n == 1, "host-sim.conf no longer says packed = true"
     return text
 
 
