@@ -297,7 +297,6 @@ static int build_entry(struct board *b, struct board_entry *e, struct loop *ctl,
 		ret = build_i2c(e, dev, w);
 	if (ret)
 		return ret;
-	entry_virtio(e)->poll_ns = (uint64_t)dev->poll_us * 1000;
 	if (g->transport == BOARD_TRANSPORT_XEN_MMIO) {
 		b->vdevs[w.flat] = entry_virtio(e);
 		return 0;

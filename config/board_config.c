@@ -196,19 +196,6 @@ static int parse_socket(struct cfg_ctx *c, const config_setting_t *dev,
 	return check_socket_unique(c, s, p, out);
 }
 
-static int parse_poll(struct cfg_ctx *c, const config_setting_t *dev,
-		      const char *path, struct board_device *out)
-{
-	long long v;
-	/* A second of spinning per kick is a mistake, not a tuning. */
-	int ret = cfg_int(c, dev, path, "poll_us", false, 0, BOARD_POLL_US_MAX,
-			  false, &v);
-
-	if (ret == 0)
-		out->poll_us = (unsigned)v;
-	return ret;
-}
-
 static int parse_device(struct cfg_ctx *c, const config_setting_t *dev,
 			const char *path, const struct board_guest *g,
 			unsigned idx, struct board_device *out)
@@ -225,8 +212,6 @@ static int parse_device(struct cfg_ctx *c, const config_setting_t *dev,
 	out->packed = true;
 	if (!ret)
 		ret = cfg_bool(c, dev, path, "packed", false, &out->packed);
-	if (ret >= 0)
-		ret = parse_poll(c, dev, path, out);
 	if (ret >= 0)
 		ret = parse_socket(c, dev, path, g->transport, out);
 	if (!ret)

@@ -113,15 +113,11 @@ struct board_vsock {
 	bool uds_seq_given;	      /* uds_seqpacket was written */
 };
 
-/* Longest busy poll a device may be given (poll_us), microseconds. */
-#define BOARD_POLL_US_MAX 100000
-
 struct board_device {
 	char *type;	      /* "i2c", "gpio", "vsock" */
 	char *name;	      /* unique in its guest; default <type><n> */
 	char *socket;	      /* vhost-user: resolved socket path; else NULL */
 	bool packed;	      /* offer VIRTIO_F_RING_PACKED */
-	unsigned poll_us;     /* busy polling after a kick; 0: off */
 	struct board_i2c i2c; /* type "i2c" */
 	struct board_gpio gpio;	  /* type "gpio" */
 	struct board_vsock vsock; /* type "vsock" */

@@ -17,7 +17,7 @@
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 const char *const cfg_gpio_keys[] = {
-	"type",	 "name",       "socket", "packed", "poll_us", "chip", "lines",
+	"type",	 "name",       "socket", "packed", "chip",    "lines",
 	"names", "directions", "values", "irq",	   "control", NULL,
 };
 

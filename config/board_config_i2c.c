@@ -14,7 +14,7 @@
 #include "board_config_priv.h"
 
 const char *const cfg_i2c_keys[] = {
-	"type",	     "name",	     "socket", "packed", "poll_us", "bus",
+	"type",	     "name",	     "socket", "packed", "bus",
 	"addresses", "max_transfer", "shared", "chips",	 NULL,
 };
 

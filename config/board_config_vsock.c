@@ -21,8 +21,8 @@
 #define SEQ_SUFFIX   ".seqpacket" /* fits in UDS_MAX's 11 bytes */
 
 const char *const cfg_vsock_keys[] = {
-	"type", "name",		 "socket", "packed",	      "poll_us",  "cid",
-	"uds",	"uds_seqpacket", "group",  "max_connections", "buf_size", NULL,
+	"type",		 "name",  "socket",	     "packed",	 "cid", "uds",
+	"uds_seqpacket", "group", "max_connections", "buf_size", NULL,
 };
 
 static int parse_uds_seq(struct cfg_ctx *c, const config_setting_t *dev,

@@ -13,7 +13,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -48,8 +47,6 @@ struct dev_thread {
 	uint64_t polled;	  /* bit q: queue q is polled */
 	uint64_t kick_soon;	  /* bit q: serve q after resume */
 	uint64_t again_q;	  /* bit q: serve q again (round limit) */
-	uint64_t busy_q;	  /* bit q: busy polling q (dev->poll_ns) */
-	uint64_t busy_until[VIRTIO_DEV_QUEUES_MAX]; /* ... until then idle */
 	struct dt_kick kick[VIRTIO_DEV_QUEUES_MAX];
 	struct dt_model_fd model[DEV_THREAD_MODEL_FDS_MAX];
 	unsigned nmodel;
@@ -79,58 +76,28 @@ static bool recv_byte(int fd, char *c)
 	return n == 1;
 }
 
-/* fn(dev, q) under the guest-memory guard: its result, or -EFAULT after
- * a fault (the device is told; its queues are broken). */
-static int guarded(struct dev_thread *t,
-		   int (*fn)(struct virtio_dev *, unsigned), unsigned q)
-{
-	struct guard g;
-	int ret;
-
-	guard_push(&g);
-	if (sigsetjmp(g.jb, 0) == 0) {
-		ret = fn(t->dev, q);
-		guard_pop(&g);
-		return ret;
-	}
-	virtio_dev_mem_fault(t->dev, g.addr);
-	return -EFAULT;
-}
-
-/* Precise: a busy poll lasts microseconds, the coarse clock ticks in
- * milliseconds. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Serve q. When virtio_dev_kick stops at its round limit with buffers
  * still waiting (no kick will come for them), q is served again from the
  * "again" eventfd: after the events already pending, so a queue the
- * driver keeps full cannot starve the other queues and fds. With busy
- * polling on, a queue that had buffers is then polled (busy_poll).
+ * driver keeps full cannot starve the other queues and fds.
  */
 static void serve(struct dev_thread *t, unsigned q)
 {
-	const struct virtio_dev *d = t->dev;
-	uint32_t popped = q < d->ops->num_queues ? vq_pop_count(&d->vqs[q]) : 0;
 	uint64_t one = 1;
-	int again = guarded(t, virtio_dev_kick, q);
+	struct guard g;
+	int again;
 
-	if (again < 0)
-		return;
-	if (again == 0) {
-		if (d->poll_ns && q < d->ops->num_queues &&
-		    vq_pop_count(&d->vqs[q]) != popped) {
-			t->busy_q |= 1ULL << q;
-			t->busy_until[q] = now_ns() + d->poll_ns;
-		}
+	guard_push(&g);
+	if (sigsetjmp(g.jb, 0) == 0) {
+		again = virtio_dev_kick(t->dev, q);
+		guard_pop(&g);
+	} else {
+		virtio_dev_mem_fault(t->dev, g.addr);
 		return;
 	}
+	if (again <= 0)
+		return;
 	if (!t->again_q && write(t->again.fd, &one, sizeof(one)) < 0)
 		log_msg_ratelimited(&t->dev->log_rl, LOG_LEVEL_WARN,
 				    "%s: queue %u: again fd: %s", t->name, q,
@@ -285,40 +252,11 @@ static int watch_model_fds(struct dev_thread *t)
 	return 0;
 }
 
-/*
- * Busy polling, between two rounds of the thread's events (which are
- * collected without sleeping meanwhile, so a pause is answered): each
- * busy queue is served with the driver's kicks off (virtio_dev_poll), and
- * once it has had nothing for dev->poll_ns, served once more the usual
- * way, which turns kicks back on and re-checks the ring. True while any
- * queue is busy.
- */
-static bool busy_poll(void *arg)
-{
-	struct dev_thread *t = arg;
-	uint64_t pending = t->busy_q, now;
-
-	if (!pending)
-		return false;
-	now = now_ns();
-	for (unsigned q = 0; pending; q++, pending >>= 1) {
-		if (!(pending & 1))
-			continue;
-		if (guarded(t, virtio_dev_poll, q) > 0) {
-			t->busy_until[q] = now + t->dev->poll_ns;
-		} else if (now >= t->busy_until[q]) {
-			t->busy_q &= ~(1ULL << q);
-			serve(t, q);
-		}
-	}
-	return t->busy_q != 0;
-}
-
 static void *thread_main(void *arg)
 {
 	struct dev_thread *t = arg;
 
-	loop_run_with(t->loop, busy_poll, t);
+	loop_run(t->loop);
 	return NULL;
 }
 
@@ -545,7 +483,6 @@ static void forget_if_off(struct dev_thread *t, unsigned q)
 		return;
 	t->again_q &= ~(1ULL << q);
 	t->kick_soon &= ~(1ULL << q);
-	t->busy_q &= ~(1ULL << q);
 }
 
 int dev_thread_set_kick(struct dev_thread *t, unsigned q, int fd)

@@ -10,10 +10,6 @@
  *   - a queue virtio_dev_kick left with buffers waiting (its round limit)
  *                                    → virtio_dev_kick again, after the
  *                                      events already pending
- *   - with busy polling (dev->poll_ns), a queue that just had buffers
- *                                    → virtio_dev_poll between rounds of
- *                                      events, kicks off, until it has had
- *                                      none for poll_ns
  * A blocking host call in one device therefore never stalls another, and
  * a queue the driver keeps busy does not starve the device's other queues.
  *

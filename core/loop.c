@@ -157,25 +157,17 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	return ran;
 }
 
-int loop_run_with(struct loop *l, loop_poll_fn *poll, void *arg)
+int loop_run(struct loop *l)
 {
-	bool busy = false;
-
 	while (!atomic_exchange(&l->stop, false)) {
-		int ret = loop_run_once(l, busy ? 0 : -1);
+		int ret = loop_run_once(l, -1);
 
 		if (ret < 0) {
 			log_err("loop: epoll_wait: %s", strerror(-ret));
 			return ret;
 		}
-		busy = poll && poll(arg);
 	}
 	return 0;
-}
-
-int loop_run(struct loop *l)
-{
-	return loop_run_with(l, NULL, NULL);
 }
 
 void loop_stop(struct loop *l)

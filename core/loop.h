@@ -96,18 +96,6 @@ void loop_remove(struct loop_source *s);
  */
 int loop_run_once(struct loop *l, int timeout_ms);
 
-/* Called between two rounds of loop_run_with: true while it has work of
- * its own to poll for, so the loop must not sleep. */
-typedef bool loop_poll_fn(void *arg);
-
-/*
- * As loop_run, calling poll(arg) after each round of events: while it
- * returns true, the next round only collects what is ready (epoll_wait
- * with no timeout) and poll runs again; once it returns false the loop
- * sleeps until an event. poll may be NULL (loop_run).
- */
-int loop_run_with(struct loop *l, loop_poll_fn *poll, void *arg);
-
 /*
  * Dispatch until loop_stop(). Returns 0, or -errno when epoll_wait failed.
  * A stop requested before loop_run makes it return at once; the request

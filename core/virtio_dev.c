@@ -272,23 +272,6 @@ int virtio_dev_kick(struct virtio_dev *d, unsigned q)
 	return ret;
 }
 
-int virtio_dev_poll(struct virtio_dev *d, unsigned q)
-{
-	struct vq *vq;
-	uint32_t popped;
-
-	if (q >= d->ops->num_queues || !vq_is_started(&d->vqs[q]))
-		return 0;
-	vq = &d->vqs[q];
-	popped = vq_pop_count(vq);
-	vq_set_deadline(vq, vq_now_ns() + d->kick_budget_ns);
-	vq_set_notify(vq, false);
-	d->ops->queue_kick(d, q);
-	virtio_dev_complete(d, q);
-	vq_set_deadline(vq, 0);
-	return vq_pop_count(vq) != popped;
-}
-
 void virtio_dev_mem_fault(struct virtio_dev *d, const void *addr)
 {
 	log_msg_ratelimited(

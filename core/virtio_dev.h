@@ -156,11 +156,6 @@ struct virtio_dev {
 	 * init. Unit tests that count kick rounds raise it: under emulation
 	 * or sanitizers 10 ms is soon spent. */
 	uint64_t kick_budget_ns;
-	/* Busy polling (board key poll_us): after serving a kick, the data
-	 * thread keeps kicks off and looks at the ring itself until this
-	 * long passes with nothing new (virtio_dev_poll); 0: off. Set
-	 * before the transport starts the data thread. */
-	uint64_t poll_ns;
 };
 
 /*
@@ -262,17 +257,6 @@ bool virtio_dev_queue_is_started(const struct virtio_dev *d, unsigned q);
  * plus one request. */
 #define VIRTIO_DEV_KICK_BUDGET_NS (10 * 1000 * 1000ull)
 int virtio_dev_kick(struct virtio_dev *d, unsigned q);
-
-/*
- * Busy polling: one round of virtio_dev_kick that leaves the driver's
- * kicks off, so a driver that keeps adding buffers does not kick while
- * the data thread looks at the ring itself. Returns 1 when the model took
- * buffers, 0 when not (nothing available, a model leaving them in the
- * ring, a stopped or broken queue). Kicks stay off either way: end a busy
- * poll with virtio_dev_kick, which turns them on and re-checks the ring.
- * Data-path thread.
- */
-int virtio_dev_poll(struct virtio_dev *d, unsigned q);
 
 /*
  * Flush q's used entries and notify the driver if the ring asks for it.

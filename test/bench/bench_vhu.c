@@ -12,10 +12,9 @@
  *       of the host build and of its static link (virtiobox-static, the
  *       form deployed)
  *   bench_vhu --compare VIRTIOBOX LVU_I2C|-
- *       requests/s of virtiobox, of virtiobox with busy polling
- *       (poll_us = POLL_US) and of the libvhost-user baseline
+ *       requests/s of virtiobox and of the libvhost-user baseline
  *       (test/bench/lvu_i2c.c, split rings only), runs interleaved, the
- *       median of REPS runs each, and the ratios; "-": virtiobox alone
+ *       median of REPS runs each, and their ratio; "-": virtiobox alone
  *
  * VIRTIOBOX defaults to build/host-release/main/virtiobox. It prints
  * numbers and asserts nothing about speed.
@@ -51,7 +50,6 @@
 #define DEVS_MAX 3
 #define RUN_NS	 200000000ll
 #define REPS	 5
-#define POLL_US	 50
 
 struct fe {
 	int sock;
@@ -66,11 +64,11 @@ struct fe {
 };
 
 /* Back-ends started, ended by die() too. */
-static pid_t children[3]; /* the back-ends of a run */
+static pid_t children[2];
 
 static void die(const char *what)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (children[i] > 0)
 			kill(children[i], SIGTERM);
 	fprintf(stderr,
@@ -323,7 +321,7 @@ static void vb_exec(struct vb *vb, const char *exe, const char *a1,
 	vb->pid = fork();
 	if (vb->pid < 0)
 		die("fork");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (children[i] <= 0) {
 			children[i] = vb->pid;
 			break;
@@ -355,8 +353,7 @@ static void lvu_start(struct vb *vb, const char *exe)
 	vb_exec(vb, exe, sock, NULL, NULL, NULL);
 }
 
-static void vb_start(struct vb *vb, const char *exe, unsigned ndevs,
-		     unsigned poll_us)
+static void vb_start(struct vb *vb, const char *exe, unsigned ndevs)
 {
 	char board[128];
 	FILE *b;
@@ -372,10 +369,10 @@ static void vb_start(struct vb *vb, const char *exe, unsigned ndevs,
 	for (unsigned i = 0; i < ndevs; i++)
 		fprintf(b,
 			"%s{ type = \"i2c\"; name = \"i2c%u\"; socket = "
-			"\"i2c%u.sock\"; packed = true; poll_us = %u; "
-			"bus = \"sim\"; chips = ( { type = \"regs\"; "
-			"address = 0x%x; size = 16; } ); }\n",
-			i ? "," : "", i, i, poll_us, CHIP);
+			"\"i2c%u.sock\"; packed = true; bus = \"sim\"; "
+			"chips = ( { type = \"regs\"; address = 0x%x; "
+			"size = 16; } ); }\n",
+			i ? "," : "", i, i, CHIP);
 	fprintf(b, "); } );\n");
 	fclose(b);
 	vb_exec(vb, exe, "--board", board, "--runtime-dir", vb->dir);
@@ -413,7 +410,7 @@ static void vb_stop(struct vb *vb)
 
 	kill(vb->pid, SIGTERM);
 	waitpid(vb->pid, NULL, 0);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (children[i] == vb->pid)
 			children[i] = 0;
 	for (unsigned i = 0; i < vb->ndevs || i == 0; i++) {
@@ -452,7 +449,7 @@ static void board_mem(const char *exe, unsigned ndevs, long kib[3])
 	struct vb vb;
 	char path[128];
 
-	vb_start(&vb, exe, ndevs, 0);
+	vb_start(&vb, exe, ndevs);
 	for (unsigned i = 0; i < ndevs; i++) {
 		vb_sock(&vb, i, path, sizeof(path));
 		fe_start(&f[i], path, false);
@@ -491,50 +488,42 @@ static double one_run(struct vb *vb, bool packed, unsigned batch)
 static int compare(const char *exe, const char *lvu)
 {
 	static const unsigned batches[] = {1, 16, 64};
-	struct vb vb, vbp, base;
+	struct vb vb, base;
 	bool have_base = strcmp(lvu, "-") != 0;
 
-	vb_start(&vb, exe, 1, 0);
-	vb_start(&vbp, exe, 1, POLL_US);
+	vb_start(&vb, exe, 1);
 	if (have_base)
 		lvu_start(&base, lvu);
 	printf("vhost-user front-end, no guest: i2c read requests to a "
 	       "simulated register chip, queue %u, EVENT_IDX; median of %d "
-	       "interleaved runs of %.1f s; poll: virtiobox with poll_us = "
-	       "%u\n",
-	       QSIZE, REPS, RUN_NS / 1e9, POLL_US);
-	printf("%-7s %9s %14s %14s %14s %8s %8s\n", "ring", "per kick",
-	       "virtiobox r/s", "poll r/s", "libvhost-user", "ratio",
-	       "poll/lvu");
+	       "interleaved runs of %.1f s\n",
+	       QSIZE, REPS, RUN_NS / 1e9);
+	printf("%-7s %9s %14s %14s %8s\n", "ring", "per kick", "virtiobox r/s",
+	       "libvhost-user", "ratio");
 	for (int packed = 0; packed < 2; packed++)
 		for (size_t i = 0; i < sizeof(batches) / sizeof(batches[0]);
 		     i++) {
-			double v[REPS], p[REPS], l[REPS];
+			double v[REPS], l[REPS];
 			bool with_base = have_base && !packed;
 
 			for (int k = 0; k < REPS; k++) {
 				v[k] = one_run(&vb, packed, batches[i]);
-				p[k] = one_run(&vbp, packed, batches[i]);
 				l[k] = with_base ? one_run(&base, false,
 							   batches[i])
 						 : 0;
 			}
 			qsort(v, REPS, sizeof(v[0]), cmp_double);
-			qsort(p, REPS, sizeof(p[0]), cmp_double);
 			qsort(l, REPS, sizeof(l[0]), cmp_double);
-			printf("%-7s %9u %14.0f %14.0f",
-			       packed ? "packed" : "split", batches[i],
-			       v[REPS / 2], p[REPS / 2]);
+			printf("%-7s %9u %14.0f", packed ? "packed" : "split",
+			       batches[i], v[REPS / 2]);
 			if (with_base)
-				printf(" %14.0f %8.2f %8.2f\n", l[REPS / 2],
-				       v[REPS / 2] / l[REPS / 2],
-				       p[REPS / 2] / l[REPS / 2]);
+				printf(" %14.0f %8.2f\n", l[REPS / 2],
+				       v[REPS / 2] / l[REPS / 2]);
 			else
-				printf(" %14s %8s %8s\n", "-", "-", "-");
+				printf(" %14s %8s\n", "-", "-");
 			fflush(stdout);
 		}
 	vb_stop(&vb);
-	vb_stop(&vbp);
 	if (have_base)
 		vb_stop(&base);
 	return 0;

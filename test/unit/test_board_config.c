@@ -125,9 +125,8 @@ static const struct err_case cases[] = {
 	 "devices = (\n{ type = \"spi\"; } ); } );\n",
 	 DEV3 ".type: unknown device type \"spi\" (known: i2c, gpio, vsock)"},
 	{"device_unknown_key", SIM("irq = 5;"),
-	 DEV3
-	 ".irq: unknown key (known here: type, name, socket, packed, poll_us, "
-	 "bus, addresses, max_transfer, shared, chips)"},
+	 DEV3 ".irq: unknown key (known here: type, name, socket, packed, "
+	      "bus, addresses, max_transfer, shared, chips)"},
 	{"device_bad_name", SIM("name = \"\";"),
 	 DEV3 ".name: \"\" is not a name (1..63 letters, digits, '_', '-', "
 	      "'.')"},
@@ -182,10 +181,6 @@ static const struct err_case cases[] = {
 	      "/dev/i2c-1)"},
 	{"max_transfer_range", SIM("max_transfer = 65536;"),
 	 DEV3 ".max_transfer: 65536 is out of range 1..65535"},
-	{"poll_us_range", SIM("poll_us = 100001;"),
-	 DEV3 ".poll_us: 100001 is out of range 0..100000"},
-	{"poll_us_type", SIM("poll_us = \"50\";"),
-	 DEV3 ".poll_us: must be an integer"},
 	{"max_transfer_zero", SIM("max_transfer = 0;"),
 	 DEV3 ".max_transfer: 0 is out of range 1..65535"},
 	{"shared_on_sim", SIM("shared = true;"),
@@ -345,8 +340,7 @@ static void test_full_board(void **state)
 		"seccomp = false; user = \"vb\"; group = \"1000\";\n"
 		"guests = ( { domain = \"a\"; transport = \"vhost-user\";\n"
 		"devices = ( { type = \"i2c\"; name = \"bus-a\"; socket = "
-		"\"/abs/a.sock\"; packed = false; poll_us = 50; bus = "
-		"\"/dev/null\"; "
+		"\"/abs/a.sock\"; packed = false; bus = \"/dev/null\"; "
 		"shared = true; addresses = [ 0x50 ]; max_transfer = 32; },\n"
 		"{ type = \"i2c\"; socket = \"b.sock\"; bus = \"sim\"; "
 		"addresses = [ 0x1c, 0x20, 0x50 ]; chips = ( { type = "
@@ -371,7 +365,6 @@ static void test_full_board(void **state)
 	assert_string_equal(d->name, "bus-a");
 	assert_string_equal(d->socket, "/abs/a.sock");
 	assert_false(d->packed);
-	assert_int_equal(d->poll_us, 50);
 	assert_true(d->i2c.shared);
 	assert_int_equal(d->i2c.max_transfer, 32);
 	d = &b->guests[0].devices[1];

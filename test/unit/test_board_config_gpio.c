@@ -36,7 +36,7 @@
 
 static const struct err_case cases[] = {
 	{"unknown_key", SIM("lines = 2; pull = 1;"),
-	 DEV3 ".pull: unknown key (known here: type, name, socket, packed, poll_us, "
+	 DEV3 ".pull: unknown key (known here: type, name, socket, packed, "
 	      "chip, lines, names, directions, values, irq, control)"},
 	{"chip_missing", VHU("lines = 2;"),
 	 DEV3 ".chip: required key is missing"},

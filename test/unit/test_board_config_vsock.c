@@ -39,7 +39,7 @@
 
 static const struct err_case cases[] = {
 	{"unknown_key", OK("port = 1;"),
-	 DEV3 ".port: unknown key (known here: type, name, socket, packed, poll_us, "
+	 DEV3 ".port: unknown key (known here: type, name, socket, packed, "
 	      "cid, uds, uds_seqpacket, group, max_connections, buf_size)"},
 	{"cid_missing", VHU("uds = \"v\";"),
 	 DEV3 ".cid: required key is missing"},

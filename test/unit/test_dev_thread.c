@@ -2,8 +2,7 @@
 /*
  * Data-path threads (core/dev_thread.c): kicks and model fds served on the
  * device's own thread, pause/resume, kick_soon, polled queues, a kick fd
- * that hangs up, a queue kept busy past virtio_dev_kick's round limit,
- * busy polling (virtio_dev.poll_ns).
+ * that hangs up, a queue kept busy past virtio_dev_kick's round limit.
  */
 
 /* cmocka.h needs these first, in this order. */
@@ -39,7 +38,6 @@ struct model {
 	atomic_int fd_events;
 	atomic_bool
 		feed; /* queue 0's handler plays a driver that never stops */
-	atomic_bool serve; /* queue 0's handler uses every buffer */
 	pthread_t kick_thread;
 };
 
@@ -73,12 +71,6 @@ static void m_kick(struct virtio_dev *d, unsigned q)
 	atomic_fetch_add(&m->kicks[q], 1);
 	if (q == 0 && atomic_load(&m->feed))
 		feed_ring(d);
-	if (q == 0 && atomic_load(&m->serve)) {
-		struct vq_elem *e;
-
-		while (vq_pop(&d->vqs[0], &e) == 1)
-			vq_push(&d->vqs[0], e, 0);
-	}
 }
 
 static void m_reset(struct virtio_dev *d)
@@ -357,79 +349,6 @@ static void test_disabled_queue_is_not_served_again(void **state)
 	close(kick0);
 }
 
-/* Add one buffer for queue 0; whether the ring asks for a kick. */
-static int add_buffer(void)
-{
-	struct ring_seg seg = {.gaddr = RING + 0x8000, .len = 8, .write = true};
-
-	assert_true(ring_driver_add(&drv, &seg, 1, false) >= 0);
-	return ring_driver_publish(&drv);
-}
-
-/* Wait up to ms for a used entry. */
-static bool used_within(int ms)
-{
-	uint16_t id;
-	uint32_t len;
-
-	for (int i = 0; i < ms; i++) {
-		if (ring_driver_get_used(&drv, &id, &len) == 1)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-/*
- * Busy polling: after a kick that had buffers, the data thread turns kicks
- * off and serves what the driver adds without one, until poll_ns pass
- * with nothing; then kicks are on again. Without it, a buffer the driver
- * does not kick for waits.
- */
-static void busy_polling(uint64_t poll_ns)
-{
-	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-	atomic_store(&model.serve, true);
-	dev_thread_pause(dt);
-	model.vdev.poll_ns = poll_ns;
-	assert_int_equal(dev_thread_set_kick(dt, 0, kick), 0);
-	dev_thread_resume(dt);
-	assert_int_equal(add_buffer(), 1);
-	signal_fd(kick);
-	assert_true(used_within(2000));
-	usleep(20000); /* the first poll turned kicks off */
-	if (poll_ns) {
-		assert_int_equal(add_buffer(), 0);
-		assert_true(used_within(2000));
-		/* Idle past poll_ns: kicks are asked for again. */
-		usleep(poll_ns / 1000 * 3);
-		assert_int_equal(add_buffer(), 1);
-	} else {
-		assert_int_equal(add_buffer(), 1);
-		assert_false(used_within(100));
-	}
-	signal_fd(kick);
-	assert_true(used_within(2000));
-	dev_thread_pause(dt);
-	assert_int_equal(dev_thread_set_kick(dt, 0, -1), 0);
-	dev_thread_resume(dt);
-	atomic_store(&model.serve, false);
-	close(kick);
-}
-
-static void test_busy_polling(void **state)
-{
-	(void)state;
-	busy_polling(300 * 1000 * 1000ull);
-}
-
-static void test_no_busy_polling(void **state)
-{
-	(void)state;
-	busy_polling(0);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -442,8 +361,6 @@ int main(void)
 		T(test_kick_hangup),
 		T(test_busy_queue_does_not_starve),
 		T(test_disabled_queue_is_not_served_again),
-		T(test_busy_polling),
-		T(test_no_busy_polling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Event loop (core/loop.c): dispatch through embedded sources, removal of
- * pending sources inside a callback, stop from another thread, signals,
- * a poll function between rounds (loop_run_with).
+ * pending sources inside a callback, stop from another thread, signals.
  */
 
 /* cmocka.h needs these first, in this order. */
@@ -177,53 +176,6 @@ static void test_signals(void **state)
 	loop_destroy(l);
 }
 
-/* Busy for 5 calls, counting the events seen meanwhile; then stops. */
-struct poller {
-	struct loop *l;
-	struct counter *c;
-	int calls;
-	int seen[6];
-};
-
-static bool poller_fn(void *arg)
-{
-	struct poller *p = arg;
-
-	p->seen[p->calls] = p->c->calls;
-	if (p->calls == 2)
-		kick(p->c); /* dispatched before the next call */
-	if (++p->calls == 5) {
-		loop_stop(p->l);
-		return false;
-	}
-	return true;
-}
-
-static void test_run_with_poll(void **state)
-{
-	struct counter c;
-	struct poller p = {0};
-
-	(void)state;
-	assert_int_equal(loop_create(&p.l), 0);
-	counter_open(&c);
-	p.c = &c;
-	assert_int_equal(loop_add(p.l, &c.src, EPOLLIN), 0);
-	/* The first round waits for an event; then rounds do not sleep
-	 * while the poll function is busy: with nothing else ready, it is
-	 * called five times and stops the loop. */
-	kick(&c);
-	assert_int_equal(loop_run_with(p.l, poller_fn, &p), 0);
-	assert_int_equal(p.calls, 5);
-	assert_int_equal(p.seen[0], 1);
-	assert_int_equal(p.seen[2], 1);
-	assert_int_equal(p.seen[3], 2);
-	assert_int_equal(c.calls, 2);
-	loop_remove(&c.src);
-	close(c.src.fd);
-	loop_destroy(p.l);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,7 +184,6 @@ int main(void)
 		cmocka_unit_test(test_remove_pending),
 		cmocka_unit_test(test_stop_from_thread),
 		cmocka_unit_test(test_signals),
-		cmocka_unit_test(test_run_with_poll),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
