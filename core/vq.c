@@ -714,11 +714,7 @@ int vq_pop_slow(struct vq *vq, struct vq_elem **elem)
 		if (ret < 0)
 			return vq_break(vq, ret);
 	}
-	vq->batch_head++;
-	vq->pop_count++;
-	e->state = VQ_ELEM_POPPED;
-	*elem = e;
-	return 1;
+	return vq_pop_take(vq, e, elem);
 }
 
 uint32_t vq_pop_count(const struct vq *vq)

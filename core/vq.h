@@ -438,6 +438,26 @@ int vq_pop_slow(struct vq *vq, struct vq_elem **elem);
 void vq_push_mapped(struct vq *vq, struct vq_elem *elem,
 		    struct vq_used_pending *p);
 
+/* Back on the pool's free list. */
+static inline void vq_elem_put(struct vq *vq, struct vq_elem *e)
+{
+	e->state = VQ_ELEM_FREE;
+	e->next_free = vq->free_head;
+	vq->free_head = e;
+	vq->nfree++;
+}
+
+/* Hand out the batch's next element, e. */
+static inline int vq_pop_take(struct vq *vq, struct vq_elem *e,
+			      struct vq_elem **elem)
+{
+	vq->batch_head++;
+	vq->pop_count++;
+	e->state = VQ_ELEM_POPPED;
+	*elem = e;
+	return 1;
+}
+
 static inline uint64_t vq_now_ns(void)
 {
 	struct timespec ts;
@@ -463,11 +483,7 @@ static inline int vq_pop(struct vq *vq, struct vq_elem **elem)
 		vq->over_budget = true;
 		return 0;
 	}
-	vq->batch_head++;
-	vq->pop_count++;
-	e->state = VQ_ELEM_POPPED;
-	*elem = e;
-	return 1;
+	return vq_pop_take(vq, e, elem);
 }
 
 static inline void vq_push(struct vq *vq, struct vq_elem *elem,
@@ -487,12 +503,8 @@ static inline void vq_push(struct vq *vq, struct vq_elem *elem,
 		vq_push_mapped(vq, elem, p);
 		return;
 	}
-	/* Back on the pool's free list (vq_elem_put). */
 	p->slot = VQ_NO_SLOT;
-	elem->state = VQ_ELEM_FREE;
-	elem->next_free = vq->free_head;
-	vq->free_head = elem;
-	vq->nfree++;
+	vq_elem_put(vq, elem);
 }
 
 #endif

@@ -151,14 +151,6 @@ static inline struct vq_elem *vq_elem_get(struct vq *vq)
 	return e;
 }
 
-static inline void vq_elem_put(struct vq *vq, struct vq_elem *e)
-{
-	e->state = VQ_ELEM_FREE;
-	e->next_free = vq->free_head;
-	vq->free_head = e;
-	vq->nfree++;
-}
-
 /*
  * State of one chain walk; the walker rules live in vq_walk_*(). The walk
  * keeps what it learns about the element here (a local the compiler holds
